@@ -1,0 +1,127 @@
+import { z } from 'zod';
+
+/** Largest value a 32-bit signed integer column holds; bounds every integer we store. */
+export const INT32_MAX = 2_147_483_647;
+
+/** Bytes of UTF-8 JSON text a payload may take (SPEC §2: 1 MiB). */
+export const MAX_PAYLOAD_SIZE = 1_048_576;
+
+/** Longest topic name, in characters. */
+export const MAX_TOPIC_LENGTH = 255;
+
+export const JOB_STATUSES = ['pending', 'processing', 'completed', 'failed'] as const;
+export const JobStatusSchema = z.enum(JOB_STATUSES);
+export type JobStatus = z.infer<typeof JobStatusSchema>;
+
+const isoTime = z.string().datetime({ offset: true });
+
+export const TopicSchema = z
+  .string({ required_error: 'Topic is required.' })
+  .min(1, 'Topic must not be empty.')
+  .max(MAX_TOPIC_LENGTH, `Topic must be at most ${MAX_TOPIC_LENGTH} characters.`);
+
+export const MaxRetriesSchema = z
+  .number({ invalid_type_error: 'max_retries must be an integer ≥ 0.' })
+  .int('max_retries must be an integer ≥ 0.')
+  .min(0, 'max_retries must be an integer ≥ 0.')
+  .max(INT32_MAX, `max_retries must be at most ${INT32_MAX}.`);
+
+/** A job as it leaves the API. */
+export const JobSchema = z
+  .object({
+    id: z.string().uuid().describe('UUID v7: time-ordered.'),
+    topic: z.string(),
+    payload: z.unknown().describe('Any JSON value, as enqueued.'),
+    status: JobStatusSchema,
+    run_at: isoTime.describe('When the job is (or was) due, ISO 8601 UTC.'),
+    retries: z.number().int().describe('Failed attempts that were retried.'),
+    max_retries: z.number().int(),
+    last_error: z.string().nullable().describe('The last failed attempt’s error message, or null.'),
+    created: isoTime,
+    updated: isoTime,
+  })
+  .describe('Job');
+export type JobBody = z.infer<typeof JobSchema>;
+
+export const EnqueueBodySchema = z
+  .object({
+    topic: TopicSchema,
+    payload: z.unknown().optional().describe('Any JSON value; {} when omitted. At most 1 MiB of UTF-8 JSON.'),
+    run_at: isoTime.optional().describe('When to run; now when omitted.'),
+    max_retries: MaxRetriesSchema.optional().describe('Retries after the first execution; the server default when omitted.'),
+  })
+  .describe('EnqueueBody');
+export type EnqueueBody = z.infer<typeof EnqueueBodySchema>;
+
+export const DEFAULT_LIST_LIMIT = 20;
+export const MAX_LIST_LIMIT = 500;
+
+export const ListQuerySchema = z.object({
+  topic: z.string().max(MAX_TOPIC_LENGTH).optional(),
+  status: JobStatusSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_LIST_LIMIT).default(DEFAULT_LIST_LIMIT),
+  offset: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+});
+export type ListQuery = z.infer<typeof ListQuerySchema>;
+
+export const JobPageSchema = z
+  .object({
+    items: z.array(JobSchema),
+    total: z.number().int(),
+    limit: z.number().int(),
+    offset: z.number().int(),
+  })
+  .describe('JobPage');
+export type JobPage = z.infer<typeof JobPageSchema>;
+
+export const StatsSchema = z
+  .object({
+    pending: z.number().int(),
+    processing: z.number().int(),
+    completed: z.number().int(),
+    failed: z.number().int(),
+    total: z.number().int(),
+    success_rate: z.number().min(0).max(1).describe('completed / (completed + failed); 0 when both are 0.'),
+  })
+  .describe('Stats');
+export type Stats = z.infer<typeof StatsSchema>;
+
+/** PocketBase's error body: `data` maps a field to its first problem. */
+export const ErrorSchema = z
+  .object({
+    status: z.number().int(),
+    message: z.string(),
+    data: z.record(z.object({ code: z.string(), message: z.string() })),
+  })
+  .describe('Error');
+export type ErrorBody = z.infer<typeof ErrorSchema>;
+
+export const AuthRequestSchema = z
+  .object({
+    identity: z.string().min(1).max(255),
+    password: z.string().min(1).max(1024),
+  })
+  .describe('AuthRequest');
+export type AuthRequest = z.infer<typeof AuthRequestSchema>;
+
+export const SuperuserSchema = z
+  .object({
+    id: z.string(),
+    collectionId: z.string(),
+    collectionName: z.literal('_superusers'),
+    email: z.string(),
+    created: isoTime,
+    updated: isoTime,
+  })
+  .describe('Superuser');
+export type SuperuserBody = z.infer<typeof SuperuserSchema>;
+
+export const AuthResponseSchema = z
+  .object({ token: z.string(), record: SuperuserSchema })
+  .describe('AuthResponse');
+export type AuthResponse = z.infer<typeof AuthResponseSchema>;
+
+export const HealthSchema = z
+  .object({ code: z.number().int(), message: z.string(), data: z.record(z.unknown()) })
+  .describe('Health');
+export type Health = z.infer<typeof HealthSchema>;

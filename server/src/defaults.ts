@@ -1,0 +1,15 @@
+import { MAX_PAYLOAD_SIZE } from '@jobbase/contract';
+
+/** SPEC §2: every default is exported and each is an option of `createJobs`/`createApp`. */
+export const DEFAULT_MAX_PAYLOAD_SIZE = MAX_PAYLOAD_SIZE;
+export const DEFAULT_MAX_RETRIES = 3;
+export const DEFAULT_LOCK_DURATION = 5 * 60_000;
+export const DEFAULT_POLL_INTERVAL = 1_000;
+export const DEFAULT_WORKER_POOL_SIZE = 10;
+export const DEFAULT_BATCH_SIZE = 10;
+export const DEFAULT_SHUTDOWN_TIMEOUT = 10_000;
+/** First retry waits about `base` ms, doubling per retry up to `max`. */
+export const DEFAULT_BACKOFF = { base: 1_000, max: 60 * 60_000 } as const;
+/** How often expired locks are looked for (capped by the lock duration). */
+export const DEFAULT_RESCUE_INTERVAL = 30_000;
+export const DEFAULT_DATABASE = 'sqlite:./jb_data/data.db';

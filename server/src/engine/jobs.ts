@@ -1,0 +1,297 @@
+import { EventEmitter } from 'node:events';
+import { v7 as uuidv7 } from 'uuid';
+import type { JobStatus, Stats } from '@jobbase/contract';
+import {
+  DEFAULT_BACKOFF,
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_DATABASE,
+  DEFAULT_LOCK_DURATION,
+  DEFAULT_MAX_PAYLOAD_SIZE,
+  DEFAULT_MAX_RETRIES,
+  DEFAULT_POLL_INTERVAL,
+  DEFAULT_RESCUE_INTERVAL,
+  DEFAULT_SHUTDOWN_TIMEOUT,
+  DEFAULT_WORKER_POOL_SIZE,
+} from '../defaults.js';
+import { JobsError } from '../errors.js';
+import { defaultLogger, type Logger } from '../logger.js';
+import { openStore } from '../store/open.js';
+import type { SqlJobStore } from '../store/sql-job-store.js';
+import type { ClaimedJob, JobRecord, JobStore } from '../store/types.js';
+import { Completer } from './completer.js';
+import type { Outcome } from './executor.js';
+import type { JobHandler } from './job.js';
+import { Producer } from './producer.js';
+import { Rescuer } from './rescuer.js';
+import { toBackoffFunction, type BackoffFunction, type ExponentialBackoff } from './retry-policy.js';
+import { encodePayload, validMaxRetries, validRunAt, validTopic, type EnqueueOptions } from './validate.js';
+
+export interface JobsOptions {
+  /** `sqlite:./jb_data/data.db` (default) or `postgres://user@host/db`. */
+  database?: string;
+  maxPayloadSize?: number;
+  /** Default `max_retries` of a job enqueued without one. */
+  maxRetries?: number;
+  /** How long a claimed job is locked: its execution timeout. ms. */
+  lockDuration?: number;
+  pollInterval?: number;
+  workerPoolSize?: number;
+  batchSize?: number;
+  /** How long `close()`/`stop()` wait for in-flight handlers before aborting them. ms. */
+  shutdownTimeout?: number;
+  /** `{ base, max }` in ms (exponential with jitter) or `(retry) => ms`. */
+  backoff?: ExponentialBackoff | BackoffFunction;
+  /** How often expired locks are looked for; never more than the lock duration. ms. */
+  rescueInterval?: number;
+  /** SQLite only: `NORMAL` (default) or `FULL` for power-loss durability. */
+  synchronous?: 'NORMAL' | 'FULL';
+  logger?: Logger;
+}
+
+export interface ListOptions {
+  topic?: string;
+  status?: JobStatus;
+  limit?: number;
+  offset?: number;
+}
+
+export interface JobPage {
+  items: JobRecord[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+/** What happened to a job this process ran; tests and metrics listen to these. */
+export interface JobsEvents {
+  'job:completed': [job: ClaimedJob];
+  'job:retried': [job: ClaimedJob];
+  'job:failed': [job: ClaimedJob];
+  'job:released': [job: ClaimedJob];
+  /** The job's lock had been taken over by the time this worker finished it. */
+  'job:lost': [job: ClaimedJob];
+  'job:error': [job: ClaimedJob, err: Error];
+}
+
+const MAX_TIMER = 2_147_483_647;
+
+export class Jobs {
+  readonly events = new EventEmitter<JobsEvents>();
+  private readonly handlers = new Map<string, JobHandler>();
+  private readonly producer: Producer;
+  private readonly rescuer: Rescuer;
+  private readonly completer: Completer;
+  private readonly settings: Required<Omit<JobsOptions, 'database' | 'backoff' | 'synchronous' | 'logger'>>;
+  private readonly backoff: BackoffFunction;
+  private closed = false;
+  private closing: Promise<void> | null = null;
+
+  constructor(
+    /** The store; its `orm` is open to the server (auth) but the engine only calls its methods. */
+    readonly store: JobStore & Pick<SqlJobStore, 'orm'>,
+    options: JobsOptions = {},
+    readonly logger: Logger = options.logger ?? defaultLogger(),
+  ) {
+    this.settings = resolveSettings(options);
+    this.backoff = toBackoffFunction(options.backoff ?? DEFAULT_BACKOFF);
+    this.completer = new Completer(store);
+    const deps = {
+      store,
+      completer: this.completer,
+      backoff: this.backoff,
+      lockDuration: this.settings.lockDuration,
+      logger: this.logger,
+    };
+    this.producer = new Producer(
+      store,
+      this.handlers,
+      deps,
+      this.settings,
+      (job, outcome) => this.report(job, outcome),
+      this.logger,
+    );
+    this.rescuer = new Rescuer(store, {
+      interval: Math.min(this.settings.rescueInterval, this.settings.lockDuration),
+      lockDuration: this.settings.lockDuration,
+      backoff: this.backoff,
+      logger: this.logger,
+    });
+  }
+
+  /** Registers the handler of `topic`; a topic has one handler, so a second call throws. */
+  register<P = unknown>(topic: string, handler: JobHandler<P>): void {
+    validTopic(topic);
+    if (this.handlers.has(topic)) {
+      throw new JobsError('topic_taken', `Topic "${topic}" already has a handler.`);
+    }
+    if (typeof handler !== 'function') throw new TypeError('handler must be a function');
+    this.handlers.set(topic, handler as JobHandler);
+    this.producer.wake();
+  }
+
+  enqueue(topic: string, payload?: unknown): Promise<JobRecord> {
+    return this.enqueueWithOptions(topic, payload, {});
+  }
+
+  enqueueAt(topic: string, payload: unknown, runAt: Date | string): Promise<JobRecord> {
+    return this.enqueueWithOptions(topic, payload, { runAt });
+  }
+
+  /** Resolves once the job is committed to the database. */
+  async enqueueWithOptions(topic: string, payload: unknown, options: EnqueueOptions = {}): Promise<JobRecord> {
+    this.assertOpen();
+    const now = new Date();
+    const params = {
+      id: uuidv7(),
+      topic: validTopic(topic),
+      payloadJson: encodePayload(payload, this.settings.maxPayloadSize),
+      runAt: validRunAt(options.runAt, now),
+      maxRetries: options.maxRetries === undefined ? this.settings.maxRetries : validMaxRetries(options.maxRetries),
+    };
+    const job = await this.store.jobInsert(params);
+    this.wakeFor(job);
+    return job;
+  }
+
+  /** The job, or a `not_found` JobsError. */
+  async get(id: string): Promise<JobRecord> {
+    this.assertOpen();
+    assertJobId(id);
+    const job = await this.store.jobGet(id);
+    if (!job) throw notFound(id);
+    return job;
+  }
+
+  /** Newest first (`created`, then `id`, descending). */
+  async list(options: ListOptions = {}): Promise<JobPage> {
+    this.assertOpen();
+    const limit = options.limit ?? 20;
+    const offset = options.offset ?? 0;
+    const page = await this.store.jobList({ topic: options.topic, status: options.status, limit, offset });
+    return { ...page, limit, offset };
+  }
+
+  async stats(): Promise<Stats> {
+    this.assertOpen();
+    const counts = await this.store.jobCountByStatus();
+    const finished = counts.completed + counts.failed;
+    return {
+      ...counts,
+      total: counts.pending + counts.processing + counts.completed + counts.failed,
+      success_rate: finished === 0 ? 0 : counts.completed / finished,
+    };
+  }
+
+  /** A failed job back to pending: retries 0, due now, last error cleared. */
+  async requeue(id: string): Promise<JobRecord> {
+    this.assertOpen();
+    assertJobId(id);
+    const result = await this.store.jobRequeue(id);
+    if (result === null) throw notFound(id);
+    if (result === 'conflict') throw new JobsError('conflict', 'Only failed jobs can be requeued.');
+    this.wakeFor(result);
+    return result;
+  }
+
+  /** Deletes a pending or failed job. */
+  async delete(id: string): Promise<void> {
+    this.assertOpen();
+    assertJobId(id);
+    const result = await this.store.jobDelete(id);
+    if (result === 'not_found') throw notFound(id);
+    if (result === 'conflict') throw new JobsError('conflict', 'Only pending or failed jobs can be deleted.');
+  }
+
+  /** Starts claiming registered topics and rescuing expired locks. */
+  start(): void {
+    this.assertOpen();
+    this.producer.start();
+    this.rescuer.start();
+  }
+
+  get isRunning(): boolean {
+    return this.producer.isRunning;
+  }
+
+  /** Stops claiming and waits (bounded) for in-flight handlers; the database stays open. */
+  async stop(): Promise<void> {
+    await this.producer.stop(this.settings.shutdownTimeout);
+    await this.rescuer.stop();
+    await this.completer.drain();
+  }
+
+  /** `stop()`, then closes the database. Safe to call more than once. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      try {
+        await this.stop();
+      } finally {
+        this.closed = true;
+        await this.store.close();
+      }
+    })();
+    return this.closing;
+  }
+
+  private wakeFor(job: JobRecord): void {
+    if (!this.producer.isRunning || !this.handlers.has(job.topic)) return;
+    const delay = job.runAt.getTime() - Date.now();
+    if (delay <= 0) this.producer.wake();
+    else if (delay < this.settings.pollInterval) setTimeout(() => this.producer.wake(), delay).unref();
+  }
+
+  private report(job: ClaimedJob, outcome: Outcome | Error): void {
+    if (outcome instanceof Error) this.events.emit('job:error', job, outcome);
+    else this.events.emit(`job:${outcome}`, job);
+  }
+
+  private assertOpen(): void {
+    if (this.closed || this.closing) throw new JobsError('closed', 'The job engine is closed.');
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Ids are UUIDs: anything else cannot name a job (and PostgreSQL's uuid column would reject it). */
+function assertJobId(id: string): void {
+  if (typeof id !== 'string' || !UUID.test(id)) throw notFound(String(id));
+}
+
+function notFound(id: string): JobsError {
+  return new JobsError('not_found', `Job "${id}" was not found.`);
+}
+
+function resolveSettings(o: JobsOptions) {
+  const positive = (name: string, value: number | undefined, fallback: number, max = MAX_TIMER) => {
+    const v = value ?? fallback;
+    if (!Number.isInteger(v) || v < 1 || v > max) {
+      throw new JobsError('validation', `Option ${name} must be an integer from 1 to ${max}, got ${String(value)}.`);
+    }
+    return v;
+  };
+  const maxRetries = o.maxRetries ?? DEFAULT_MAX_RETRIES;
+  validMaxRetries(maxRetries);
+  return {
+    maxPayloadSize: positive('maxPayloadSize', o.maxPayloadSize, DEFAULT_MAX_PAYLOAD_SIZE),
+    maxRetries,
+    lockDuration: positive('lockDuration', o.lockDuration, DEFAULT_LOCK_DURATION),
+    pollInterval: positive('pollInterval', o.pollInterval, DEFAULT_POLL_INTERVAL),
+    workerPoolSize: positive('workerPoolSize', o.workerPoolSize, DEFAULT_WORKER_POOL_SIZE, 10_000),
+    batchSize: positive('batchSize', o.batchSize, DEFAULT_BATCH_SIZE, 10_000),
+    shutdownTimeout: positive('shutdownTimeout', o.shutdownTimeout, DEFAULT_SHUTDOWN_TIMEOUT),
+    rescueInterval: positive('rescueInterval', o.rescueInterval, DEFAULT_RESCUE_INTERVAL),
+  };
+}
+
+/** Opens (and migrates) the database, then returns the engine; call `start()` to work. */
+export async function createJobs(options: JobsOptions = {}): Promise<Jobs> {
+  const store = await openStore(options.database ?? DEFAULT_DATABASE, {
+    sqlite: { synchronous: options.synchronous },
+  });
+  try {
+    return new Jobs(store, options);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}

@@ -1,0 +1,134 @@
+import type { Logger } from '../logger.js';
+import type { ClaimedJob, JobStore } from '../store/types.js';
+import { Execution, type ExecutorDeps, type Outcome } from './executor.js';
+import type { JobHandler } from './job.js';
+
+export interface ProducerOptions {
+  workerPoolSize: number;
+  batchSize: number;
+  pollInterval: number;
+  lockDuration: number;
+}
+
+/**
+ * The fetch loop. It claims only registered topics and never more than its free slots; while
+ * claims come back full it claims again at once (there is more work); when a claim comes back
+ * short it sleeps the poll interval, unless `wake()` (a due job was enqueued here, or a slot
+ * freed while work was waiting) cuts the sleep short.
+ */
+export class Producer {
+  readonly inflight = new Map<string, Execution>();
+  private running = false;
+  private loop: Promise<void> | null = null;
+  /** The last claim filled every slot it asked for: a freed slot should claim again. */
+  private saturated = false;
+  private wakeRequested = false;
+  private wakeUp: (() => void) | null = null;
+
+  constructor(
+    private readonly store: JobStore,
+    private readonly handlers: ReadonlyMap<string, JobHandler>,
+    private readonly deps: ExecutorDeps,
+    private readonly options: ProducerOptions,
+    private readonly onOutcome: (job: ClaimedJob, outcome: Outcome | Error) => void,
+    private readonly logger: Logger,
+  ) {}
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  wake(): void {
+    this.wakeRequested = true;
+    this.wakeUp?.();
+  }
+
+  /**
+   * Stops claiming, waits up to `timeout` ms for in-flight handlers, then aborts the rest and
+   * releases their jobs to pending.
+   */
+  async stop(timeout: number): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wake();
+    await this.loop;
+    const all = () => Promise.all([...this.inflight.values()].map((e) => e.done.catch(() => undefined)));
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeout)));
+    const result = await Promise.race([all(), expired]);
+    clearTimeout(timer);
+    if (result === 'timeout') {
+      for (const execution of this.inflight.values()) execution.abortForShutdown();
+      await all();
+    }
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      const free = this.options.workerPoolSize - this.inflight.size;
+      if (free <= 0) {
+        await this.sleep(this.options.pollInterval);
+        continue;
+      }
+      const limit = Math.min(free, this.options.batchSize);
+      this.wakeRequested = false;
+      let claimed: ClaimedJob[];
+      try {
+        claimed = await this.store.jobClaim({
+          topics: [...this.handlers.keys()],
+          limit,
+          lockDuration: this.options.lockDuration,
+        });
+      } catch (err) {
+        this.logger.error({ err }, 'claiming jobs failed; retrying after the poll interval');
+        await this.sleep(this.options.pollInterval);
+        continue;
+      }
+      for (const job of claimed) this.execute(job);
+      this.saturated = claimed.length === limit;
+      if (!this.saturated) await this.sleep(this.options.pollInterval);
+    }
+  }
+
+  private execute(job: ClaimedJob): void {
+    const execution = new Execution(job, this.handlers.get(job.topic)!, this.deps);
+    this.inflight.set(job.id, execution);
+    execution.done.then(
+      (outcome) => this.finished(job, outcome),
+      (err: Error) => {
+        this.logger.error({ err, job: job.id }, 'recording a job result failed; it will be rescued after its lock expires');
+        this.finished(job, err);
+      },
+    );
+  }
+
+  private finished(job: ClaimedJob, outcome: Outcome | Error): void {
+    this.inflight.delete(job.id);
+    if (this.saturated) this.wake();
+    this.onOutcome(job, outcome);
+  }
+
+  /** Sleeps `ms` or until `wake()`; a wake that came while awake is consumed here. */
+  private sleep(ms: number): Promise<void> {
+    if (this.wakeRequested || !this.running) {
+      this.wakeRequested = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakeUp = null;
+        this.wakeRequested = false;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeUp = done;
+    });
+  }
+}

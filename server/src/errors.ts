@@ -1,0 +1,31 @@
+/** What went wrong, as a value: the HTTP layer maps each code to a status in one place. */
+export type JobsErrorCode =
+  | 'validation' // bad input: a field is wrong
+  | 'payload_too_large'
+  | 'not_found'
+  | 'conflict' // the job's status forbids the action
+  | 'topic_taken' // register() of a topic that already has a handler
+  | 'closed' // the engine was closed
+  | 'unavailable'; // the database cannot be reached
+
+export interface FieldProblem {
+  code: string;
+  message: string;
+}
+
+export class JobsError extends Error {
+  override readonly name = 'JobsError';
+  constructor(
+    readonly code: JobsErrorCode,
+    message: string,
+    /** Field name → its problem, as PocketBase's error `data`. */
+    readonly fields: Record<string, FieldProblem> = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function validationError(field: string, code: string, message: string): JobsError {
+  return new JobsError('validation', message, { [field]: { code, message } });
+}

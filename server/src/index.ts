@@ -1,0 +1,14 @@
+export * from './defaults.js';
+export { JobsError, type JobsErrorCode, type FieldProblem } from './errors.js';
+export type { Logger } from './logger.js';
+export { Jobs, createJobs, type JobsOptions, type JobsEvents, type ListOptions, type JobPage } from './engine/jobs.js';
+export type { JobContext, JobHandler } from './engine/job.js';
+export type { EnqueueOptions } from './engine/validate.js';
+export {
+  exponentialBackoff,
+  retryAt,
+  type BackoffFunction,
+  type ExponentialBackoff,
+} from './engine/retry-policy.js';
+export type { JobRecord, ClaimedJob, JobStore } from './store/types.js';
+export { parseDatabaseUrl } from './store/open.js';

@@ -1,0 +1,83 @@
+import { MikroORM } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import { entities } from '../entities.js';
+import { JOB_COLUMNS, SqlJobStore } from '../sql-job-store.js';
+import type { ClaimedJob, JobClaimParams, JobFinishParams } from '../types.js';
+import { postgresMigrations } from './migrations.js';
+
+export interface PostgresOptions {
+  /** Connections in the pool. */
+  poolSize?: number;
+}
+
+export class PostgresJobStore extends SqlJobStore {
+  readonly dialect = 'postgres' as const;
+  protected readonly payloadParam = '?::jsonb';
+
+  static async open(url: string, options: PostgresOptions = {}): Promise<PostgresJobStore> {
+    const orm = await MikroORM.init({
+      clientUrl: url,
+      entities,
+      extensions: [Migrator],
+      migrations: { migrationsList: postgresMigrations, tableName: 'jb_migrations', snapshot: false, silent: true },
+      discovery: { warnWhenNoEntities: false },
+      allowGlobalContext: true,
+      pool: { min: 0, max: options.poolSize ?? 10 },
+    });
+    return new PostgresJobStore(orm);
+  }
+
+  protected time(date: Date): Date {
+    return date;
+  }
+
+  /** node-postgres already parsed the JSONB. */
+  protected decodePayload(value: unknown): unknown {
+    return value;
+  }
+
+  /**
+   * SKIP LOCKED lets many workers claim at once without waiting on each other's rows; the CTE
+   * locks at most `limit` ids walking the partial index jobs_claim in run_at order, and the
+   * UPDATE … FROM touches only those. gen_random_uuid() gives each row its own lock token.
+   */
+  async jobClaim(p: JobClaimParams): Promise<ClaimedJob[]> {
+    if (p.topics.length === 0 || p.limit <= 0) return [];
+    const now = new Date();
+    const lockedUntil = new Date(now.getTime() + p.lockDuration);
+    const topics = p.topics.map(() => '?').join(', ');
+    const rows = await this.all(
+      `with c as (
+         select id from jobs
+         where status = 'pending' and run_at <= ? and topic in (${topics})
+         order by run_at, id limit ?
+         for update skip locked
+       )
+       update jobs j set status = 'processing', lock_token = gen_random_uuid()::text, locked_until = ?, updated = ?
+       from c where j.id = c.id
+       returning ${JOB_COLUMNS.split(', ').map((c) => `j.${c}`).join(', ')}, j.lock_token, j.locked_until`,
+      [now, ...p.topics, p.limit, lockedUntil, now],
+    );
+    return rows.map((r) => this.toClaimed(r)).sort((a, b) => a.runAt.getTime() - b.runAt.getTime());
+  }
+
+  /**
+   * One statement for many jobs: `unnest` pairs each id with its lock token. Ids are UUIDs and
+   * tokens hex UUIDs (no commas or quotes), so array literals carry them as two parameters.
+   */
+  async jobCompleteMany(items: readonly JobFinishParams[]): Promise<string[]> {
+    if (items.length === 0) return [];
+    const rows = await this.all(
+      `update jobs j set status = 'completed', lock_token = null, locked_until = null, updated = ?
+       from unnest(?::uuid[], ?::text[]) as d(id, lock_token)
+       where j.id = d.id and j.lock_token = d.lock_token and j.status = 'processing'
+       returning j.id`,
+      [new Date(), arrayLiteral(items.map((i) => i.id)), arrayLiteral(items.map((i) => i.lockToken))],
+    );
+    return rows.map((r) => r.id as string);
+  }
+}
+
+function arrayLiteral(values: readonly string[]): string {
+  return `{${values.join(',')}}`;
+}

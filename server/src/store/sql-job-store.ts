@@ -1,0 +1,199 @@
+import type { MikroORM } from '@mikro-orm/core';
+import type { JobStatus } from '@jobbase/contract';
+import { JOB_STATUSES } from '@jobbase/contract';
+import type {
+  ClaimedJob,
+  JobClaimParams,
+  JobFailParams,
+  JobFinishParams,
+  JobInsertParams,
+  JobListParams,
+  JobRecord,
+  JobRescueParams,
+  JobRetryParams,
+  JobStore,
+  StatusCounts,
+} from './types.js';
+
+type Row = Record<string, unknown>;
+
+/** The columns every query returns; keep the mapping in `toRecord` in step with it. */
+export const JOB_COLUMNS =
+  'id, topic, payload, status, run_at, retries, max_retries, last_error, created, updated';
+
+/**
+ * The queries both dialects write the same way. Placeholders are `?` on both (knex turns
+ * them into `$n` on PostgreSQL). A dialect overrides the methods whose SQL differs (the
+ * claim above all) and the few hooks that say how it stores times, JSON and lock tokens.
+ */
+export abstract class SqlJobStore implements JobStore {
+  abstract readonly dialect: 'sqlite' | 'postgres';
+
+  constructor(readonly orm: MikroORM) {}
+
+  /** SQL for a value bound as the payload's JSON text. */
+  protected abstract readonly payloadParam: string;
+  /** A time as this dialect binds it. */
+  protected abstract time(date: Date): unknown;
+  /** The stored payload back to a JS value. */
+  protected abstract decodePayload(value: unknown): unknown;
+  abstract jobClaim(params: JobClaimParams): Promise<ClaimedJob[]>;
+  abstract jobCompleteMany(items: readonly JobFinishParams[]): Promise<string[]>;
+
+  async migrate(): Promise<void> {
+    await this.orm.getMigrator().up();
+  }
+
+  protected all(sql: string, params: unknown[] = []): Promise<Row[]> {
+    return this.orm.em.getConnection().execute<Row[]>(sql, params as never[], 'all');
+  }
+
+  protected async run(sql: string, params: unknown[] = []): Promise<number> {
+    const result = await this.orm.em.getConnection().execute<{ affectedRows: number }>(sql, params as never[], 'run');
+    return result.affectedRows;
+  }
+
+  protected toRecord(row: Row): JobRecord {
+    return {
+      id: row.id as string,
+      topic: row.topic as string,
+      payload: this.decodePayload(row.payload),
+      status: row.status as JobStatus,
+      runAt: toDate(row.run_at),
+      retries: Number(row.retries),
+      maxRetries: Number(row.max_retries),
+      lastError: (row.last_error as string | null) ?? null,
+      created: toDate(row.created),
+      updated: toDate(row.updated),
+    };
+  }
+
+  protected toClaimed(row: Row): ClaimedJob {
+    return { ...this.toRecord(row), lockToken: row.lock_token as string, lockedUntil: toDate(row.locked_until) };
+  }
+
+  async jobInsert(p: JobInsertParams): Promise<JobRecord> {
+    const now = this.time(new Date());
+    const rows = await this.all(
+      `insert into jobs (id, topic, payload, status, run_at, retries, max_retries, created, updated)
+       values (?, ?, ${this.payloadParam}, 'pending', ?, 0, ?, ?, ?) returning ${JOB_COLUMNS}`,
+      [p.id, p.topic, p.payloadJson, this.time(p.runAt), p.maxRetries, now, now],
+    );
+    return this.toRecord(rows[0]!);
+  }
+
+  async jobGet(id: string): Promise<JobRecord | null> {
+    const rows = await this.all(`select ${JOB_COLUMNS} from jobs where id = ?`, [id]);
+    return rows[0] ? this.toRecord(rows[0]) : null;
+  }
+
+  async jobList(p: JobListParams): Promise<{ items: JobRecord[]; total: number }> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (p.topic !== undefined) {
+      where.push('topic = ?');
+      params.push(p.topic);
+    }
+    if (p.status !== undefined) {
+      where.push('status = ?');
+      params.push(p.status);
+    }
+    const filter = where.length ? `where ${where.join(' and ')}` : '';
+    const [rows, counted] = await Promise.all([
+      this.all(`select ${JOB_COLUMNS} from jobs ${filter} order by created desc, id desc limit ? offset ?`, [
+        ...params,
+        p.limit,
+        p.offset,
+      ]),
+      this.all(`select count(*) as n from jobs ${filter}`, params),
+    ]);
+    return { items: rows.map((r) => this.toRecord(r)), total: Number(counted[0]?.n ?? 0) };
+  }
+
+  async jobCountByStatus(): Promise<StatusCounts> {
+    const rows = await this.all('select status, count(*) as n from jobs group by status');
+    const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as StatusCounts;
+    for (const row of rows) {
+      const status = row.status as JobStatus;
+      if (status in counts) counts[status] = Number(row.n);
+    }
+    return counts;
+  }
+
+  async jobRetry(p: JobRetryParams): Promise<boolean> {
+    const changed = await this.run(
+      `update jobs set status = 'pending', retries = retries + 1, run_at = ?, last_error = ?,
+         lock_token = null, locked_until = null, updated = ?
+       where id = ? and lock_token = ? and status = 'processing'`,
+      [this.time(p.runAt), p.error, this.time(new Date()), p.id, p.lockToken],
+    );
+    return changed === 1;
+  }
+
+  async jobFail(p: JobFailParams): Promise<boolean> {
+    const changed = await this.run(
+      `update jobs set status = 'failed', last_error = ?, lock_token = null, locked_until = null, updated = ?
+       where id = ? and lock_token = ? and status = 'processing'`,
+      [p.error, this.time(new Date()), p.id, p.lockToken],
+    );
+    return changed === 1;
+  }
+
+  async jobRelease(p: JobFinishParams): Promise<boolean> {
+    const changed = await this.run(
+      `update jobs set status = 'pending', lock_token = null, locked_until = null, updated = ?
+       where id = ? and lock_token = ? and status = 'processing'`,
+      [this.time(new Date()), p.id, p.lockToken],
+    );
+    return changed === 1;
+  }
+
+  /**
+   * Rare (only after a crash or a hang), so it favours clarity: read the expired rows, then
+   * fail-or-retry each with the same compare-and-set a worker uses, so a rescuer racing the
+   * job's own worker (or another rescuer) changes it at most once.
+   */
+  async jobRescueExpired(p: JobRescueParams): Promise<number> {
+    const rows = await this.all(
+      `select id, retries, max_retries, lock_token from jobs
+       where status = 'processing' and locked_until < ? order by locked_until limit ?`,
+      [this.time(new Date()), p.limit],
+    );
+    let rescued = 0;
+    for (const row of rows) {
+      const job = { id: row.id as string, lockToken: row.lock_token as string, error: p.error };
+      const retries = Number(row.retries);
+      const done =
+        retries < Number(row.max_retries)
+          ? await this.jobRetry({ ...job, runAt: p.retryAt(retries + 1) })
+          : await this.jobFail(job);
+      if (done) rescued++;
+    }
+    return rescued;
+  }
+
+  async jobRequeue(id: string): Promise<JobRecord | 'conflict' | null> {
+    const now = this.time(new Date());
+    const rows = await this.all(
+      `update jobs set status = 'pending', retries = 0, run_at = ?, last_error = null, updated = ?
+       where id = ? and status = 'failed' returning ${JOB_COLUMNS}`,
+      [now, now, id],
+    );
+    if (rows[0]) return this.toRecord(rows[0]);
+    return (await this.jobGet(id)) ? 'conflict' : null;
+  }
+
+  async jobDelete(id: string): Promise<'deleted' | 'conflict' | 'not_found'> {
+    const changed = await this.run(`delete from jobs where id = ? and status in ('pending', 'failed')`, [id]);
+    if (changed === 1) return 'deleted';
+    return (await this.jobGet(id)) ? 'conflict' : 'not_found';
+  }
+
+  async close(): Promise<void> {
+    await this.orm.close(true);
+  }
+}
+
+function toDate(value: unknown): Date {
+  return value instanceof Date ? value : new Date(value as string);
+}

@@ -1,0 +1,99 @@
+import { MikroORM } from '@mikro-orm/sqlite';
+import { Migrator } from '@mikro-orm/migrations';
+import { entities } from '../entities.js';
+import { JOB_COLUMNS, SqlJobStore } from '../sql-job-store.js';
+import type { ClaimedJob, JobClaimParams, JobFinishParams } from '../types.js';
+import { sqliteMigrations } from './migrations.js';
+
+export interface SqliteOptions {
+  /** `NORMAL` (PocketBase's default: an application crash loses nothing) or `FULL`. */
+  synchronous?: 'NORMAL' | 'FULL';
+  /** How long a statement waits for another process's write lock, in ms. */
+  busyTimeout?: number;
+}
+
+interface Sqlite3Connection {
+  configure(option: 'busyTimeout', ms: number): void;
+  exec(sql: string, callback: (err: Error | null) => void): void;
+}
+
+/** How many job ids one completion statement carries (SQLite binds at most 32,766 values). */
+const COMPLETE_CHUNK = 500;
+
+export class SqliteJobStore extends SqlJobStore {
+  readonly dialect = 'sqlite' as const;
+  protected readonly payloadParam = '?';
+
+  static async open(filename: string, options: SqliteOptions = {}): Promise<SqliteJobStore> {
+    const busyTimeout = options.busyTimeout ?? 10_000;
+    const synchronous = options.synchronous ?? 'NORMAL';
+    const orm = await MikroORM.init({
+      dbName: filename,
+      entities,
+      extensions: [Migrator],
+      migrations: { migrationsList: sqliteMigrations, tableName: 'jb_migrations', snapshot: false, silent: true },
+      discovery: { warnWhenNoEntities: false },
+      allowGlobalContext: true,
+      pool: {
+        // Every connection knex opens gets WAL, the busy timeout and the sync level: several
+        // processes then share the file, and a writer waits rather than failing SQLITE_BUSY.
+        afterCreate: (conn: Sqlite3Connection, done: (err: Error | null, conn: Sqlite3Connection) => void) => {
+          conn.configure('busyTimeout', busyTimeout);
+          conn.exec(
+            `pragma journal_mode = wal; pragma synchronous = ${synchronous}; pragma busy_timeout = ${busyTimeout};`,
+            (err) => done(err, conn),
+          );
+        },
+      },
+    });
+    return new SqliteJobStore(orm);
+  }
+
+  protected time(date: Date): string {
+    return date.toISOString();
+  }
+
+  protected decodePayload(value: unknown): unknown {
+    return JSON.parse(value as string);
+  }
+
+  /**
+   * One autocommit statement: SQLite takes the write lock when the UPDATE starts, so two
+   * processes cannot both read the same pending row; the outer `status = 'pending'` is the
+   * compare-and-set that makes that explicit. Each row gets its own random lock token.
+   * The inner select walks jobs_claim (status, run_at) and stops after `limit` matches.
+   */
+  async jobClaim(p: JobClaimParams): Promise<ClaimedJob[]> {
+    if (p.topics.length === 0 || p.limit <= 0) return [];
+    const now = new Date();
+    const lockedUntil = new Date(now.getTime() + p.lockDuration);
+    const topics = p.topics.map(() => '?').join(', ');
+    const rows = await this.all(
+      `update jobs set status = 'processing', lock_token = lower(hex(randomblob(16))), locked_until = ?, updated = ?
+       where id in (
+         select id from jobs
+         where status = 'pending' and run_at <= ? and topic in (${topics})
+         order by run_at, id limit ?
+       ) and status = 'pending'
+       returning ${JOB_COLUMNS}, lock_token, locked_until`,
+      [lockedUntil.toISOString(), now.toISOString(), now.toISOString(), ...p.topics, p.limit],
+    );
+    return rows.map((r) => this.toClaimed(r)).sort((a, b) => a.runAt.getTime() - b.runAt.getTime());
+  }
+
+  /** Row values `(id, lock_token) in (values …)`: one statement and one fsync for many jobs. */
+  async jobCompleteMany(items: readonly JobFinishParams[]): Promise<string[]> {
+    const done: string[] = [];
+    for (let i = 0; i < items.length; i += COMPLETE_CHUNK) {
+      const chunk = items.slice(i, i + COMPLETE_CHUNK);
+      const rows = await this.all(
+        `update jobs set status = 'completed', lock_token = null, locked_until = null, updated = ?
+         where status = 'processing' and (id, lock_token) in (values ${chunk.map(() => '(?, ?)').join(', ')})
+         returning id`,
+        [new Date().toISOString(), ...chunk.flatMap((c) => [c.id, c.lockToken])],
+      );
+      for (const row of rows) done.push(row.id as string);
+    }
+    return done;
+  }
+}

@@ -1,0 +1,104 @@
+import type { JobStatus } from '@jobbase/contract';
+
+/** A job as the engine sees it (camelCase; the wire uses snake_case). */
+export interface JobRecord {
+  id: string;
+  topic: string;
+  payload: unknown;
+  status: JobStatus;
+  runAt: Date;
+  retries: number;
+  maxRetries: number;
+  lastError: string | null;
+  created: Date;
+  updated: Date;
+}
+
+/** A job this worker holds: only the holder of `lockToken` may finish it. */
+export interface ClaimedJob extends JobRecord {
+  lockToken: string;
+  lockedUntil: Date;
+}
+
+export interface JobInsertParams {
+  id: string;
+  topic: string;
+  /** The payload's JSON text, already validated and measured. */
+  payloadJson: string;
+  runAt: Date;
+  maxRetries: number;
+}
+
+export interface JobListParams {
+  topic?: string;
+  status?: JobStatus;
+  limit: number;
+  offset: number;
+}
+
+export interface JobClaimParams {
+  topics: readonly string[];
+  limit: number;
+  lockDuration: number;
+}
+
+export interface JobFinishParams {
+  id: string;
+  lockToken: string;
+}
+
+export interface JobRetryParams extends JobFinishParams {
+  runAt: Date;
+  error: string;
+}
+
+export interface JobFailParams extends JobFinishParams {
+  error: string;
+}
+
+export interface JobRescueParams {
+  limit: number;
+  error: string;
+  /** When a rescued job with `retries` failed attempts so far is due again. */
+  retryAt: (retries: number) => Date;
+}
+
+export type StatusCounts = Record<JobStatus, number>;
+
+/**
+ * Persistence, one method per query (River's driver shape). Each dialect owns its SQL under
+ * these same names; the engine never asks which dialect it runs on.
+ */
+export interface JobStore {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Creates or upgrades the schema; safe to call on every start. */
+  migrate(): Promise<void>;
+
+  jobInsert(params: JobInsertParams): Promise<JobRecord>;
+  jobGet(id: string): Promise<JobRecord | null>;
+  jobList(params: JobListParams): Promise<{ items: JobRecord[]; total: number }>;
+  jobCountByStatus(): Promise<StatusCounts>;
+
+  /** Locks up to `limit` due, pending jobs of `topics`, oldest `run_at` first. */
+  jobClaim(params: JobClaimParams): Promise<ClaimedJob[]>;
+  /**
+   * Completes many jobs in one statement, compare-and-set on each lock token; returns the ids
+   * that were still held (the others lost their lock and are left alone).
+   */
+  jobCompleteMany(items: readonly JobFinishParams[]): Promise<string[]>;
+  /** Back to pending with one more retry counted, due at `runAt`. CAS on the lock token. */
+  jobRetry(params: JobRetryParams): Promise<boolean>;
+  /** To failed for good. CAS on the lock token. */
+  jobFail(params: JobFailParams): Promise<boolean>;
+  /** Back to pending without counting an attempt (shutdown gave up waiting). CAS. */
+  jobRelease(params: JobFinishParams): Promise<boolean>;
+  /** Fails-or-retries processing jobs whose lock expired; returns how many it handled. */
+  jobRescueExpired(params: JobRescueParams): Promise<number>;
+
+  /** failed → pending with retries 0, due now; null when the job does not exist. */
+  jobRequeue(id: string): Promise<JobRecord | 'conflict' | null>;
+  /** Deletes a pending or failed job. */
+  jobDelete(id: string): Promise<'deleted' | 'conflict' | 'not_found'>;
+
+  close(): Promise<void>;
+}

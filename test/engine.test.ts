@@ -1,0 +1,399 @@
+import { once } from 'node:events';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { DEFAULT_MAX_PAYLOAD_SIZE, JobsError, type JobContext } from '@jobbase/server';
+import { dialects } from './helpers/databases.js';
+import { EngineFixture } from './helpers/engine.js';
+import { deferred, waitFor } from './helpers/wait.js';
+
+describe.each(dialects())('engine on %s', (dialect) => {
+  const fx = new EngineFixture(dialect);
+  beforeEach(() => fx.setup());
+  afterEach(() => fx.teardown());
+
+  it('runs a job and marks it completed', async () => {
+    const jobs = await fx.open();
+    const seen: JobContext[] = [];
+    jobs.register('send_email', (job) => {
+      seen.push(job);
+    });
+    jobs.start();
+    const job = await jobs.enqueue('send_email', { to: 'a@b.c' });
+    expect(job).toMatchObject({ topic: 'send_email', status: 'pending', retries: 0, maxRetries: 3, lastError: null });
+    await waitFor('completion', async () => (await jobs.get(job.id)).status === 'completed');
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ id: job.id, payload: { to: 'a@b.c' }, status: 'processing' });
+    expect(seen[0]!.signal.aborted).toBe(false);
+  });
+
+  it('max_retries 2 with a throwing handler: 3 executions, then failed with retries 2 and last_error', async () => {
+    const jobs = await fx.open();
+    let executions = 0;
+    jobs.register('flaky', () => {
+      executions++;
+      throw new Error(`attempt ${executions} broke`);
+    });
+    jobs.start();
+    const failed = once(jobs.events, 'job:failed');
+    const job = await jobs.enqueueWithOptions('flaky', {}, { maxRetries: 2 });
+    await failed;
+    const final = await jobs.get(job.id);
+    expect(final).toMatchObject({ status: 'failed', retries: 2, maxRetries: 2, lastError: 'attempt 3 broke' });
+    expect(executions).toBe(3);
+  });
+
+  it('max_retries 0 runs once', async () => {
+    const jobs = await fx.open();
+    let executions = 0;
+    jobs.register('once', () => {
+      executions++;
+      throw new Error('no');
+    });
+    jobs.start();
+    const failed = once(jobs.events, 'job:failed');
+    const job = await jobs.enqueueWithOptions('once', null, { maxRetries: 0 });
+    await failed;
+    expect(await jobs.get(job.id)).toMatchObject({ status: 'failed', retries: 0, lastError: 'no', payload: null });
+    expect(executions).toBe(1);
+  });
+
+  it('a retry is scheduled by the backoff and keeps the error until it succeeds', async () => {
+    const jobs = await fx.open({ backoff: () => 300 });
+    const starts: number[] = [];
+    jobs.register('second_time_lucky', () => {
+      starts.push(Date.now());
+      if (starts.length === 1) throw new Error('first');
+    });
+    jobs.start();
+    const retried = once(jobs.events, 'job:retried');
+    const job = await jobs.enqueue('second_time_lucky');
+    await retried;
+    const waiting = await jobs.get(job.id);
+    expect(waiting).toMatchObject({ status: 'pending', retries: 1, lastError: 'first' });
+    expect(waiting.runAt.getTime()).toBeGreaterThanOrEqual(starts[0]! + 300);
+    await waitFor('completion', async () => (await jobs.get(job.id)).status === 'completed');
+    expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(300);
+    expect(await jobs.get(job.id)).toMatchObject({ retries: 1, lastError: 'first' });
+  });
+
+  it('a job due in 2 s does not run early', async () => {
+    const jobs = await fx.open();
+    let startedAt = 0;
+    jobs.register('later', () => {
+      startedAt = Date.now();
+    });
+    jobs.start();
+    const runAt = new Date(Date.now() + 2_000);
+    const done = once(jobs.events, 'job:completed');
+    const job = await jobs.enqueueAt('later', {}, runAt);
+    expect(job.runAt.toISOString()).toBe(runAt.toISOString());
+    await done;
+    expect(startedAt).toBeGreaterThanOrEqual(runAt.getTime());
+  });
+
+  it('a topic without a handler stays pending', async () => {
+    const jobs = await fx.open();
+    jobs.register('known', () => {});
+    jobs.start();
+    const orphan = await jobs.enqueue('unknown');
+    const done = once(jobs.events, 'job:completed');
+    await jobs.enqueue('known');
+    await done;
+    // The poller has claimed since the orphan was enqueued; give it a few more rounds.
+    for (let i = 0; i < 3; i++) {
+      const next = once(jobs.events, 'job:completed');
+      await jobs.enqueue('known');
+      await next;
+    }
+    expect(await jobs.get(orphan.id)).toMatchObject({ status: 'pending', retries: 0 });
+  });
+
+  it('wakes at once when this process enqueues a due job (no poll wait)', async () => {
+    const jobs = await fx.open({ pollInterval: 60_000 });
+    jobs.register('instant', () => {});
+    jobs.start();
+    await waitFor('first idle claim', () => true);
+    const started = Date.now();
+    const done = once(jobs.events, 'job:completed');
+    await jobs.enqueue('instant');
+    await done;
+    // A poll would take 60 s; the deadline is generous but far below it.
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('never runs more handlers than the pool has slots', async () => {
+    const jobs = await fx.open({ workerPoolSize: 3, batchSize: 10 });
+    let running = 0;
+    let peak = 0;
+    const gate = deferred();
+    jobs.register('slow', async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await gate.promise;
+      running--;
+    });
+    for (let i = 0; i < 10; i++) await jobs.enqueue('slow');
+    jobs.start();
+    await waitFor('three running', () => running === 3);
+    expect((await jobs.stats()).processing).toBe(3);
+    gate.resolve();
+    await waitFor('all done', async () => (await jobs.stats()).completed === 10);
+    expect(peak).toBe(3);
+  });
+
+  it('a hung handler loses its lock, is aborted, and the job is retried', async () => {
+    const jobs = await fx.open({ lockDuration: 400 });
+    let attempts = 0;
+    let abortReason: unknown;
+    jobs.register('hangs_once', async (job) => {
+      attempts++;
+      if (attempts === 1) {
+        await new Promise<void>((resolve) => job.signal.addEventListener('abort', () => resolve()));
+        abortReason = job.signal.reason;
+        await new Promise(() => {}); // ignores the abort: the engine must not wait for it
+      }
+    });
+    jobs.start();
+    const job = await jobs.enqueue('hangs_once');
+    await waitFor('completion after retry', async () => (await jobs.get(job.id)).status === 'completed');
+    expect(attempts).toBe(2);
+    expect(abortReason).toBeInstanceOf(JobsError);
+    const final = await jobs.get(job.id);
+    expect(final.retries).toBe(1);
+    expect(final.lastError).toMatch(/lock expired/i);
+  });
+
+  it('a late finisher whose lock was taken cannot overwrite the new result', async () => {
+    const jobs = await fx.open();
+    const first = await jobs.enqueueWithOptions('cas', { n: 1 }, { maxRetries: 0 });
+    const store = jobs.store;
+    const [stale] = await store.jobClaim({ topics: ['cas'], limit: 1, lockDuration: 1 });
+    expect(stale!.id).toBe(first.id);
+    await waitFor('lock to expire', () => Date.now() > stale!.lockedUntil.getTime());
+    expect(await store.jobRescueExpired({ limit: 10, error: 'rescued', retryAt: () => new Date() })).toBe(1);
+    expect(await jobs.get(first.id)).toMatchObject({ status: 'failed', lastError: 'rescued' });
+    await jobs.requeue(first.id);
+    const [fresh] = await store.jobClaim({ topics: ['cas'], limit: 1, lockDuration: 60_000 });
+    expect(fresh!.lockToken).not.toBe(stale!.lockToken);
+    // The first worker comes back late: none of its writes may land.
+    expect(await store.jobCompleteMany([{ id: first.id, lockToken: stale!.lockToken }])).toEqual([]);
+    expect(await store.jobFail({ id: first.id, lockToken: stale!.lockToken, error: 'late' })).toBe(false);
+    expect(await store.jobRetry({ id: first.id, lockToken: stale!.lockToken, error: 'late', runAt: new Date() })).toBe(false);
+    expect(await store.jobRelease({ id: first.id, lockToken: stale!.lockToken })).toBe(false);
+    expect(await jobs.get(first.id)).toMatchObject({ status: 'processing', lastError: null });
+    expect(await store.jobCompleteMany([{ id: first.id, lockToken: fresh!.lockToken }])).toEqual([first.id]);
+    expect((await jobs.get(first.id)).status).toBe('completed');
+  });
+
+  it('the rescuer retries a job whose worker vanished, counting the attempt', async () => {
+    const crashed = await fx.open();
+    const job = await crashed.enqueueWithOptions('orphaned', {}, { maxRetries: 1 });
+    await crashed.store.jobClaim({ topics: ['orphaned'], limit: 1, lockDuration: 200 });
+    const jobs = await fx.open({ rescueInterval: 100, lockDuration: 60_000 });
+    let ran = 0;
+    jobs.register('orphaned', () => {
+      ran++;
+    });
+    jobs.start();
+    await waitFor('rescue and completion', async () => (await jobs.get(job.id)).status === 'completed');
+    expect(ran).toBe(1);
+    expect(await jobs.get(job.id)).toMatchObject({ retries: 1, lastError: expect.stringMatching(/lock expired/i) });
+  });
+
+  it('close and reopen: nothing lost, in-flight jobs run again without an attempt counted', async () => {
+    const first = await fx.open({ shutdownTimeout: 200 });
+    const started: string[] = [];
+    let aborted = 0;
+    first.register('long', async (job) => {
+      started.push(job.id);
+      await new Promise<void>((resolve) => job.signal.addEventListener('abort', () => resolve()));
+      aborted++;
+    });
+    const ids = [];
+    for (let i = 0; i < 5; i++) ids.push((await first.enqueue('long', { i })).id);
+    first.start();
+    await waitFor('all five running', () => started.length === 5);
+    await first.close();
+    expect(aborted).toBe(5);
+    await expect(first.enqueue('long')).rejects.toMatchObject({ code: 'closed' });
+
+    const second = await fx.open();
+    const page = await second.list({ topic: 'long' });
+    expect(page.total).toBe(5);
+    expect(page.items.every((j) => j.status === 'pending' && j.retries === 0)).toBe(true);
+    const ran = new Set<string>();
+    second.register('long', (job) => {
+      ran.add(job.id);
+    });
+    second.start();
+    await waitFor('all five completed', async () => (await second.stats()).completed === 5);
+    expect([...ran].sort()).toEqual([...ids].sort());
+  });
+
+  it('close waits for in-flight handlers that finish in time', async () => {
+    const jobs = await fx.open({ shutdownTimeout: 5_000 });
+    const gate = deferred();
+    const running = deferred();
+    jobs.register('finishes', async () => {
+      running.resolve();
+      await gate.promise;
+    });
+    const job = await jobs.enqueue('finishes');
+    jobs.start();
+    await running.promise;
+    const closing = jobs.close();
+    gate.resolve();
+    await closing;
+    const reopened = await fx.open();
+    expect((await reopened.get(job.id)).status).toBe('completed');
+  });
+
+  it('accepts a payload of exactly 1 MiB and rejects one byte more', async () => {
+    const jobs = await fx.open();
+    const exact = 'x'.repeat(DEFAULT_MAX_PAYLOAD_SIZE - 2); // JSON adds the two quotes
+    const job = await jobs.enqueue('big', exact);
+    expect((await jobs.get(job.id)).payload).toBe(exact);
+    await expect(jobs.enqueue('big', `${exact}x`)).rejects.toMatchObject({
+      code: 'payload_too_large',
+      fields: { payload: { code: 'too_large' } },
+    });
+    // Multi-byte characters count in UTF-8 bytes, not characters.
+    await expect(jobs.enqueue('big', 'é'.repeat(DEFAULT_MAX_PAYLOAD_SIZE / 2))).rejects.toMatchObject({
+      code: 'payload_too_large',
+    });
+    expect((await jobs.stats()).total).toBe(1);
+  });
+
+  it('validates enqueue input with typed errors', async () => {
+    const jobs = await fx.open();
+    const cases: [() => Promise<unknown>, string][] = [
+      [() => jobs.enqueue(''), 'topic'],
+      [() => jobs.enqueue('t'.repeat(256)), 'topic'],
+      [() => jobs.enqueue(42 as unknown as string), 'topic'],
+      [() => jobs.enqueueWithOptions('t', {}, { maxRetries: -1 }), 'max_retries'],
+      [() => jobs.enqueueWithOptions('t', {}, { maxRetries: 1.5 }), 'max_retries'],
+      [() => jobs.enqueueAt('t', {}, new Date('nope')), 'run_at'],
+      [() => jobs.enqueueAt('t', {}, 'yesterday'), 'run_at'],
+      [() => jobs.enqueue('t', { n: 10n }), 'payload'],
+    ];
+    for (const [call, field] of cases) {
+      const err = await call().then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err, field).toBeInstanceOf(JobsError);
+      expect((err as JobsError).code).toBe('validation');
+      expect(Object.keys((err as JobsError).fields)).toEqual([field]);
+    }
+    expect(await jobs.enqueue('t'.repeat(255))).toMatchObject({ topic: 't'.repeat(255) });
+    expect(await jobs.enqueueWithOptions('t', {}, { maxRetries: 0 })).toMatchObject({ maxRetries: 0 });
+    expect((await jobs.stats()).total).toBe(2);
+  });
+
+  it('register of a taken topic throws', async () => {
+    const jobs = await fx.open();
+    jobs.register('one', () => {});
+    expect(() => jobs.register('one', () => {})).toThrow(expect.objectContaining({ code: 'topic_taken' }));
+    expect(() => jobs.register('', () => {})).toThrow(expect.objectContaining({ code: 'validation' }));
+  });
+
+  it('unmarshalPayload returns the payload, typed by an optional zod schema', async () => {
+    const jobs = await fx.open({ backoff: () => 0 });
+    const results: unknown[] = [];
+    const schema = z.object({ to: z.string().email(), subject: z.string() });
+    jobs.register('typed', (job) => {
+      results.push(job.unmarshalPayload());
+      const p = job.unmarshalPayload(schema);
+      results.push(p.to);
+    });
+    jobs.start();
+    const ok = await jobs.enqueue('typed', { to: 'ann@example.com', subject: 'hi' });
+    const bad = await jobs.enqueueWithOptions('typed', { to: 'nope' }, { maxRetries: 0 });
+    await waitFor('both finished', async () => (await jobs.stats()).pending + (await jobs.stats()).processing === 0);
+    expect((await jobs.get(ok.id)).status).toBe('completed');
+    expect(await jobs.get(bad.id)).toMatchObject({ status: 'failed', lastError: expect.stringContaining('to:') });
+    expect(results).toContainEqual({ to: 'ann@example.com', subject: 'hi' });
+    expect(results).toContain('ann@example.com');
+  });
+
+  it('requeue: only failed jobs, back to pending with retries 0, run_at now, last_error cleared', async () => {
+    const jobs = await fx.open();
+    jobs.register('fails', () => {
+      throw new Error('bad');
+    });
+    jobs.start();
+    const failed = once(jobs.events, 'job:failed');
+    const job = await jobs.enqueueWithOptions('fails', {}, { maxRetries: 1, runAt: new Date(Date.now() - 60_000) });
+    await failed;
+    await jobs.stop();
+    const before = Date.now();
+    const requeued = await jobs.requeue(job.id);
+    expect(requeued).toMatchObject({ status: 'pending', retries: 0, lastError: null });
+    expect(requeued.runAt.getTime()).toBeGreaterThanOrEqual(before - 5);
+    await expect(jobs.requeue(job.id)).rejects.toMatchObject({ code: 'conflict' });
+    await expect(jobs.requeue('01936d3c-0000-7000-8000-000000000000')).rejects.toMatchObject({ code: 'not_found' });
+    await expect(jobs.requeue('not-a-uuid')).rejects.toMatchObject({ code: 'not_found' });
+  });
+
+  it('delete: pending and failed only', async () => {
+    const jobs = await fx.open();
+    const pending = await jobs.enqueue('x');
+    const processing = await jobs.enqueue('y');
+    const completed = await jobs.enqueue('z');
+    const failed = await jobs.enqueueWithOptions('w', {}, { maxRetries: 0 });
+    const store = jobs.store;
+    const [claimedY] = await store.jobClaim({ topics: ['y'], limit: 1, lockDuration: 60_000 });
+    const [claimedZ] = await store.jobClaim({ topics: ['z'], limit: 1, lockDuration: 60_000 });
+    await store.jobCompleteMany([{ id: claimedZ!.id, lockToken: claimedZ!.lockToken }]);
+    const [claimedW] = await store.jobClaim({ topics: ['w'], limit: 1, lockDuration: 60_000 });
+    await store.jobFail({ id: claimedW!.id, lockToken: claimedW!.lockToken, error: 'x' });
+    expect(claimedY!.id).toBe(processing.id);
+
+    await jobs.delete(pending.id);
+    await jobs.delete(failed.id);
+    await expect(jobs.delete(processing.id)).rejects.toMatchObject({ code: 'conflict' });
+    await expect(jobs.delete(completed.id)).rejects.toMatchObject({ code: 'conflict' });
+    await expect(jobs.delete(pending.id)).rejects.toMatchObject({ code: 'not_found' });
+    await expect(jobs.get(pending.id)).rejects.toMatchObject({ code: 'not_found' });
+    expect(await jobs.stats()).toEqual({
+      pending: 0,
+      processing: 1,
+      completed: 1,
+      failed: 0,
+      total: 2,
+      success_rate: 1,
+    });
+  });
+
+  it('lists newest first with filters, paging and total', async () => {
+    const jobs = await fx.open();
+    const made = [];
+    for (let i = 0; i < 7; i++) made.push(await jobs.enqueue(i % 2 ? 'odd' : 'even', { i }));
+    const page = await jobs.list({ limit: 3, offset: 1 });
+    expect(page.total).toBe(7);
+    expect(page.items.map((j) => j.payload)).toEqual([{ i: 5 }, { i: 4 }, { i: 3 }]);
+    const odd = await jobs.list({ topic: 'odd' });
+    expect(odd.total).toBe(3);
+    expect(odd.items.map((j) => j.id)).toEqual([made[5]!.id, made[3]!.id, made[1]!.id]);
+    expect((await jobs.list({ status: 'completed' })).total).toBe(0);
+    expect((await jobs.list({ topic: 'odd', status: 'pending', offset: 2 })).items).toHaveLength(1);
+  });
+
+  it('stats: success_rate is 0 when nothing finished', async () => {
+    const jobs = await fx.open();
+    expect(await jobs.stats()).toEqual({
+      pending: 0,
+      processing: 0,
+      completed: 0,
+      failed: 0,
+      total: 0,
+      success_rate: 0,
+    });
+  });
+
+  it('rejects bad options', async () => {
+    await expect(fx.open({ workerPoolSize: 0 })).rejects.toMatchObject({ code: 'validation' });
+    await expect(fx.open({ lockDuration: 2 ** 40 })).rejects.toMatchObject({ code: 'validation' });
+    await expect(fx.open({ maxRetries: -1 })).rejects.toMatchObject({ code: 'validation' });
+  });
+});

@@ -1,0 +1,32 @@
+import { createJobs, type Jobs, type JobsOptions } from '@jobbase/server';
+import { createTestDatabase, type Dialect, type TestDatabase } from './databases.js';
+
+/** Engines opened by a test, closed (and their databases dropped) after it. */
+export class EngineFixture {
+  readonly engines: Jobs[] = [];
+  db!: TestDatabase;
+
+  constructor(readonly dialect: Dialect) {}
+
+  async setup(): Promise<void> {
+    this.db = await createTestDatabase(this.dialect);
+  }
+
+  /** A new engine on this test's database; fast polling and backoff unless overridden. */
+  async open(options: JobsOptions = {}): Promise<Jobs> {
+    const jobs = await createJobs({
+      database: this.db.url,
+      pollInterval: 100,
+      backoff: { base: 20, max: 100 },
+      shutdownTimeout: 2_000,
+      ...options,
+    });
+    this.engines.push(jobs);
+    return jobs;
+  }
+
+  async teardown(): Promise<void> {
+    await Promise.all(this.engines.splice(0).map((j) => j.close().catch(() => undefined)));
+    await this.db.drop();
+  }
+}
