@@ -24,7 +24,7 @@ import type { JobHandler } from './job.js';
 import { Producer } from './producer.js';
 import { Rescuer } from './rescuer.js';
 import { toBackoffFunction, type BackoffFunction, type ExponentialBackoff } from './retry-policy.js';
-import { encodePayload, validMaxRetries, validRunAt, validTopic, type EnqueueOptions } from './validate.js';
+import { encodePayload, validListQuery, validMaxRetries, validRunAt, validTopic, type EnqueueOptions } from './validate.js';
 
 export interface JobsOptions {
   /** `sqlite:./jb_data/data.db` (default) or `postgres://user@host/db`. */
@@ -84,6 +84,7 @@ export class Jobs {
   private readonly settings: Required<Omit<JobsOptions, 'database' | 'backoff' | 'synchronous' | 'logger'>>;
   private readonly backoff: BackoffFunction;
   private closed = false;
+  private unlisten: Promise<(() => Promise<void>) | undefined> | null = null;
   private closing: Promise<void> | null = null;
 
   constructor(
@@ -165,10 +166,9 @@ export class Jobs {
   /** Newest first (`created`, then `id`, descending). */
   async list(options: ListOptions = {}): Promise<JobPage> {
     this.assertOpen();
-    const limit = options.limit ?? 20;
-    const offset = options.offset ?? 0;
-    const page = await this.store.jobList({ topic: options.topic, status: options.status, limit, offset });
-    return { ...page, limit, offset };
+    const query = validListQuery(options);
+    const page = await this.store.jobList(query);
+    return { ...page, limit: query.limit, offset: query.offset };
   }
 
   async stats(): Promise<Stats> {
@@ -207,6 +207,23 @@ export class Jobs {
     this.assertOpen();
     this.producer.start();
     this.rescuer.start();
+    this.unlisten ??= this.listen();
+  }
+
+  /** Where the store can push new jobs, an idle producer wakes for them instead of polling. */
+  private async listen(): Promise<(() => Promise<void>) | undefined> {
+    try {
+      return await this.store.listenForJobs?.({
+        onTopic: (topic) => {
+          if (this.handlers.has(topic)) this.producer.wake();
+        },
+        onReconnect: () => this.producer.wake(),
+        logger: this.logger,
+      });
+    } catch (err) {
+      this.logger.error({ err }, 'listening for new jobs failed; polling only');
+      return undefined;
+    }
   }
 
   get isRunning(): boolean {
@@ -215,6 +232,9 @@ export class Jobs {
 
   /** Stops claiming and waits (bounded) for in-flight handlers; the database stays open. */
   async stop(): Promise<void> {
+    const unlisten = this.unlisten;
+    this.unlisten = null;
+    await (await unlisten)?.();
     await this.producer.stop(this.settings.shutdownTimeout);
     await this.rescuer.stop();
     await this.completer.drain();

@@ -1,4 +1,4 @@
-import { MaxRetriesSchema, TopicSchema } from '@jobbase/contract';
+import { ListQuerySchema, MaxRetriesSchema, TopicSchema, type ListQuery } from '@jobbase/contract';
 import type { ZodType } from 'zod';
 import { JobsError, validationError } from '../errors.js';
 
@@ -46,6 +46,14 @@ export function encodePayload(payload: unknown, maxBytes: number): string {
     throw new JobsError('payload_too_large', message, { payload: { code: 'too_large', message } });
   }
   return json;
+}
+
+/** List options under the HTTP query's rules (limit 1..500, default 20; offset ≥ 0). */
+export function validListQuery(options: Partial<ListQuery>): ListQuery {
+  const parsed = ListQuerySchema.safeParse(options);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw validationError(String(issue.path[0] ?? 'query'), issue.code, issue.message);
 }
 
 function check<T>(schema: ZodType<T>, value: unknown, field: string): T {

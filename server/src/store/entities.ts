@@ -36,14 +36,14 @@ export const JobEntity = defineEntity({
     payload: p.json<unknown>(),
     /** One of pending | processing | completed | failed (a plain column: `p.enum` drifts). */
     status: p.string().length(16),
-    runAt: p.type(IsoTimeType).fieldName('run_at'),
+    runAt: p.type(IsoTimeType).$type<Date>().fieldName('run_at'),
     retries: p.integer(),
     maxRetries: p.integer().fieldName('max_retries'),
     lastError: p.text().nullable().fieldName('last_error'),
     lockToken: p.string().length(36).nullable().fieldName('lock_token'),
-    lockedUntil: p.type(IsoTimeType).nullable().fieldName('locked_until'),
-    created: p.type(IsoTimeType),
-    updated: p.type(IsoTimeType),
+    lockedUntil: p.type(IsoTimeType).$type<Date>().nullable().fieldName('locked_until'),
+    created: p.type(IsoTimeType).$type<Date>(),
+    updated: p.type(IsoTimeType).$type<Date>(),
   }),
 });
 
@@ -56,8 +56,8 @@ export const SuperuserEntity = defineEntity({
     passwordHash: p.string().length(255).fieldName('password_hash'),
     /** Part of every token's signature: changing it (a new password) revokes old tokens. */
     tokenKey: p.string().length(64).fieldName('token_key'),
-    created: p.type(IsoTimeType),
-    updated: p.type(IsoTimeType),
+    created: p.type(IsoTimeType).$type<Date>(),
+    updated: p.type(IsoTimeType).$type<Date>(),
   }),
 });
 

@@ -100,5 +100,18 @@ export interface JobStore {
   /** Deletes a pending or failed job. */
   jobDelete(id: string): Promise<'deleted' | 'conflict' | 'not_found'>;
 
+  /**
+   * Present when the database can push "a job was enqueued" (PostgreSQL LISTEN/NOTIFY):
+   * calls `onTopic` with each new job's topic, and `onReconnect` after a lost connection came
+   * back (notifications may have been missed). Resolves to a function that stops listening.
+   */
+  listenForJobs?(params: ListenParams): Promise<() => Promise<void>>;
+
   close(): Promise<void>;
+}
+
+export interface ListenParams {
+  onTopic: (topic: string) => void;
+  onReconnect: () => void;
+  logger: import('../logger.js').Logger;
 }

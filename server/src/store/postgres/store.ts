@@ -1,8 +1,10 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
+import { JobsError, validationError } from '../../errors.js';
 import { entities } from '../entities.js';
 import { JOB_COLUMNS, SqlJobStore } from '../sql-job-store.js';
-import type { ClaimedJob, JobClaimParams, JobFinishParams } from '../types.js';
+import type { ClaimedJob, JobClaimParams, JobFinishParams, JobInsertParams, JobRecord, ListenParams } from '../types.js';
+import { JOBS_CHANNEL, JobsListener } from './listener.js';
 import { postgresMigrations } from './migrations.js';
 
 export interface PostgresOptions {
@@ -24,7 +26,39 @@ export class PostgresJobStore extends SqlJobStore {
       allowGlobalContext: true,
       pool: { min: 0, max: options.poolSize ?? 10 },
     });
-    return new PostgresJobStore(orm);
+    return new PostgresJobStore(orm, url);
+  }
+
+  constructor(
+    orm: MikroORM,
+    private readonly url: string,
+  ) {
+    super(orm);
+  }
+
+  /**
+   * The insert and its NOTIFY are one statement, so one transaction: listeners hear of the job
+   * only once it is committed, and a failed insert notifies nobody.
+   */
+  override async jobInsert(p: JobInsertParams): Promise<JobRecord> {
+    const now = new Date();
+    const rows = await this.all(
+      `with j as (
+         insert into jobs (id, topic, payload, status, run_at, retries, max_retries, created, updated)
+         values (?, ?, ?::jsonb, 'pending', ?, 0, ?, ?, ?) returning ${JOB_COLUMNS}
+       )
+       select j.*, pg_notify(?, j.topic) from j`,
+      [p.id, p.topic, p.payloadJson, p.runAt, p.maxRetries, now, now, JOBS_CHANNEL],
+    ).catch((err: unknown) => {
+      throw unstorableText(err) ?? err;
+    });
+    return this.toRecord(rows[0]!);
+  }
+
+  async listenForJobs(params: ListenParams): Promise<() => Promise<void>> {
+    const listener = new JobsListener(this.url, params.onTopic, params.onReconnect, params.logger);
+    await listener.start();
+    return () => listener.stop();
   }
 
   protected time(date: Date): Date {
@@ -76,6 +110,13 @@ export class PostgresJobStore extends SqlJobStore {
     );
     return rows.map((r) => r.id as string);
   }
+}
+
+/** JSONB cannot hold `\u0000` in a string (22P05); that is bad input, not a server fault. */
+function unstorableText(err: unknown): JobsError | null {
+  const code = (err as { code?: string }).code;
+  if (code !== '22P05' && code !== '22021') return null;
+  return validationError('payload', 'unsupported_text', 'payload must not contain NUL (\\u0000) characters.');
 }
 
 function arrayLiteral(values: readonly string[]): string {

@@ -1,0 +1,81 @@
+import pg from 'pg';
+import type { Logger } from '../../logger.js';
+
+/** The channel enqueue notifies on; the payload is the job's topic. */
+export const JOBS_CHANNEL = 'jobbase_jobs';
+
+const MAX_RECONNECT_DELAY = 5_000;
+
+/**
+ * One dedicated connection that LISTENs for new jobs, so an idle worker starts a job enqueued by
+ * any process within milliseconds instead of a poll interval. When the connection drops
+ * (pg_terminate_backend, a restart) it reconnects with backoff, LISTENs again and reports
+ * `onReconnect`, since notifications sent while it was away are lost and a claim should look.
+ */
+export class JobsListener {
+  private client: pg.Client | null = null;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private attempt = 0;
+
+  constructor(
+    private readonly url: string,
+    private readonly onTopic: (topic: string) => void,
+    private readonly onReconnect: () => void,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Resolves once the first LISTEN is in place (or failed; it keeps retrying then). */
+  async start(): Promise<void> {
+    await this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    const client = this.client;
+    this.client = null;
+    await client?.end().catch(() => undefined);
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    const client = new pg.Client({ connectionString: this.url, application_name: 'jobbase-listener' });
+    client.on('notification', (msg) => {
+      if (msg.channel === JOBS_CHANNEL && msg.payload) this.onTopic(msg.payload);
+    });
+    client.on('error', (err) => this.lost(client, err));
+    client.on('end', () => this.lost(client, new Error('connection ended')));
+    try {
+      await client.connect();
+      await client.query(`listen ${JOBS_CHANNEL}`);
+      if (this.stopped) {
+        await client.end();
+        return;
+      }
+      this.client = client;
+      if (this.attempt > 0) {
+        this.logger.info({ attempts: this.attempt }, 'LISTEN connection restored');
+        this.onReconnect();
+      }
+      this.attempt = 0;
+    } catch (err) {
+      this.lost(client, err as Error);
+    }
+  }
+
+  private lost(client: pg.Client, err: Error): void {
+    if (this.stopped || (this.client !== null && this.client !== client) || this.retryTimer) return;
+    this.client = null;
+    client.removeAllListeners();
+    client.on('error', () => undefined);
+    client.end().catch(() => undefined);
+    const delay = Math.min(MAX_RECONNECT_DELAY, 100 * 2 ** this.attempt++);
+    this.logger.warn({ err: err.message, retryIn: delay }, 'LISTEN connection lost; reconnecting');
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.connect();
+    }, delay);
+    this.retryTimer.unref();
+  }
+}

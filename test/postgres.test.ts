@@ -1,0 +1,89 @@
+import pg from 'pg';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { EngineFixture } from './helpers/engine.js';
+import { WorkerProcess } from './helpers/processes.js';
+import { postgresAdminUrl } from './helpers/postgres-url.js';
+import { waitFor } from './helpers/wait.js';
+
+/** Ends every connection to `database` but our own admin one; returns how many it ended. */
+async function terminateBackends(database: string): Promise<number> {
+  const client = new pg.Client({ connectionString: postgresAdminUrl() });
+  await client.connect();
+  try {
+    const { rows } = await client.query(
+      'select pg_terminate_backend(pid) as ok from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
+      [database],
+    );
+    return rows.length;
+  } finally {
+    await client.end();
+  }
+}
+
+describe.skipIf(!inject('postgres'))('PostgreSQL only', () => {
+  const fx = new EngineFixture('postgres');
+  const workers: WorkerProcess[] = [];
+  beforeEach(() => fx.setup());
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.kill9()));
+    await fx.teardown();
+  });
+
+  it('a job enqueued in one process starts in another within 100 ms while both idle (NOTIFY)', async () => {
+    const producer = await fx.open();
+    // A 60 s poll interval: only LISTEN/NOTIFY can explain a quick start.
+    const worker = new WorkerProcess({ database: fx.db.url, topic: 'ping', options: { pollInterval: 60_000 } });
+    workers.push(worker);
+    await worker.ready();
+    const delays: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const job = await producer.enqueue('ping', { i });
+      const enqueued = Date.now();
+      const start = await waitFor('start', () => worker.started().find((s) => s.id === job.id));
+      delays.push(start.at - enqueued);
+    }
+    expect(Math.max(...delays)).toBeLessThan(100);
+  });
+
+  it('pg_terminate_backend of the workers’ connections mid-run: all jobs still complete', async () => {
+    const total = 2_000;
+    const producer = await fx.open();
+    for (let i = 0; i < total; i++) await producer.enqueue('work', { i });
+    const spawned = [0, 1].map(
+      () =>
+        new WorkerProcess({
+          database: fx.db.url,
+          topic: 'work',
+          handlerMs: 2,
+          options: { pollInterval: 100, lockDuration: 2_000, rescueInterval: 250 },
+        }),
+    );
+    workers.push(...spawned);
+    await Promise.all(spawned.map((w) => w.ready()));
+    await waitFor('work under way', () => spawned.every((w) => w.started().length > 50));
+    const database = new URL(fx.db.url).pathname.slice(1);
+    expect(await terminateBackends(database)).toBeGreaterThan(0);
+    await waitFor('work under way again', () => spawned.every((w) => w.started().length > 300), { timeout: 30_000 });
+    expect(await terminateBackends(database)).toBeGreaterThan(0);
+    await waitFor('all completed', async () => (await producer.stats().catch(() => null))?.completed === total, {
+      timeout: 60_000,
+    });
+    const ran = new Set(spawned.flatMap((w) => w.started().map((s) => s.id)));
+    expect(ran.size).toBe(total);
+    expect(spawned.every((w) => w.exitCode === null)).toBe(true);
+  });
+
+  it('the listener reconnects after its connection is killed and still wakes the worker', async () => {
+    const producer = await fx.open();
+    const worker = new WorkerProcess({ database: fx.db.url, topic: 'ping', options: { pollInterval: 60_000 } });
+    workers.push(worker);
+    await worker.ready();
+    const database = new URL(fx.db.url).pathname.slice(1);
+    await terminateBackends(database);
+    // The producer's own pool lost its connections too; its next query reconnects.
+    const job = await waitFor('an enqueue after the outage', () => producer.enqueue('ping').catch(() => null));
+    await waitFor('the job to start without a poll', () => worker.started().some((s) => s.id === job.id), {
+      timeout: 20_000,
+    });
+  });
+});
