@@ -45,6 +45,11 @@ export interface JobsOptions {
   rescueInterval?: number;
   /** SQLite only: `NORMAL` (default) or `FULL` for power-loss durability. */
   synchronous?: 'NORMAL' | 'FULL';
+  /** SQLite only: how long a write waits for another process's lock before failing, ms (default 10 s). */
+  busyTimeout?: number;
+  /** PostgreSQL only: connections in this process's pool (default 10). */
+  poolSize?: number;
+  /** pino or anything with its debug/info/warn/error; default pino at `JOBBASE_LOG_LEVEL`. */
   logger?: Logger;
 }
 
@@ -81,7 +86,7 @@ export class Jobs {
   private readonly producer: Producer;
   private readonly rescuer: Rescuer;
   private readonly completer: Completer;
-  private readonly settings: Required<Omit<JobsOptions, 'database' | 'backoff' | 'synchronous' | 'logger'>>;
+  private readonly settings: ReturnType<typeof resolveSettings>;
   private readonly backoff: BackoffFunction;
   private closed = false;
   private unlisten: Promise<(() => Promise<void>) | undefined> | null = null;
@@ -218,7 +223,6 @@ export class Jobs {
           if (this.handlers.has(topic)) this.producer.wake();
         },
         onReconnect: () => this.producer.wake(),
-        logger: this.logger,
       });
     } catch (err) {
       this.logger.error({ err }, 'listening for new jobs failed; polling only');
@@ -305,11 +309,15 @@ function resolveSettings(o: JobsOptions) {
 
 /** Opens (and migrates) the database, then returns the engine; call `start()` to work. */
 export async function createJobs(options: JobsOptions = {}): Promise<Jobs> {
+  const logger = options.logger ?? defaultLogger();
   const store = await openStore(options.database ?? DEFAULT_DATABASE, {
-    sqlite: { synchronous: options.synchronous },
+    logger,
+    synchronous: options.synchronous,
+    busyTimeout: options.busyTimeout,
+    poolSize: options.poolSize,
   });
   try {
-    return new Jobs(store, options);
+    return new Jobs(store, options, logger);
   } catch (err) {
     await store.close();
     throw err;

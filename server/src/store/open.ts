@@ -1,5 +1,7 @@
 import { JobsError } from '../errors.js';
-import { SqliteJobStore, type SqliteOptions } from './sqlite/store.js';
+import { defaultLogger } from '../logger.js';
+import type { StoreOpenOptions } from './orm-config.js';
+import { SqliteJobStore } from './sqlite/store.js';
 import type { SqlJobStore } from './sql-job-store.js';
 
 export type DatabaseLocation = { dialect: 'sqlite'; filename: string } | { dialect: 'postgres'; url: string };
@@ -18,20 +20,21 @@ export function parseDatabaseUrl(database: string): DatabaseLocation {
   return { dialect: 'sqlite', filename };
 }
 
-export interface StoreOptions {
-  sqlite?: SqliteOptions;
-}
-
 /** Opens the store the URL names and brings its schema up to date. */
-export async function openStore(database: string, options: StoreOptions = {}): Promise<SqlJobStore> {
+export async function openStore(
+  database: string,
+  options: StoreOpenOptions = { logger: defaultLogger() },
+): Promise<SqlJobStore> {
   const location = parseDatabaseUrl(database);
-  if (location.dialect === 'postgres') {
-    const { PostgresJobStore } = await import('./postgres/store.js');
-    const store = await PostgresJobStore.open(location.url);
+  const store =
+    location.dialect === 'postgres'
+      ? await (await import('./postgres/store.js')).PostgresJobStore.open(location.url, options)
+      : await SqliteJobStore.open(location.filename, options);
+  try {
     await store.migrate();
-    return store;
+  } catch (err) {
+    await store.close();
+    throw err;
   }
-  const store = await SqliteJobStore.open(location.filename, options.sqlite);
-  await store.migrate();
   return store;
 }

@@ -113,5 +113,4 @@ export interface JobStore {
 export interface ListenParams {
   onTopic: (topic: string) => void;
   onReconnect: () => void;
-  logger: import('../logger.js').Logger;
 }

@@ -1,37 +1,33 @@
 import { MikroORM } from '@mikro-orm/postgresql';
-import { Migrator } from '@mikro-orm/migrations';
 import { JobsError, validationError } from '../../errors.js';
-import { entities } from '../entities.js';
+import type { Logger } from '../../logger.js';
+import { baseOrmConfig, type StoreOpenOptions } from '../orm-config.js';
 import { JOB_COLUMNS, SqlJobStore } from '../sql-job-store.js';
 import type { ClaimedJob, JobClaimParams, JobFinishParams, JobInsertParams, JobRecord, ListenParams } from '../types.js';
 import { JOBS_CHANNEL, JobsListener } from './listener.js';
 import { postgresMigrations } from './migrations.js';
 
-export interface PostgresOptions {
-  /** Connections in the pool. */
-  poolSize?: number;
-}
-
 export class PostgresJobStore extends SqlJobStore {
   readonly dialect = 'postgres' as const;
   protected readonly payloadParam = '?::jsonb';
 
-  static async open(url: string, options: PostgresOptions = {}): Promise<PostgresJobStore> {
+  static async open(url: string, options: StoreOpenOptions): Promise<PostgresJobStore> {
+    const poolSize = options.poolSize ?? 10;
+    if (!Number.isInteger(poolSize) || poolSize < 1) {
+      throw new JobsError('validation', `Option poolSize must be an integer ≥ 1, got ${String(options.poolSize)}.`);
+    }
     const orm = await MikroORM.init({
+      ...baseOrmConfig(postgresMigrations, options.logger),
       clientUrl: url,
-      entities,
-      extensions: [Migrator],
-      migrations: { migrationsList: postgresMigrations, tableName: 'jb_migrations', snapshot: false, silent: true },
-      discovery: { warnWhenNoEntities: false },
-      allowGlobalContext: true,
-      pool: { min: 0, max: options.poolSize ?? 10 },
+      pool: { min: 0, max: poolSize },
     });
-    return new PostgresJobStore(orm, url);
+    return new PostgresJobStore(orm, url, options.logger);
   }
 
   constructor(
     orm: MikroORM,
     private readonly url: string,
+    private readonly logger: Logger,
   ) {
     super(orm);
   }
@@ -56,7 +52,7 @@ export class PostgresJobStore extends SqlJobStore {
   }
 
   async listenForJobs(params: ListenParams): Promise<() => Promise<void>> {
-    const listener = new JobsListener(this.url, params.onTopic, params.onReconnect, params.logger);
+    const listener = new JobsListener(this.url, params.onTopic, params.onReconnect, this.logger);
     await listener.start();
     return () => listener.stop();
   }

@@ -1,16 +1,9 @@
 import { MikroORM } from '@mikro-orm/sqlite';
-import { Migrator } from '@mikro-orm/migrations';
-import { entities } from '../entities.js';
+import { JobsError } from '../../errors.js';
+import { baseOrmConfig, type StoreOpenOptions } from '../orm-config.js';
 import { JOB_COLUMNS, SqlJobStore } from '../sql-job-store.js';
 import type { ClaimedJob, JobClaimParams, JobFinishParams } from '../types.js';
 import { sqliteMigrations } from './migrations.js';
-
-export interface SqliteOptions {
-  /** `NORMAL` (PocketBase's default: an application crash loses nothing) or `FULL`. */
-  synchronous?: 'NORMAL' | 'FULL';
-  /** How long a statement waits for another process's write lock, in ms. */
-  busyTimeout?: number;
-}
 
 interface Sqlite3Connection {
   configure(option: 'busyTimeout', ms: number): void;
@@ -24,16 +17,19 @@ export class SqliteJobStore extends SqlJobStore {
   readonly dialect = 'sqlite' as const;
   protected readonly payloadParam = '?';
 
-  static async open(filename: string, options: SqliteOptions = {}): Promise<SqliteJobStore> {
+  static async open(filename: string, options: StoreOpenOptions): Promise<SqliteJobStore> {
     const busyTimeout = options.busyTimeout ?? 10_000;
     const synchronous = options.synchronous ?? 'NORMAL';
+    // Both go into a PRAGMA, which takes no parameters: only known values pass.
+    if (synchronous !== 'NORMAL' && synchronous !== 'FULL') {
+      throw new JobsError('validation', `Option synchronous must be NORMAL or FULL, got ${String(synchronous)}.`);
+    }
+    if (!Number.isInteger(busyTimeout) || busyTimeout < 0) {
+      throw new JobsError('validation', `Option busyTimeout must be an integer ≥ 0, got ${String(busyTimeout)}.`);
+    }
     const orm = await MikroORM.init({
+      ...baseOrmConfig(sqliteMigrations, options.logger),
       dbName: filename,
-      entities,
-      extensions: [Migrator],
-      migrations: { migrationsList: sqliteMigrations, tableName: 'jb_migrations', snapshot: false, silent: true },
-      discovery: { warnWhenNoEntities: false },
-      allowGlobalContext: true,
       pool: {
         // Every connection knex opens gets WAL, the busy timeout and the sync level: several
         // processes then share the file, and a writer waits rather than failing SQLITE_BUSY.
