@@ -29,7 +29,8 @@ export class WorkerProcess {
       this.buffered = parts.pop()!;
       this.lines.push(...parts);
     });
-    this.exited = new Promise((resolve) => this.proc.on('exit', (code) => resolve((this.exitCode = code))));
+    // 'close', not 'exit': only then has everything the process printed been read.
+    this.exited = new Promise((resolve) => this.proc.on('close', (code) => resolve((this.exitCode = code))));
   }
 
   ready(): Promise<boolean> {

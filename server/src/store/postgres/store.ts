@@ -2,7 +2,9 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { JobsError, validationError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { baseOrmConfig, type StoreOpenOptions } from '../orm-config.js';
-import { JOB_COLUMNS, SqlJobStore } from '../sql-job-store.js';
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import { JOB_COLUMNS, SqlJobStore, type Row } from '../sql-job-store.js';
 import type { ClaimedJob, JobClaimParams, JobFinishParams, JobInsertParams, JobRecord, ListenParams } from '../types.js';
 import { JOBS_CHANNEL, JobsListener } from './listener.js';
 import { postgresMigrations } from './migrations.js';
@@ -30,6 +32,37 @@ export class PostgresJobStore extends SqlJobStore {
     private readonly logger: Logger,
   ) {
     super(orm);
+  }
+
+  private readonly statements = new Map<string, { name: string; text: string }>();
+
+  /**
+   * Each distinct SQL text becomes a named prepared statement (`?` → `$n` once), so PostgreSQL
+   * parses and plans the hot queries once per connection rather than on every call.
+   */
+  private prepared(sql: string): { name: string; text: string } {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      let n = 0;
+      const text = sql.replace(/\?/g, () => `$${++n}`);
+      statement = { name: `jb_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text };
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  protected all(sql: string, params: unknown[] = []): Promise<Row[]> {
+    return this.withConnection<pg.Client, Row[]>(async (conn) => {
+      const result = await conn.query<Row>({ ...this.prepared(sql), values: params });
+      return result.rows;
+    });
+  }
+
+  protected run(sql: string, params: unknown[] = []): Promise<number> {
+    return this.withConnection<pg.Client, number>(async (conn) => {
+      const result = await conn.query({ ...this.prepared(sql), values: params });
+      return result.rowCount ?? 0;
+    });
   }
 
   /**
@@ -75,26 +108,22 @@ export class PostgresJobStore extends SqlJobStore {
     if (p.topics.length === 0 || p.limit <= 0) return [];
     const now = new Date();
     const lockedUntil = new Date(now.getTime() + p.lockDuration);
-    const topics = p.topics.map(() => '?').join(', ');
     const rows = await this.all(
       `with c as (
          select id from jobs
-         where status = 'pending' and run_at <= ? and topic in (${topics})
+         where status = 'pending' and run_at <= ? and topic = any(?::text[])
          order by run_at, id limit ?
          for update skip locked
        )
        update jobs j set status = 'processing', lock_token = gen_random_uuid()::text, locked_until = ?, updated = ?
        from c where j.id = c.id
        returning ${JOB_COLUMNS.split(', ').map((c) => `j.${c}`).join(', ')}, j.lock_token, j.locked_until`,
-      [now, ...p.topics, p.limit, lockedUntil, now],
+      [now, p.topics, p.limit, lockedUntil, now],
     );
     return rows.map((r) => this.toClaimed(r)).sort((a, b) => a.runAt.getTime() - b.runAt.getTime());
   }
 
-  /**
-   * One statement for many jobs: `unnest` pairs each id with its lock token. Ids are UUIDs and
-   * tokens hex UUIDs (no commas or quotes), so array literals carry them as two parameters.
-   */
+  /** One statement for many jobs: `unnest` pairs each id with its lock token. */
   async jobCompleteMany(items: readonly JobFinishParams[]): Promise<string[]> {
     if (items.length === 0) return [];
     const rows = await this.all(
@@ -102,7 +131,7 @@ export class PostgresJobStore extends SqlJobStore {
        from unnest(?::uuid[], ?::text[]) as d(id, lock_token)
        where j.id = d.id and j.lock_token = d.lock_token and j.status = 'processing'
        returning j.id`,
-      [new Date(), arrayLiteral(items.map((i) => i.id)), arrayLiteral(items.map((i) => i.lockToken))],
+      [new Date(), items.map((i) => i.id), items.map((i) => i.lockToken)],
     );
     return rows.map((r) => r.id as string);
   }
@@ -113,8 +142,4 @@ function unstorableText(err: unknown): JobsError | null {
   const code = (err as { code?: string }).code;
   if (code !== '22P05' && code !== '22021') return null;
   return validationError('payload', 'unsupported_text', 'payload must not contain NUL (\\u0000) characters.');
-}
-
-function arrayLiteral(values: readonly string[]): string {
-  return `{${values.join(',')}}`;
 }

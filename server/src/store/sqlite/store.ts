@@ -1,13 +1,16 @@
 import { MikroORM } from '@mikro-orm/sqlite';
 import { JobsError } from '../../errors.js';
 import { baseOrmConfig, type StoreOpenOptions } from '../orm-config.js';
-import { JOB_COLUMNS, SqlJobStore } from '../sql-job-store.js';
+import { JOB_COLUMNS, SqlJobStore, type Row } from '../sql-job-store.js';
 import type { ClaimedJob, JobClaimParams, JobFinishParams } from '../types.js';
 import { sqliteMigrations } from './migrations.js';
 
+/** The slice of node-sqlite3's Database we use. */
 interface Sqlite3Connection {
   configure(option: 'busyTimeout', ms: number): void;
   exec(sql: string, callback: (err: Error | null) => void): void;
+  all(sql: string, params: unknown[], callback: (err: Error | null, rows: Row[]) => void): void;
+  run(sql: string, params: unknown[], callback: (this: { changes: number }, err: Error | null) => void): void;
 }
 
 /** How many job ids one completion statement carries (SQLite binds at most 32,766 values). */
@@ -43,6 +46,24 @@ export class SqliteJobStore extends SqlJobStore {
       },
     });
     return new SqliteJobStore(orm);
+  }
+
+  protected all(sql: string, params: unknown[] = []): Promise<Row[]> {
+    return this.withConnection<Sqlite3Connection, Row[]>(
+      (conn) => new Promise((resolve, reject) => conn.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows)))),
+    );
+  }
+
+  protected run(sql: string, params: unknown[] = []): Promise<number> {
+    return this.withConnection<Sqlite3Connection, number>(
+      (conn) =>
+        new Promise((resolve, reject) =>
+          conn.run(sql, params, function (err) {
+            if (err) reject(err);
+            else resolve(this.changes);
+          }),
+        ),
+    );
   }
 
   protected time(date: Date): string {
