@@ -290,6 +290,48 @@ describe.each(dialects())('engine on %s', (dialect) => {
     expect((await jobs.stats()).total).toBe(2);
   });
 
+  it('enqueueMany inserts all in order, and runs them', async () => {
+    const jobs = await fx.open();
+    const items = Array.from({ length: 1_203 }, (_, i) => ({ topic: i % 3 ? 'bulk' : 'other', payload: { i } }));
+    const later = new Date(Date.now() + 3_600_000);
+    items.push({ topic: 'bulk', payload: { i: -1 }, runAt: later, maxRetries: 0 } as (typeof items)[number]);
+    const made = await jobs.enqueueMany(items);
+    expect(made).toHaveLength(1_204);
+    expect(made.map((j) => j.payload)).toEqual(items.map((i) => i.payload));
+    expect(new Set(made.map((j) => j.id)).size).toBe(1_204);
+    expect(made.at(-1)).toMatchObject({ runAt: later, maxRetries: 0, status: 'pending' });
+    expect(made[0]).toMatchObject({ topic: 'other', maxRetries: 3, retries: 0, lastError: null });
+    let ran = 0;
+    jobs.register('bulk', () => {
+      ran++;
+    });
+    jobs.start();
+    await waitFor('bulk jobs done', async () => (await jobs.stats()).completed === 802);
+    expect(ran).toBe(802);
+    expect(await jobs.enqueueMany([])).toEqual([]);
+  });
+
+  it('enqueueMany is all or nothing and names the bad items', async () => {
+    const jobs = await fx.open();
+    const err = await jobs
+      .enqueueMany([
+        { topic: 'ok', payload: {} },
+        { topic: '', payload: {} },
+        { topic: 'ok', payload: {}, maxRetries: -2 },
+        { topic: 'ok', payload: 'x'.repeat(DEFAULT_MAX_PAYLOAD_SIZE) },
+      ])
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(JobsError);
+    expect((err as JobsError).code).toBe('validation');
+    expect(Object.keys((err as JobsError).fields).sort()).toEqual([
+      'jobs.1.topic',
+      'jobs.2.max_retries',
+      'jobs.3.payload',
+    ]);
+    expect((err as JobsError).message).toContain('jobs.1.topic');
+    expect((await jobs.stats()).total).toBe(0);
+  });
+
   it('register of a taken topic throws', async () => {
     const jobs = await fx.open();
     jobs.register('one', () => {});

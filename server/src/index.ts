@@ -1,7 +1,15 @@
 export * from './defaults.js';
 export { JobsError, type JobsErrorCode, type FieldProblem } from './errors.js';
 export type { Logger } from './logger.js';
-export { Jobs, createJobs, type JobsOptions, type JobsEvents, type ListOptions, type JobPage } from './engine/jobs.js';
+export {
+  Jobs,
+  createJobs,
+  type JobsOptions,
+  type JobsEvents,
+  type ListOptions,
+  type JobPage,
+  type EnqueueManyItem,
+} from './engine/jobs.js';
 export type { JobContext, JobHandler } from './engine/job.js';
 export type { EnqueueOptions } from './engine/validate.js';
 export {

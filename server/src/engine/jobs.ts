@@ -13,11 +13,11 @@ import {
   DEFAULT_SHUTDOWN_TIMEOUT,
   DEFAULT_WORKER_POOL_SIZE,
 } from '../defaults.js';
-import { JobsError } from '../errors.js';
+import { JobsError, validationError, type FieldProblem } from '../errors.js';
 import { defaultLogger, type Logger } from '../logger.js';
 import { openStore } from '../store/open.js';
 import type { SqlJobStore } from '../store/sql-job-store.js';
-import type { ClaimedJob, JobRecord, JobStore } from '../store/types.js';
+import type { ClaimedJob, JobInsertParams, JobRecord, JobStore } from '../store/types.js';
 import { Completer } from './completer.js';
 import type { Outcome } from './executor.js';
 import type { JobHandler } from './job.js';
@@ -51,6 +51,12 @@ export interface JobsOptions {
   poolSize?: number;
   /** pino or anything with its debug/info/warn/error; default pino at `JOBBASE_LOG_LEVEL`. */
   logger?: Logger;
+}
+
+/** One job of `enqueueMany`. */
+export interface EnqueueManyItem extends EnqueueOptions {
+  topic: string;
+  payload?: unknown;
 }
 
 export interface ListOptions {
@@ -146,17 +152,48 @@ export class Jobs {
   /** Resolves once the job is committed to the database. */
   async enqueueWithOptions(topic: string, payload: unknown, options: EnqueueOptions = {}): Promise<JobRecord> {
     this.assertOpen();
-    const now = new Date();
-    const params = {
+    const job = await this.store.jobInsert(this.insertParams(topic, payload, options ?? {}, new Date()));
+    this.wakeFor(job);
+    return job;
+  }
+
+  private insertParams(topic: unknown, payload: unknown, options: EnqueueOptions, now: Date): JobInsertParams {
+    return {
       id: uuidv7(),
       topic: validTopic(topic),
       payloadJson: encodePayload(payload, this.settings.maxPayloadSize),
       runAt: validRunAt(options.runAt, now),
       maxRetries: options.maxRetries === undefined ? this.settings.maxRetries : validMaxRetries(options.maxRetries),
     };
-    const job = await this.store.jobInsert(params);
-    this.wakeFor(job);
-    return job;
+  }
+
+  /**
+   * Many jobs at once, all or nothing: each item is validated as a single enqueue would be (an
+   * error names the item, `jobs.<index>.<field>`), then all are committed in one transaction.
+   */
+  async enqueueMany(items: readonly EnqueueManyItem[]): Promise<JobRecord[]> {
+    this.assertOpen();
+    if (!Array.isArray(items)) throw validationError('jobs', 'invalid_type', 'jobs must be an array.');
+    const now = new Date();
+    const fields: Record<string, FieldProblem> = {};
+    const params: JobInsertParams[] = [];
+    items.forEach((item, index) => {
+      try {
+        params.push(this.insertParams(item?.topic, item?.payload, item ?? {}, now));
+      } catch (err) {
+        if (!(err instanceof JobsError)) throw err;
+        for (const [field, problem] of Object.entries(err.fields)) fields[`jobs.${index}.${field}`] = problem;
+      }
+    });
+    const problems = Object.keys(fields);
+    if (problems.length > 0) {
+      const first = fields[problems[0]!]!;
+      throw new JobsError('validation', `Invalid ${problems[0]}: ${first.message}`, fields);
+    }
+    const jobs = await this.store.jobInsertMany(params);
+    const handled = jobs.filter((j) => this.handlers.has(j.topic));
+    if (handled.length > 0) this.wakeFor(handled.reduce((a, b) => (b.runAt < a.runAt ? b : a)));
+    return jobs;
   }
 
   /** The job, or a `not_found` JobsError. */

@@ -38,6 +38,7 @@ export abstract class SqlJobStore implements JobStore {
   protected abstract time(date: Date): unknown;
   /** The stored payload back to a JS value. */
   protected abstract decodePayload(value: unknown): unknown;
+  abstract jobInsertMany(items: readonly JobInsertParams[]): Promise<JobRecord[]>;
   abstract jobClaim(params: JobClaimParams): Promise<ClaimedJob[]>;
   abstract jobCompleteMany(items: readonly JobFinishParams[]): Promise<string[]>;
 

@@ -75,6 +75,8 @@ export interface JobStore {
   migrate(): Promise<void>;
 
   jobInsert(params: JobInsertParams): Promise<JobRecord>;
+  /** Inserts all or none, in one transaction; returns the jobs in the order given. */
+  jobInsertMany(params: readonly JobInsertParams[]): Promise<JobRecord[]>;
   jobGet(id: string): Promise<JobRecord | null>;
   jobList(params: JobListParams): Promise<{ items: JobRecord[]; total: number }>;
   jobCountByStatus(): Promise<StatusCounts>;

@@ -84,6 +84,39 @@ export class PostgresJobStore extends SqlJobStore {
     return this.toRecord(rows[0]!);
   }
 
+  /**
+   * Any number of jobs in one statement (so one transaction): `unnest` turns five arrays into
+   * rows, and one NOTIFY goes out per distinct topic rather than per job.
+   */
+  async jobInsertMany(items: readonly JobInsertParams[]): Promise<JobRecord[]> {
+    if (items.length === 0) return [];
+    const now = new Date();
+    const rows = await this.all(
+      `with j as (
+         insert into jobs (id, topic, payload, status, run_at, retries, max_retries, created, updated)
+         select t.id, t.topic, t.payload, 'pending', t.run_at, 0, t.max_retries, ?, ?
+         from unnest(?::uuid[], ?::text[], ?::jsonb[], ?::timestamptz[], ?::int[]) as t(id, topic, payload, run_at, max_retries)
+         returning ${JOB_COLUMNS}
+       ),
+       n as (select count(pg_notify(?, d.topic)) as sent from (select distinct topic from j) d)
+       select j.* from j cross join n`,
+      [
+        now,
+        now,
+        items.map((p) => p.id),
+        items.map((p) => p.topic),
+        items.map((p) => p.payloadJson),
+        items.map((p) => p.runAt),
+        items.map((p) => p.maxRetries),
+        JOBS_CHANNEL,
+      ],
+    ).catch((err: unknown) => {
+      throw unstorableText(err) ?? err;
+    });
+    const byId = new Map(rows.map((r) => [r.id as string, this.toRecord(r)]));
+    return items.map((p) => byId.get(p.id)!);
+  }
+
   async listenForJobs(params: ListenParams): Promise<() => Promise<void>> {
     const listener = new JobsListener(this.url, params.onTopic, params.onReconnect, this.logger);
     await listener.start();

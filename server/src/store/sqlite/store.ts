@@ -2,7 +2,7 @@ import { MikroORM } from '@mikro-orm/sqlite';
 import { JobsError } from '../../errors.js';
 import { baseOrmConfig, type StoreOpenOptions } from '../orm-config.js';
 import { JOB_COLUMNS, SqlJobStore, type Row } from '../sql-job-store.js';
-import type { ClaimedJob, JobClaimParams, JobFinishParams } from '../types.js';
+import type { ClaimedJob, JobClaimParams, JobFinishParams, JobInsertParams, JobRecord } from '../types.js';
 import { sqliteMigrations } from './migrations.js';
 
 /** The slice of node-sqlite3's Database we use. */
@@ -13,8 +13,9 @@ interface Sqlite3Connection {
   run(sql: string, params: unknown[], callback: (this: { changes: number }, err: Error | null) => void): void;
 }
 
-/** How many job ids one completion statement carries (SQLite binds at most 32,766 values). */
+/** Rows per statement: SQLite binds at most 32,766 values (an insert row takes 7). */
 const COMPLETE_CHUNK = 500;
+const INSERT_CHUNK = 500;
 
 export class SqliteJobStore extends SqlJobStore {
   readonly dialect = 'sqlite' as const;
@@ -64,6 +65,37 @@ export class SqliteJobStore extends SqlJobStore {
           }),
         ),
     );
+  }
+
+  /**
+   * All chunks in one IMMEDIATE transaction on the one pooled connection: all or nothing, one
+   * commit, and the write lock taken up front so another process cannot make us fail midway.
+   */
+  async jobInsertMany(items: readonly JobInsertParams[]): Promise<JobRecord[]> {
+    if (items.length === 0) return [];
+    const now = new Date().toISOString();
+    return this.withConnection<Sqlite3Connection, JobRecord[]>(async (conn) => {
+      const exec = (sql: string, params: unknown[] = []) =>
+        new Promise<Row[]>((resolve, reject) => conn.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows))));
+      await exec('begin immediate');
+      try {
+        const byId = new Map<string, JobRecord>();
+        for (let i = 0; i < items.length; i += INSERT_CHUNK) {
+          const chunk = items.slice(i, i + INSERT_CHUNK);
+          const rows = await exec(
+            `insert into jobs (id, topic, payload, status, run_at, retries, max_retries, created, updated)
+             values ${chunk.map(() => "(?, ?, ?, 'pending', ?, 0, ?, ?, ?)").join(', ')} returning ${JOB_COLUMNS}`,
+            chunk.flatMap((p) => [p.id, p.topic, p.payloadJson, p.runAt.toISOString(), p.maxRetries, now, now]),
+          );
+          for (const row of rows) byId.set(row.id as string, this.toRecord(row));
+        }
+        await exec('commit');
+        return items.map((p) => byId.get(p.id)!);
+      } catch (err) {
+        await exec('rollback').catch(() => undefined);
+        throw err;
+      }
+    });
   }
 
   protected time(date: Date): string {
