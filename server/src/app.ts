@@ -1,0 +1,107 @@
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
+import type { Logger as PinoLogger } from 'pino';
+import { LoginLimiter } from './auth/login-limiter.js';
+import { SuperuserAuth } from './auth/superuser-auth.js';
+import { createJobs, type Jobs, type JobsOptions } from './engine/jobs.js';
+import { createExpressApp } from './http/express-app.js';
+import { defaultLogger } from './logger.js';
+
+/** Room for a 1 MiB payload plus its envelope (JSON escapes can grow it); the engine's own limit answers 400. */
+export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024;
+
+export interface AppOptions extends Omit<JobsOptions, 'logger'> {
+  /** Lifetime of a superuser's token in ms; default 24 h. */
+  tokenDuration?: number;
+  /** Bytes of request body the server reads; past it, 413. Default 2 MiB. */
+  bodyLimit?: number;
+  /** A pino logger (request logging needs pino itself); default pino at `JOBBASE_LOG_LEVEL`. */
+  logger?: PinoLogger;
+}
+
+export interface ListenOptions {
+  /** 0 picks a free port. Default 8090. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+}
+
+export interface ListeningServer {
+  port: number;
+  host: string;
+  /** Stops accepting connections and waits for in-flight requests. */
+  close(): Promise<void>;
+}
+
+export interface App {
+  jobs: Jobs;
+  express: Express;
+  listen(options?: ListenOptions): Promise<ListeningServer>;
+  /** Closes every listening server (in-flight requests finish), then the engine. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** How long `close()` lets in-flight requests finish before cutting their connections. */
+const HTTP_CLOSE_TIMEOUT = 10_000;
+
+/** Opens (and migrates) the database and builds the HTTP app around the engine; does not listen. */
+export async function createApp(options: AppOptions = {}): Promise<App> {
+  const { tokenDuration, bodyLimit = DEFAULT_BODY_LIMIT, logger = defaultLogger(), ...jobsOptions } = options;
+  if (!Number.isInteger(bodyLimit) || bodyLimit < 1) {
+    throw new RangeError(`Option bodyLimit must be a positive integer (bytes), got ${String(bodyLimit)}.`);
+  }
+  const jobs = await createJobs({ ...jobsOptions, logger });
+  let expressApp: Express;
+  try {
+    const auth = await SuperuserAuth.create(jobs.store.orm, { tokenDuration });
+    expressApp = createExpressApp({ jobs, auth, loginLimiter: new LoginLimiter(), logger, bodyLimit });
+  } catch (err) {
+    await jobs.close();
+    throw err;
+  }
+
+  const servers = new Set<ListeningServer>();
+  let closing: Promise<void> | null = null;
+
+  return {
+    jobs,
+    express: expressApp,
+    async listen({ port = 8090, host = '127.0.0.1' } = {}) {
+      if (closing) throw new Error('The app is closed.');
+      const server = expressApp.listen(port, host);
+      await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err))]);
+      const listening: ListeningServer = {
+        port: (server.address() as AddressInfo).port,
+        host,
+        close: () => closeServer(server).finally(() => servers.delete(listening)),
+      };
+      servers.add(listening);
+      return listening;
+    },
+    close() {
+      closing ??= (async () => {
+        try {
+          await Promise.all([...servers].map((s) => s.close()));
+        } finally {
+          await jobs.close();
+        }
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Node 20's close() already drops idle keep-alive connections; busy ones get a deadline. */
+function closeServer(server: Server): Promise<void> {
+  if (!server.listening) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const deadline = setTimeout(() => server.closeAllConnections(), HTTP_CLOSE_TIMEOUT).unref();
+    server.close((err) => {
+      clearTimeout(deadline);
+      if (err) reject(err);
+      else resolve();
+    });
+  });
+}

@@ -1,0 +1,71 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { MikroORM } from '@mikro-orm/core';
+import { JobsError } from '../errors.js';
+import { hashPassword, verifyPassword } from './password.js';
+import { findSuperuserByEmail, findSuperuserById, type Superuser } from './superusers.js';
+import { loadTokenSecret } from './token-secret.js';
+import { TokenSigner } from './tokens.js';
+
+export const DEFAULT_TOKEN_DURATION = 24 * 60 * 60_000;
+
+export interface SuperuserAuthOptions {
+  /** Token lifetime in ms; default 24 h. */
+  tokenDuration?: number;
+}
+
+/** Signs superusers in and checks their tokens; the HTTP layer's only door to credentials. */
+export class SuperuserAuth {
+  private constructor(
+    private readonly orm: MikroORM,
+    private readonly signer: TokenSigner,
+    /** Checked against when the email is unknown, so both answers take one scrypt. */
+    private readonly dummyHash: string,
+  ) {}
+
+  static async create(orm: MikroORM, options: SuperuserAuthOptions = {}): Promise<SuperuserAuth> {
+    const duration = options.tokenDuration ?? DEFAULT_TOKEN_DURATION;
+    if (!Number.isInteger(duration) || duration < 1) {
+      throw new RangeError(`Option tokenDuration must be a positive integer (ms), got ${String(options.tokenDuration)}.`);
+    }
+    const [secret, dummyHash] = await Promise.all([
+      loadTokenSecret(orm),
+      hashPassword(randomBytes(16).toString('hex')),
+    ]);
+    return new SuperuserAuth(orm, new TokenSigner(secret, duration), dummyHash);
+  }
+
+  /** A token and the superuser, or null when the email or password is wrong (not saying which). */
+  async login(identity: string, password: string): Promise<{ token: string; superuser: Superuser } | null> {
+    const superuser = await databaseCall(() => findSuperuserByEmail(this.orm, identity));
+    const valid = await verifyPassword(password, superuser?.passwordHash ?? this.dummyHash);
+    if (!superuser || !valid) return null;
+    return { token: await this.signer.issue(superuser), superuser };
+  }
+
+  /**
+   * The superuser a token stands for, or null: bad signature, expired, superuser deleted, or
+   * its token key replaced since (a new password).
+   */
+  async authenticate(token: string): Promise<Superuser | null> {
+    const claims = await this.signer.verify(token);
+    if (!claims) return null;
+    const superuser = await databaseCall(() => findSuperuserById(this.orm, claims.superuserId));
+    if (!superuser || !sameString(superuser.tokenKey, claims.tokenKey)) return null;
+    return superuser;
+  }
+}
+
+/** A failed lookup is the database's trouble (down, or closed with the engine), not a bad token. */
+async function databaseCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw new JobsError('unavailable', 'The database is unavailable.', {}, { cause: err });
+  }
+}
+
+function sameString(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}

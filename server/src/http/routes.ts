@@ -1,0 +1,78 @@
+import type { Express } from 'express';
+import { contract } from '@jobbase/contract';
+import { initContract } from '@ts-rest/core';
+import { createExpressEndpoints, initServer } from '@ts-rest/express';
+import type { LoginLimiter } from '../auth/login-limiter.js';
+import type { SuperuserAuth } from '../auth/superuser-auth.js';
+import type { Jobs } from '../engine/jobs.js';
+import { errorBody } from './error-body.js';
+import { sendValidationError } from './error-handlers.js';
+import { toJobBody, toJobPageBody, toSuperuserBody } from './wire.js';
+
+/**
+ * The contract as the server implements it. ts-rest lets a handler answer any status a route
+ * does not declare unless the route is strict; here every route is, so answering an undeclared
+ * status (or leaving a route out) fails to type-check. The shared contract stays lenient because
+ * clients really do see statuses no handler returns: 500 and 503 from the error handler, 413
+ * from the body parser. Kept out of exports: its inferred type is not for declaration files.
+ */
+const serverContract = initContract().router(contract, { strictStatusCodes: true });
+
+export interface RouteDeps {
+  jobs: Jobs;
+  auth: SuperuserAuth;
+  loginLimiter: LoginLimiter;
+}
+
+/**
+ * Every route of the contract. Job handlers call one engine method each and let engine errors
+ * through to the error handler, which maps their codes to statuses in one place (error-body.ts).
+ */
+export function mountRoutes(app: Express, { jobs, auth, loginLimiter }: RouteDeps): void {
+  const s = initServer();
+  const router = s.router(serverContract, {
+    jobs: {
+      enqueue: async ({ body }) => {
+        const job = await jobs.enqueueWithOptions(body.topic, body.payload, {
+          runAt: body.run_at,
+          maxRetries: body.max_retries,
+        });
+        return { status: 200, body: toJobBody(job) };
+      },
+      list: async ({ query }) => ({ status: 200, body: toJobPageBody(await jobs.list(query)) }),
+      stats: async () => ({ status: 200, body: await jobs.stats() }),
+      get: async ({ params }) => ({ status: 200, body: toJobBody(await jobs.get(params.id)) }),
+      requeue: async ({ params }) => ({ status: 200, body: toJobBody(await jobs.requeue(params.id)) }),
+      delete: async ({ params }) => {
+        await jobs.delete(params.id);
+        return { status: 204, body: undefined };
+      },
+    },
+    auth: {
+      authWithPassword: async ({ body, req, res }) => {
+        // req.ip is the socket's address unless the app is told to trust a proxy.
+        const client = req.ip ?? 'unknown';
+        const wait = loginLimiter.attempt(client);
+        if (wait > 0) {
+          res.setHeader('Retry-After', String(Math.ceil(wait / 1000)));
+          return { status: 429, body: errorBody(429, 'Too many failed login attempts. Try again later.') };
+        }
+        const result = await auth.login(body.identity, body.password);
+        // PocketBase's answer, the same whether the email or the password was wrong.
+        if (!result) return { status: 400, body: errorBody(400, 'Failed to authenticate.') };
+        loginLimiter.succeeded(client);
+        return { status: 200, body: { token: result.token, record: toSuperuserBody(result.superuser) } };
+      },
+    },
+    system: {
+      // PocketBase's answer; says the process serves HTTP, not that the database is reachable.
+      health: async () => ({ status: 200, body: { code: 200, message: 'API is healthy.', data: {} } }),
+    },
+  });
+  createExpressEndpoints(serverContract, router, app, {
+    logInitialization: false,
+    jsonQuery: false,
+    responseValidation: false,
+    requestValidationErrorHandler: sendValidationError,
+  });
+}

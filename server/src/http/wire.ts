@@ -1,0 +1,37 @@
+import type { JobBody, JobPage as JobPageBody, SuperuserBody } from '@jobbase/contract';
+import type { Superuser } from '../auth/superusers.js';
+import { SUPERUSERS_COLLECTION_ID } from '../auth/tokens.js';
+import type { JobPage } from '../engine/jobs.js';
+import type { JobRecord } from '../store/types.js';
+
+/** camelCase records with Dates → the contract's snake_case bodies with ISO 8601 UTC times. */
+export function toJobBody(job: JobRecord): JobBody {
+  return {
+    id: job.id,
+    topic: job.topic,
+    payload: job.payload,
+    status: job.status,
+    run_at: job.runAt.toISOString(),
+    retries: job.retries,
+    max_retries: job.maxRetries,
+    last_error: job.lastError,
+    created: job.created.toISOString(),
+    updated: job.updated.toISOString(),
+  };
+}
+
+export function toJobPageBody(page: JobPage): JobPageBody {
+  return { items: page.items.map(toJobBody), total: page.total, limit: page.limit, offset: page.offset };
+}
+
+/** Only what PocketBase shows of a superuser: never the hash or the token key. */
+export function toSuperuserBody(superuser: Superuser): SuperuserBody {
+  return {
+    id: superuser.id,
+    collectionId: SUPERUSERS_COLLECTION_ID,
+    collectionName: '_superusers',
+    email: superuser.email,
+    created: superuser.created.toISOString(),
+    updated: superuser.updated.toISOString(),
+  };
+}
