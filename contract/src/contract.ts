@@ -1,5 +1,7 @@
 import { initContract } from '@ts-rest/core';
 import { z } from 'zod';
+import * as examples from './examples.js';
+import { routeDocs, type RouterDocs } from './route-docs.js';
 import {
   AuthRequestSchema,
   AuthResponseSchema,
@@ -16,56 +18,120 @@ const c = initContract();
 
 const idParams = z.object({ id: z.string().describe('The job’s id.') });
 
+const superuserOnly: RouterDocs = { security: 'superuser' };
+
 /**
  * Every HTTP endpoint, defined once. The server implements this router, the client is
- * inferred from it and the OpenAPI document is generated from it.
+ * inferred from it and the OpenAPI document is generated from it (`metadata` feeds the last).
  * Order matters: `/api/jobs/stats` comes before `/api/jobs/:id` so it is not taken for an id.
  */
-export const jobsContract = c.router({
-  enqueue: {
-    method: 'POST',
-    path: '/api/jobs/enqueue',
-    body: EnqueueBodySchema,
-    responses: { 200: JobSchema, 400: ErrorSchema, 401: ErrorSchema, 413: ErrorSchema },
-    summary: 'Enqueue a job',
+export const jobsContract = c.router(
+  {
+    enqueue: {
+      method: 'POST',
+      path: '/api/jobs/enqueue',
+      body: EnqueueBodySchema,
+      responses: { 200: JobSchema, 400: ErrorSchema, 401: ErrorSchema, 413: ErrorSchema },
+      summary: 'Enqueue a job',
+      description:
+        'Stores a job for `topic`, due at `run_at` (now when omitted). The job is committed to the database before the answer is sent. A worker with a handler for the topic runs it; a failed attempt is retried with backoff up to `max_retries` times.',
+      metadata: routeDocs({
+        operationId: 'enqueueJob',
+        responses: {
+          200: 'The stored job, `pending`.',
+          400: 'The body is invalid (empty or missing topic, topic over 255 characters, bad `run_at`, `max_retries` not an integer ≥ 0) or the payload is over 1 MiB; `data` names the field.',
+          413: 'The request body is larger than the server reads.',
+        },
+        examples: {
+          request: examples.enqueueRequestExample,
+          responses: {
+            200: examples.jobExample,
+            400: examples.validationErrorExample,
+            413: examples.payloadTooLargeExample,
+          },
+        },
+      }),
+    },
+    list: {
+      method: 'GET',
+      path: '/api/jobs',
+      query: ListQuerySchema,
+      responses: { 200: JobPageSchema, 400: ErrorSchema, 401: ErrorSchema },
+      summary: 'List jobs, newest first',
+      description: 'A page of jobs, optionally of one topic and one status, ordered by `created` then `id`, descending.',
+      metadata: routeDocs({
+        operationId: 'listJobs',
+        parameters: {
+          topic: 'Only jobs of this topic.',
+          status: 'Only jobs in this status.',
+          limit: 'Jobs per page.',
+          offset: 'Jobs to skip before the page starts.',
+        },
+        responses: {
+          200: 'The page and the number of jobs matching the filters.',
+          400: 'A query parameter is invalid; `data` names it.',
+        },
+        examples: { responses: { 200: examples.jobPageExample, 400: examples.listValidationErrorExample } },
+      }),
+    },
+    stats: {
+      method: 'GET',
+      path: '/api/jobs/stats',
+      responses: { 200: StatsSchema, 401: ErrorSchema },
+      summary: 'Count jobs by status',
+      description: 'Jobs in each status, their total, and `success_rate` = completed / (completed + failed), 0 when both are 0.',
+      metadata: routeDocs({
+        operationId: 'getJobStats',
+        responses: { 200: 'The counts.' },
+        examples: { responses: { 200: examples.statsExample } },
+      }),
+    },
+    get: {
+      method: 'GET',
+      path: '/api/jobs/:id',
+      pathParams: idParams,
+      responses: { 200: JobSchema, 401: ErrorSchema, 404: ErrorSchema },
+      summary: 'Get one job',
+      description: 'The job with this id, in whatever status it is.',
+      metadata: routeDocs({
+        operationId: 'getJob',
+        responses: { 200: 'The job.' },
+        examples: { responses: { 200: examples.jobExample } },
+      }),
+    },
+    requeue: {
+      method: 'POST',
+      path: '/api/jobs/:id/requeue',
+      pathParams: idParams,
+      body: c.noBody(),
+      responses: { 200: JobSchema, 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema },
+      summary: 'Requeue a failed job',
+      description: 'Puts a `failed` job back to `pending`, due now, with `retries` 0 and `last_error` cleared.',
+      metadata: routeDocs({
+        operationId: 'requeueJob',
+        responses: { 200: 'The job, `pending` again.', 400: 'The job is not `failed`.' },
+        examples: {
+          responses: { 200: examples.requeuedJobExample, 400: examples.requeueConflictExample },
+        },
+      }),
+    },
+    delete: {
+      method: 'DELETE',
+      path: '/api/jobs/:id',
+      pathParams: idParams,
+      body: c.noBody(),
+      responses: { 204: c.noBody(), 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema },
+      summary: 'Delete a pending or failed job',
+      description: 'Removes a job that is `pending` or `failed`; a job being processed or completed stays.',
+      metadata: routeDocs({
+        operationId: 'deleteJob',
+        responses: { 204: 'Deleted.', 400: 'The job is neither `pending` nor `failed`.' },
+        examples: { responses: { 400: examples.deleteConflictExample } },
+      }),
+    },
   },
-  list: {
-    method: 'GET',
-    path: '/api/jobs',
-    query: ListQuerySchema,
-    responses: { 200: JobPageSchema, 400: ErrorSchema, 401: ErrorSchema },
-    summary: 'List jobs, newest first',
-  },
-  stats: {
-    method: 'GET',
-    path: '/api/jobs/stats',
-    responses: { 200: StatsSchema, 401: ErrorSchema },
-    summary: 'Count jobs by status',
-  },
-  get: {
-    method: 'GET',
-    path: '/api/jobs/:id',
-    pathParams: idParams,
-    responses: { 200: JobSchema, 401: ErrorSchema, 404: ErrorSchema },
-    summary: 'Get one job',
-  },
-  requeue: {
-    method: 'POST',
-    path: '/api/jobs/:id/requeue',
-    pathParams: idParams,
-    body: c.noBody(),
-    responses: { 200: JobSchema, 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema },
-    summary: 'Requeue a failed job',
-  },
-  delete: {
-    method: 'DELETE',
-    path: '/api/jobs/:id',
-    pathParams: idParams,
-    body: c.noBody(),
-    responses: { 204: c.noBody(), 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema },
-    summary: 'Delete a pending or failed job',
-  },
-});
+  { metadata: superuserOnly },
+);
 
 export const authContract = c.router({
   authWithPassword: {
@@ -74,6 +140,24 @@ export const authContract = c.router({
     body: AuthRequestSchema,
     responses: { 200: AuthResponseSchema, 400: ErrorSchema, 429: ErrorSchema },
     summary: 'Sign in as a superuser (PocketBase-compatible)',
+    description:
+      'Exchanges a superuser’s email and password for a token to send in `Authorization` on the `/api/jobs` routes. The same route and answer as PocketBase’s, so its JS SDK signs in here too.',
+    metadata: routeDocs({
+      operationId: 'authWithPassword',
+      responses: {
+        200: 'The token and the superuser it belongs to.',
+        400: 'Wrong email or password (the same answer for both), or an invalid body.',
+        429: 'Too many failed attempts from this address; retry after the `Retry-After` seconds.',
+      },
+      examples: {
+        request: examples.authRequestExample,
+        responses: {
+          200: examples.authResponseExample,
+          400: examples.authFailedExample,
+          429: examples.tooManyAttemptsExample,
+        },
+      },
+    }),
   },
 });
 
@@ -83,6 +167,12 @@ export const systemContract = c.router({
     path: '/api/health',
     responses: { 200: HealthSchema },
     summary: 'Health check',
+    description: 'Answers while the process serves HTTP; says nothing about the database.',
+    metadata: routeDocs({
+      operationId: 'getHealth',
+      responses: { 200: 'The server is up.' },
+      examples: { responses: { 200: examples.healthExample } },
+    }),
   },
 });
 

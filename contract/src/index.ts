@@ -1,2 +1,3 @@
 export * from './schemas.js';
 export * from './contract.js';
+export * from './route-docs.js';

@@ -1,0 +1,14 @@
+export {
+  createJobsClient,
+  type AuthResult,
+  type EnqueueOptions,
+  type Job,
+  type JobPage,
+  type JobStats,
+  type JobsClient,
+  type JobsClientOptions,
+  type ListOptions,
+  type RawJobsClient,
+} from './jobs-client.js';
+export { JobsApiError, NETWORK_ERROR_STATUS, type JobsApiErrorData } from './jobs-api-error.js';
+export type { FetchFunction } from './fetcher.js';

@@ -1,0 +1,146 @@
+import { contract, type Contract } from '@jobbase/contract';
+import {
+  initClient,
+  type ApiFetcher,
+  type AppRoute,
+  type ClientInferRequest,
+  type ClientInferResponseBody,
+  type InitClientReturn,
+} from '@ts-rest/core';
+import { createFetcher, type FetchFunction } from './fetcher.js';
+import { JobsApiError } from './jobs-api-error.js';
+
+type JobRoutes = Contract['jobs'];
+type AuthRoute = Contract['auth']['authWithPassword'];
+
+/** A job as the API returns it (snake_case, times as ISO strings). */
+export type Job = ClientInferResponseBody<JobRoutes['get'], 200>;
+export type JobPage = ClientInferResponseBody<JobRoutes['list'], 200>;
+export type JobStats = ClientInferResponseBody<JobRoutes['stats'], 200>;
+export type AuthResult = ClientInferResponseBody<AuthRoute, 200>;
+/** `{ topic?, status?, limit?, offset? }`: the list route's query. */
+export type ListOptions = NonNullable<ClientInferRequest<JobRoutes['list']>['query']>;
+type EnqueueBody = ClientInferRequest<JobRoutes['enqueue']>['body'];
+
+/** The library's options (SPEC §2), camelCase; sent as the body's `run_at` and `max_retries`. */
+export interface EnqueueOptions {
+  /** When the job is due; now when omitted. A Date or an ISO 8601 string. */
+  runAt?: Date | string;
+  /** Retries after the first execution (0: run once); the server's default when omitted. */
+  maxRetries?: EnqueueBody['max_retries'];
+}
+
+export interface JobsClientOptions {
+  /** Where the server is, e.g. `http://127.0.0.1:8090`. */
+  baseUrl: string;
+  /** A superuser token to start with; `authWithPassword` sets one too. */
+  token?: string | null;
+  /** The fetch to use; the global one by default. */
+  fetch?: FetchFunction;
+}
+
+interface RawClientArgs {
+  baseUrl: string;
+  api: ApiFetcher;
+}
+
+/** ts-rest's client: every route, answering `{ status, body }` for any status instead of throwing. */
+export type RawJobsClient = InitClientReturn<Contract, RawClientArgs>;
+
+export interface JobsClient {
+  /** Signs in as a superuser and keeps the token for later calls. */
+  authWithPassword(email: string, password: string): Promise<AuthResult>;
+  /** Replaces the token (null: send none). */
+  setToken(token: string | null): void;
+  /** The token sent with each call, if any. */
+  readonly token: string | null;
+  enqueue(topic: string, payload?: EnqueueBody['payload']): Promise<Job>;
+  enqueueAt(topic: string, payload: EnqueueBody['payload'], runAt: Date | string): Promise<Job>;
+  enqueueWithOptions(topic: string, payload: EnqueueBody['payload'], options?: EnqueueOptions): Promise<Job>;
+  list(options?: ListOptions): Promise<JobPage>;
+  get(id: string): Promise<Job>;
+  stats(): Promise<JobStats>;
+  requeue(id: string): Promise<Job>;
+  delete(id: string): Promise<void>;
+  /** The same calls, one level down: nothing thrown for error statuses. Sends the token too. */
+  readonly raw: RawJobsClient;
+}
+
+/**
+ * A client for a Jobbase server, with the library's method names and arguments. Every method
+ * resolves to the success body and throws a JobsApiError otherwise.
+ */
+export function createJobsClient(options: JobsClientOptions): JobsClient {
+  let token = options.token ?? null;
+  // ts-rest appends the route's path as is: a trailing slash would double up.
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const raw: RawJobsClient = initClient(contract, { baseUrl, api: createFetcher(options.fetch, () => token) });
+  const jobs = contract.jobs;
+
+  const enqueueWithOptions = async (topic: string, payload: unknown, { runAt, maxRetries }: EnqueueOptions = {}) =>
+    expectStatus(
+      await raw.jobs.enqueue({ body: { topic, payload, run_at: wireTime(runAt), max_retries: maxRetries } }),
+      200,
+      jobs.enqueue,
+    );
+
+  return {
+    async authWithPassword(email, password) {
+      const route = contract.auth.authWithPassword;
+      const result = expectStatus(await raw.auth.authWithPassword({ body: { identity: email, password } }), 200, route);
+      token = result.token;
+      return result;
+    },
+    setToken(next) {
+      token = next;
+    },
+    get token() {
+      return token;
+    },
+    enqueue: (topic, payload) => enqueueWithOptions(topic, payload),
+    enqueueAt: (topic, payload, runAt) => enqueueWithOptions(topic, payload, { runAt }),
+    enqueueWithOptions,
+    list: async (query = {}) => expectStatus(await raw.jobs.list({ query }), 200, jobs.list),
+    get: async (id) => expectStatus(await raw.jobs.get({ params: { id: pathId(id) } }), 200, jobs.get),
+    stats: async () => expectStatus(await raw.jobs.stats(), 200, jobs.stats),
+    requeue: async (id) => expectStatus(await raw.jobs.requeue({ params: { id: pathId(id) } }), 200, jobs.requeue),
+    delete: async (id) => {
+      expectStatus(await raw.jobs.delete({ params: { id: pathId(id) } }), 204, jobs.delete);
+    },
+    raw,
+  };
+}
+
+/** The body of the expected answer; any other answer as a JobsApiError. */
+function expectStatus<R extends { status: number; body: unknown }, S extends R['status']>(
+  response: R,
+  status: S,
+  route: AppRoute,
+): Extract<R, { status: S }>['body'] {
+  if (response.status === status) return response.body;
+  const request = `${route.method} ${route.path}`;
+  if (response.status >= 200 && response.status < 300) {
+    throw new JobsApiError(response.status, `${request} answered ${response.status}, expected ${status}.`, {
+      body: response.body,
+    });
+  }
+  throw JobsApiError.fromResponse(response.status, response.body, request);
+}
+
+/**
+ * A Date as ISO text. An invalid Date goes as is ("Invalid Date"), so the server refuses it
+ * with the same 400 and field error as any other bad `run_at`.
+ */
+function wireTime(time: Date | string | undefined): string | undefined {
+  if (!(time instanceof Date)) return time;
+  return Number.isNaN(time.getTime()) ? String(time) : time.toISOString();
+}
+
+/**
+ * ts-rest puts path parameters in unencoded and drops empty ones, so `get('')` would call
+ * `GET /api/jobs` (the list) and `get('a/b')` another path. Encoded, every id names one job.
+ */
+function pathId(id: string): string {
+  if (typeof id !== 'string' || id === '') throw new TypeError('A job id must be a non-empty string.');
+  return encodeURIComponent(id);
+}

@@ -1,0 +1,119 @@
+import type { AuthRequest, AuthResponse, EnqueueBody, ErrorBody, Health, JobBody, JobPage, Stats } from './schemas.js';
+
+/*
+ * Example bodies for the API reference, after the seed (seed/jobs-zh.md). Where the seed's
+ * response predates our wire format (no `last_error`, times without milliseconds, an id that
+ * is not a UUID v7) the example follows the format the server really sends.
+ */
+
+export const enqueueRequestExample = {
+  topic: 'send_email',
+  payload: { to: 'user@example.com', subject: 'Hello' },
+  run_at: '2025-01-08T12:00:00Z',
+  max_retries: 5,
+} satisfies EnqueueBody;
+
+export const jobExample = {
+  id: '0194455b-5100-7c3a-9f2e-4b8d1a6e0c57',
+  topic: 'send_email',
+  payload: { to: 'user@example.com', subject: 'Hello' },
+  status: 'pending',
+  run_at: '2025-01-08T12:00:00.000Z',
+  retries: 0,
+  max_retries: 5,
+  last_error: null,
+  created: '2025-01-08T10:00:00.000Z',
+  updated: '2025-01-08T10:00:00.000Z',
+} satisfies JobBody;
+
+/** The job above after it failed six times and was requeued: pending again, due now. */
+export const requeuedJobExample = {
+  ...jobExample,
+  run_at: '2025-01-08T13:05:00.000Z',
+  updated: '2025-01-08T13:05:00.000Z',
+} satisfies JobBody;
+
+export const jobPageExample = { items: [jobExample], total: 1, limit: 20, offset: 0 } satisfies JobPage;
+
+export const statsExample = {
+  pending: 10,
+  processing: 2,
+  completed: 100,
+  failed: 5,
+  total: 117,
+  success_rate: 0.952,
+} satisfies Stats;
+
+export const validationErrorExample = {
+  status: 400,
+  message: 'topic: Topic must not be empty.',
+  data: { topic: { code: 'too_small', message: 'Topic must not be empty.' } },
+} satisfies ErrorBody;
+
+export const listValidationErrorExample = {
+  status: 400,
+  message: "status: Invalid enum value. Expected 'pending' | 'processing' | 'completed' | 'failed', received 'done'",
+  data: {
+    status: {
+      code: 'invalid_enum_value',
+      message: "Invalid enum value. Expected 'pending' | 'processing' | 'completed' | 'failed', received 'done'",
+    },
+  },
+} satisfies ErrorBody;
+
+export const requeueConflictExample = {
+  status: 400,
+  message: 'Only failed jobs can be requeued.',
+  data: {},
+} satisfies ErrorBody;
+
+export const deleteConflictExample = {
+  status: 400,
+  message: 'Only pending or failed jobs can be deleted.',
+  data: {},
+} satisfies ErrorBody;
+
+export const unauthorizedExample = {
+  status: 401,
+  message: 'The request requires valid record authorization token.',
+  data: {},
+} satisfies ErrorBody;
+
+export const notFoundExample = {
+  status: 404,
+  message: "The requested resource wasn't found.",
+  data: {},
+} satisfies ErrorBody;
+
+export const payloadTooLargeExample = {
+  status: 413,
+  message: 'The request body must be at most 2097152 bytes.',
+  data: {},
+} satisfies ErrorBody;
+
+export const authRequestExample = {
+  identity: 'admin@example.com',
+  password: 'correct horse battery staple',
+} satisfies AuthRequest;
+
+export const authResponseExample = {
+  token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIzZjJhIn0.c2lnbmF0dXJl',
+  record: {
+    id: '3f2a9c4e-1b7d-4e8a-9c6f-2d5b8a1e7f30',
+    collectionId: 'pbc_3142635823',
+    collectionName: '_superusers',
+    email: 'admin@example.com',
+    created: '2025-01-08T09:00:00.000Z',
+    updated: '2025-01-08T09:00:00.000Z',
+  },
+} satisfies AuthResponse;
+
+export const authFailedExample = { status: 400, message: 'Failed to authenticate.', data: {} } satisfies ErrorBody;
+
+export const tooManyAttemptsExample = {
+  status: 429,
+  message: 'Too many failed login attempts. Try again later.',
+  data: {},
+} satisfies ErrorBody;
+
+export const healthExample = { code: 200, message: 'API is healthy.', data: {} } satisfies Health;
