@@ -1,0 +1,224 @@
+import { createJobsClient, JobsApiError, type Job, type JobPage, type JobStats } from '@jobbase/client';
+import { h, mount } from './dom.js';
+import { session } from './session.js';
+import { confirmDialog, detailView, pagerView, signInView, statsView, STATUSES, tableView } from './views.js';
+
+const REFRESH_MS = 5_000;
+const PAGE_SIZE = 20;
+
+/** Everything the screen shows; `render*` functions draw from it. */
+const state = {
+  stats: null as JobStats | null,
+  page: null as JobPage | null,
+  loading: false,
+  problem: null as string | null,
+  filters: { topic: '', status: '' },
+  offset: 0,
+  selected: null as Job | null,
+  detailProblem: null as string | null,
+};
+
+const root = document.getElementById('app')!;
+// The admin is served by the server it manages: same origin, no CORS.
+const client = createJobsClient({ baseUrl: window.location.origin, token: session.load() });
+let timer: number | undefined;
+
+function signOut(message: string | null = null): void {
+  window.clearInterval(timer);
+  session.clear();
+  client.setToken(null);
+  Object.assign(state, { stats: null, page: null, selected: null, problem: null, offset: 0 });
+  mount(root, signInView(signIn, message));
+}
+
+async function signIn(email: string, password: string): Promise<void> {
+  try {
+    const auth = await client.authWithPassword(email, password);
+    session.save(auth.token);
+    showJobs();
+  } catch (err) {
+    const message = err instanceof JobsApiError && err.status === 400 ? 'Wrong email or password.' : describe(err);
+    mount(root, signInView(signIn, message, email));
+  }
+}
+
+/** Any call's failure: an expired or revoked token goes back to sign in, the rest is shown. */
+function failed(err: unknown): string | null {
+  if (err instanceof JobsApiError && err.status === 401) {
+    signOut('Your session has expired. Sign in again.');
+    return null;
+  }
+  return describe(err);
+}
+
+function describe(err: unknown): string {
+  if (err instanceof JobsApiError) {
+    const fields = Object.entries(err.data).map(([field, p]) => `${field}: ${p.message}`);
+    return [err.isNetworkError ? 'The server cannot be reached.' : err.message, ...fields].join(' ');
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+// Containers re-drawn on each refresh; the filter form is drawn once so typing is never lost.
+const statsBox = h('div');
+const problemBox = h('div');
+const tableBox = h('div', { class: 'table-box' });
+const pagerBox = h('div');
+const detailBox = h('div');
+
+function showJobs(): void {
+  const topic = h('input', { id: 'filter-topic', name: 'topic', type: 'search', placeholder: 'any topic', value: state.filters.topic });
+  const status = h(
+    'select',
+    { id: 'filter-status', name: 'status' },
+    h('option', { value: '' }, 'any status'),
+    ...STATUSES.map((s) => h('option', { value: s, selected: state.filters.status === s }, s)),
+  );
+  const apply = () => {
+    state.filters = { topic: topic.value.trim(), status: status.value };
+    state.offset = 0;
+    void refresh();
+  };
+  status.addEventListener('change', apply);
+  mount(
+    root,
+    h(
+      'header',
+      { class: 'top' },
+      h('h1', {}, 'Jobbase', h('span', { class: 'muted' }, ' · Jobs')),
+      h('button', { type: 'button', class: 'signout', onclick: () => signOut() }, 'Sign out'),
+    ),
+    h(
+      'main',
+      { class: 'jobs-page' },
+      statsBox,
+      h(
+        'form',
+        {
+          class: 'filters',
+          role: 'search',
+          onsubmit: ((e: Event) => {
+            e.preventDefault();
+            apply();
+          }) as EventListener,
+        },
+        h('label', { for: 'filter-topic' }, 'Topic'),
+        topic,
+        h('label', { for: 'filter-status' }, 'Status'),
+        status,
+        h('button', { type: 'submit' }, 'Filter'),
+        h('button', { type: 'button', class: 'refresh', onclick: () => void refresh() }, 'Refresh'),
+      ),
+      problemBox,
+      h('div', { class: 'split' }, h('div', { class: 'list' }, tableBox, pagerBox), detailBox),
+    ),
+  );
+  window.clearInterval(timer);
+  timer = window.setInterval(() => void refresh(), REFRESH_MS);
+  void refresh();
+}
+
+async function refresh(): Promise<void> {
+  state.loading = true;
+  if (!state.page) renderList();
+  const query = {
+    limit: PAGE_SIZE,
+    offset: state.offset,
+    ...(state.filters.topic ? { topic: state.filters.topic } : {}),
+    ...(state.filters.status ? { status: state.filters.status as Job['status'] } : {}),
+  };
+  try {
+    const [stats, page, selected] = await Promise.all([
+      client.stats(),
+      client.list(query),
+      state.selected ? client.get(state.selected.id).catch((err: unknown) => missing(err)) : null,
+    ]);
+    Object.assign(state, { stats, page, problem: null, loading: false });
+    if (state.selected) state.selected = selected;
+  } catch (err) {
+    state.loading = false;
+    const message = failed(err);
+    if (message === null) return;
+    state.problem = message;
+  }
+  renderList();
+  renderDetail();
+}
+
+/** A job deleted meanwhile closes its panel; other errors propagate. */
+function missing(err: unknown): null {
+  if (err instanceof JobsApiError && err.status === 404) return null;
+  throw err;
+}
+
+function renderList(): void {
+  mount(statsBox, statsView(state.stats));
+  mount(problemBox, state.problem ? h('p', { class: 'error', role: 'alert' }, state.problem) : null);
+  mount(tableBox, tableView(state.page, state.loading, (id) => void open(id)));
+  mount(pagerBox, pagerView(state.page, (offset) => {
+    state.offset = offset;
+    void refresh();
+  }));
+}
+
+function renderDetail(): void {
+  if (!state.selected) {
+    mount(detailBox);
+    return;
+  }
+  mount(
+    detailBox,
+    detailView(
+      state.selected,
+      {
+        close: () => {
+          state.selected = null;
+          state.detailProblem = null;
+          renderDetail();
+        },
+        requeue: (job) => void act(() => client.requeue(job.id)),
+        remove: (job) => void remove(job),
+      },
+      state.detailProblem,
+    ),
+  );
+}
+
+async function remove(job: Job): Promise<void> {
+  if (!(await confirmDialog(`Delete job ${job.id} (${job.topic})? This cannot be undone.`, 'Delete'))) return;
+  await act(async () => {
+    await client.delete(job.id);
+    return null;
+  });
+}
+
+async function open(id: string): Promise<void> {
+  try {
+    state.selected = await client.get(id);
+    state.detailProblem = null;
+  } catch (err) {
+    const message = failed(err);
+    if (message === null) return;
+    state.problem = message;
+    renderList();
+    return;
+  }
+  renderDetail();
+  detailBox.querySelector<HTMLElement>('.close')?.focus();
+}
+
+/** Runs an action on the open job, shows the server's refusal if it comes, then refreshes. */
+async function act(action: () => Promise<Job | null>): Promise<void> {
+  try {
+    state.selected = await action();
+    state.detailProblem = null;
+  } catch (err) {
+    const message = failed(err);
+    if (message === null) return;
+    state.detailProblem = message;
+  }
+  await refresh();
+}
+
+if (client.token) showJobs();
+else signOut();

@@ -1,0 +1,173 @@
+import type { Job, JobPage, JobStats } from '@jobbase/client';
+import { h } from './dom.js';
+import { formatRate, formatTime, prettyJson, shortId } from './format.js';
+
+export const STATUSES = ['pending', 'processing', 'completed', 'failed'] as const;
+
+export function signInView(
+  onSubmit: (email: string, password: string) => void,
+  message: string | null,
+  typedEmail = '',
+): HTMLElement {
+  const email = h('input', { id: 'email', name: 'email', type: 'email', autocomplete: 'username', required: true, value: typedEmail });
+  const password = h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const form = h(
+    'form',
+    {
+      class: 'signin',
+      'aria-labelledby': 'signin-title',
+      onsubmit: ((event: Event) => {
+        event.preventDefault();
+        onSubmit(email.value, password.value);
+      }) as EventListener,
+    },
+    h('h1', { id: 'signin-title' }, 'Jobbase'),
+    h('p', { class: 'muted' }, 'Sign in as a superuser to manage jobs.'),
+    message ? h('p', { class: 'error', role: 'alert' }, message) : null,
+    h('label', { for: 'email' }, 'Email'),
+    email,
+    h('label', { for: 'password' }, 'Password'),
+    password,
+    h('button', { type: 'submit', class: 'primary' }, 'Sign in'),
+  );
+  queueMicrotask(() => (typedEmail ? password : email).focus());
+  return h('main', { class: 'center' }, form);
+}
+
+export function statsView(stats: JobStats | null): HTMLElement {
+  const cell = (label: string, value: string, cls = '') =>
+    h('div', { class: `stat ${cls}`, 'data-stat': label.toLowerCase().replace(' ', '_') }, h('span', { class: 'stat-value' }, value), h('span', { class: 'stat-label' }, label));
+  if (!stats) return h('section', { class: 'stats', 'aria-label': 'Stats' }, h('p', { class: 'muted' }, 'Loading stats…'));
+  return h(
+    'section',
+    { class: 'stats', 'aria-label': 'Stats' },
+    ...STATUSES.map((s) => cell(s[0]!.toUpperCase() + s.slice(1), String(stats[s]), `status-${s}`)),
+    cell('Total', String(stats.total)),
+    cell('Success rate', formatRate(stats.success_rate)),
+  );
+}
+
+export function badge(status: Job['status']): HTMLElement {
+  return h('span', { class: `badge status-${status}` }, status);
+}
+
+export function tableView(page: JobPage | null, loading: boolean, onOpen: (id: string) => void): HTMLElement {
+  if (!page) return h('p', { class: 'muted', role: 'status' }, loading ? 'Loading jobs…' : 'No data.');
+  if (page.items.length === 0) {
+    return h('p', { class: 'empty', role: 'status' }, page.total === 0 ? 'No jobs match these filters.' : 'No jobs on this page.');
+  }
+  const time = (iso: string) => h('time', { datetime: iso, title: iso }, formatTime(iso));
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { class: 'jobs' },
+      h('caption', { class: 'visually-hidden' }, 'Jobs, newest first'),
+      h(
+        'thead',
+        {},
+        h('tr', {}, ...['Id', 'Topic', 'Status', 'Run at', 'Retries', 'Created', 'Updated'].map((t) => h('th', { scope: 'col' }, t))),
+      ),
+      h(
+        'tbody',
+        {},
+        ...page.items.map((job) =>
+          h(
+            'tr',
+            { 'data-id': job.id },
+            h('td', {}, h('button', { class: 'link mono', title: job.id, onclick: () => onOpen(job.id) }, shortId(job.id))),
+            h('td', { class: 'topic' }, job.topic),
+            h('td', {}, badge(job.status)),
+            h('td', { class: 'col-time' }, time(job.run_at)),
+            h('td', { class: 'num' }, `${job.retries} / ${job.max_retries}`),
+            h('td', { class: 'col-time col-created' }, time(job.created)),
+            h('td', { class: 'col-time col-updated' }, time(job.updated)),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+export function pagerView(page: JobPage | null, onMove: (offset: number) => void): HTMLElement | null {
+  if (!page || page.total === 0) return null;
+  const first = page.offset + 1;
+  const last = Math.min(page.offset + page.items.length, page.total);
+  return h(
+    'nav',
+    { class: 'pager', 'aria-label': 'Pages' },
+    h('span', { class: 'range', role: 'status' }, `${first}–${last} of ${page.total}`),
+    h('button', { type: 'button', disabled: page.offset === 0, onclick: () => onMove(Math.max(0, page.offset - page.limit)) }, '← Previous'),
+    h('button', { type: 'button', disabled: page.offset + page.limit >= page.total, onclick: () => onMove(page.offset + page.limit) }, 'Next →'),
+  );
+}
+
+export interface DetailActions {
+  close(): void;
+  requeue(job: Job): void;
+  remove(job: Job): void;
+}
+
+export function detailView(job: Job, actions: DetailActions, problem: string | null): HTMLElement {
+  const row = (label: string, value: Node | string) => [h('dt', {}, label), h('dd', {}, value)];
+  const time = (iso: string) => h('time', { datetime: iso, title: iso }, formatTime(iso));
+  return h(
+    'aside',
+    { class: 'detail', 'aria-labelledby': 'detail-title' },
+    h(
+      'header',
+      {},
+      h('h2', { id: 'detail-title' }, 'Job'),
+      h('button', { type: 'button', class: 'close', 'aria-label': 'Close details', onclick: () => actions.close() }, '×'),
+    ),
+    problem ? h('p', { class: 'error', role: 'alert' }, problem) : null,
+    h(
+      'dl',
+      {},
+      ...row('Id', h('code', {}, job.id)),
+      ...row('Topic', job.topic),
+      ...row('Status', badge(job.status)),
+      ...row('Run at', time(job.run_at)),
+      ...row('Retries', `${job.retries} / ${job.max_retries}`),
+      ...row('Created', time(job.created)),
+      ...row('Updated', time(job.updated)),
+    ),
+    h('h3', {}, 'Payload'),
+    h('pre', { class: 'payload', tabindex: 0 }, prettyJson(job.payload)),
+    h('h3', {}, 'Last error'),
+    job.last_error ? h('pre', { class: 'last-error', tabindex: 0 }, job.last_error) : h('p', { class: 'muted' }, 'None.'),
+    h(
+      'div',
+      { class: 'actions' },
+      // Only what the rules allow is offered; the server still has the last word.
+      job.status === 'failed' ? h('button', { type: 'button', class: 'primary', onclick: () => actions.requeue(job) }, 'Requeue') : null,
+      job.status === 'pending' || job.status === 'failed'
+        ? h('button', { type: 'button', class: 'danger', onclick: () => actions.remove(job) }, 'Delete')
+        : null,
+    ),
+  );
+}
+
+/** A modal question; resolves true on confirm. Escape or Cancel resolves false. */
+export function confirmDialog(message: string, confirmLabel: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const dialog = h(
+      'dialog',
+      { class: 'confirm', 'aria-labelledby': 'confirm-text' },
+      h('p', { id: 'confirm-text' }, message),
+      h(
+        'form',
+        { method: 'dialog', class: 'actions' },
+        h('button', { value: 'cancel', type: 'submit' }, 'Cancel'),
+        h('button', { value: 'confirm', type: 'submit', class: 'danger' }, confirmLabel),
+      ),
+    );
+    dialog.addEventListener('close', () => {
+      resolve(dialog.returnValue === 'confirm');
+      dialog.remove();
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}

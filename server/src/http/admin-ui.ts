@@ -1,0 +1,25 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import express, { type Express } from 'express';
+
+/** Built by server/scripts/build-admin.mjs next to this file's compiled folder: dist/admin. */
+const ADMIN_DIR = fileURLToPath(new URL('../admin/', import.meta.url));
+
+/**
+ * The admin UI's static files at `/_/`. They hold no data: the page signs in and reads
+ * everything through the public API with @jobbase/client, like any other user.
+ */
+export function mountAdminUi(app: Express): void {
+  if (!existsSync(ADMIN_DIR)) {
+    app.get(['/_', '/_/*'], (_req, res) => {
+      res.status(503).type('text/plain').send('The admin UI is not built: run `npm run build`.');
+    });
+    return;
+  }
+  // `/_` → `/_/`, so the page's relative asset URLs resolve (Express routes ignore the slash).
+  app.use('/_', (req, res, next) => {
+    if (!req.originalUrl.startsWith('/_/')) res.redirect(301, `/_/${req.originalUrl.slice(2)}`);
+    else next();
+  });
+  app.use('/_', express.static(ADMIN_DIR, { index: 'index.html', redirect: false, maxAge: '1h' }));
+}

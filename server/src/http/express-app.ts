@@ -1,0 +1,58 @@
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import type { Logger as PinoLogger } from 'pino';
+import type { LoginLimiter } from '../auth/login-limiter.js';
+import type { SuperuserAuth } from '../auth/superuser-auth.js';
+import type { Jobs } from '../engine/jobs.js';
+import { mountAdminUi } from './admin-ui.js';
+import { errorHandler, notFound } from './error-handlers.js';
+import { requestLog } from './request-log.js';
+import { requireSuperuser } from './require-superuser.js';
+import { mountRoutes } from './routes.js';
+
+/** A sign-in body is two short strings; no reason to read more before the password check. */
+const AUTH_BODY_LIMIT = 16 * 1024;
+
+export interface ExpressAppDeps {
+  jobs: Jobs;
+  auth: SuperuserAuth;
+  loginLimiter: LoginLimiter;
+  logger: PinoLogger;
+  /** Bytes of request body read; past it, 413. */
+  bodyLimit: number;
+}
+
+/** The routes of the contract with everything around them; does not listen. */
+export function createExpressApp({ jobs, auth, loginLimiter, logger, bodyLimit }: ExpressAppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // API answers are per-user and change with every job; no ETag/304 dance and no caching.
+  app.set('etag', false);
+  // Flat query strings only: `?limit[a]=1` stays a string for zod to refuse, not an object.
+  app.set('query parser', 'simple');
+
+  app.use(
+    helmet({
+      // The server speaks plain HTTP (TLS, and so HSTS, belong to whatever terminates it);
+      // upgrading subresources to https would break the admin UI served on a LAN address.
+      strictTransportSecurity: false,
+      contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+    }),
+  );
+  app.use(requestLog(logger));
+  app.use('/api', (_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+  // Before the body parser, so nobody makes us read a 2 MiB body without a token.
+  app.use('/api/jobs', requireSuperuser(auth));
+  app.use('/api/collections', express.json({ limit: AUTH_BODY_LIMIT }));
+  app.use(express.json({ limit: bodyLimit }));
+
+  mountRoutes(app, { jobs, auth, loginLimiter });
+  mountAdminUi(app);
+
+  app.use(notFound);
+  app.use(errorHandler(logger));
+  return app;
+}

@@ -1,0 +1,170 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppFixture, EMAIL, PASSWORD, type RunningApp } from './helpers/app.js';
+
+const CHROMIUM = process.env.JOBBASE_CHROMIUM ?? '/usr/bin/chromium';
+const ARTIFACTS = 'test-artifacts';
+const haveBrowser = existsSync(CHROMIUM);
+if (!haveBrowser) {
+  if (process.env.CI) throw new Error(`CI is set but there is no Chromium at ${CHROMIUM} (apt-get install chromium).`);
+  console.log(`Admin UI browser tests skipped: no Chromium at ${CHROMIUM}. apt-get install chromium to run them.`);
+}
+
+describe.skipIf(!haveBrowser)('admin UI in Chromium', () => {
+  const fx = new AppFixture('sqlite');
+  let running: RunningApp;
+  let browser: Browser;
+  let page: Page;
+  const shot = (name: string) => page.screenshot({ path: `${ARTIFACTS}/admin-${name}.png`, fullPage: true });
+
+  beforeAll(async () => {
+    await mkdir(ARTIFACTS, { recursive: true });
+    await fx.setup();
+    running = await fx.startSignedIn();
+    // Jobs in every state, made through the store with no worker running, so nothing moves
+    // under the browser's feet: a requeued job stays pending for the test to see.
+    const { jobs } = running.app;
+    const store = jobs.store;
+    const claim = async (topic: string) => store.jobClaim({ topics: [topic], limit: 100, lockDuration: 3_600_000 });
+    for (let i = 0; i < 24; i++) await jobs.enqueue('send_email', { to: `user${i}@example.com`, subject: 'Welcome' });
+    await store.jobCompleteMany((await claim('send_email')).map((j) => ({ id: j.id, lockToken: j.lockToken })));
+    for (let i = 0; i < 3; i++) await jobs.enqueueWithOptions('charge_card', { order: 1000 + i }, { maxRetries: 0 });
+    for (const j of await claim('charge_card')) {
+      await store.jobFail({ id: j.id, lockToken: j.lockToken, error: 'card declined: insufficient funds' });
+    }
+    await jobs.enqueue('render_video', { video: 'intro.mp4' });
+    await claim('render_video');
+    await jobs.enqueueAt('cleanup', { older_than_days: 7 }, new Date(Date.now() + 3_600_000));
+    expect(await jobs.stats()).toMatchObject({ completed: 24, failed: 3, processing: 1, pending: 1 });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await fx.teardown();
+  });
+
+  const stat = async (name: string) => Number(await page.locator(`[data-stat="${name}"] .stat-value`).textContent());
+
+  it('refuses a wrong password, then signs in and shows the jobs, the total and the stats', async () => {
+    await page.goto(`${running.url}/_/`);
+    await page.getByLabel('Email').fill(EMAIL);
+    await page.getByLabel('Password').fill('wrong password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('Wrong email or password');
+
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('table.jobs tbody tr').first().waitFor();
+    expect(await page.locator('table.jobs tbody tr').count()).toBe(20);
+    expect(await page.locator('.pager .range').textContent()).toBe('1–20 of 29');
+    expect(await stat('total')).toBe(29);
+    expect(await stat('completed')).toBe(24);
+    expect(await stat('failed')).toBe(3);
+    expect(await stat('processing')).toBe(1);
+    expect(await stat('pending')).toBe(1);
+    expect(await page.locator('[data-stat="success_rate"] .stat-value').textContent()).toBe('88.9%');
+    await shot('jobs');
+  });
+
+  it('filters by status and by topic, and pages forward', async () => {
+    await page.getByLabel('Status').selectOption('failed');
+    await expect.poll(() => page.locator('.pager .range').textContent()).toBe('1–3 of 3');
+    const badges = await page.locator('table.jobs tbody .badge').allTextContents();
+    expect(badges).toEqual(['failed', 'failed', 'failed']);
+
+    await page.getByLabel('Status').selectOption('');
+    await page.getByLabel('Topic').fill('send_email');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => page.locator('.pager .range').textContent()).toBe('1–20 of 24');
+    await page.getByRole('button', { name: 'Next →' }).click();
+    await expect.poll(() => page.locator('.pager .range').textContent()).toBe('21–24 of 24');
+    expect(new Set(await page.locator('table.jobs td.topic').allTextContents())).toEqual(new Set(['send_email']));
+    // The filters and the page survive the automatic refresh (every 5 s).
+    await page.waitForResponse((r) => r.url().includes('/api/jobs/stats'), { timeout: 10_000 });
+    expect(await page.getByLabel('Topic').inputValue()).toBe('send_email');
+    expect(await page.locator('.pager .range').textContent()).toBe('21–24 of 24');
+    await page.getByLabel('Topic').fill('');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => page.locator('.pager .range').textContent()).toBe('1–20 of 29');
+  });
+
+  it('opens a failed job with its payload and last error, and requeues it', async () => {
+    await page.getByLabel('Status').selectOption('failed');
+    await expect.poll(() => page.locator('.pager .range').textContent()).toBe('1–3 of 3');
+    await page.locator('table.jobs tbody tr').first().getByRole('button').click();
+    const detail = page.locator('aside.detail');
+    await expect.poll(() => detail.locator('.payload').textContent()).toMatch(/"order": 100\d/);
+    expect(await detail.locator('.last-error').textContent()).toBe('card declined: insufficient funds');
+    await shot('failed-job');
+    await detail.getByRole('button', { name: 'Requeue' }).click();
+    await expect.poll(() => detail.locator('.badge').textContent()).toBe('pending');
+    expect(await detail.locator('.last-error').count()).toBe(0);
+    expect(await detail.getByRole('button', { name: 'Requeue' }).count()).toBe(0);
+    await expect.poll(() => stat('failed')).toBe(2);
+    await expect.poll(() => stat('pending')).toBe(2);
+    await expect.poll(() => page.locator('.pager .range').textContent()).toBe('1–2 of 2');
+  });
+
+  it('does not offer delete on a processing job; deletes a pending job after confirmation', async () => {
+    await page.getByLabel('Status').selectOption('processing');
+    await expect.poll(() => page.locator('.pager .range').textContent()).toBe('1–1 of 1');
+    await page.locator('table.jobs tbody tr').first().getByRole('button').click();
+    const detail = page.locator('aside.detail');
+    await expect.poll(() => detail.locator('.badge').textContent()).toBe('processing');
+    expect(await detail.locator('.payload').textContent()).toContain('intro.mp4');
+    expect(await detail.getByRole('button', { name: 'Delete' }).count()).toBe(0);
+    expect(await detail.getByRole('button', { name: 'Requeue' }).count()).toBe(0);
+
+    await page.getByLabel('Status').selectOption('pending');
+    await page.getByLabel('Topic').fill('cleanup');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => page.locator('.pager .range').textContent()).toBe('1–1 of 1');
+    await page.locator('table.jobs tbody tr').first().getByRole('button').click();
+    await expect.poll(() => detail.locator('.payload').textContent()).toContain('older_than_days');
+    await detail.getByRole('button', { name: 'Delete' }).click();
+    const dialog = page.locator('dialog.confirm');
+    await dialog.waitFor();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    expect(await running.app.jobs.stats()).toMatchObject({ pending: 2 });
+    await detail.getByRole('button', { name: 'Delete' }).click();
+    await shot('confirm-delete');
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(() => page.locator('p.empty').textContent()).toContain('No jobs match');
+    expect(await detail.count()).toBe(0);
+    expect(await running.app.jobs.stats()).toMatchObject({ pending: 1, total: 28 });
+    await expect.poll(() => stat('total')).toBe(28);
+    await expect.poll(() => stat('pending')).toBe(1);
+    await page.getByLabel('Topic').fill('');
+  });
+
+  it('reads well on a phone-width screen', async () => {
+    await page.getByLabel('Status').selectOption('');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.locator('table.jobs tbody tr').first().waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await shot('phone');
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it('sends an expired session back to sign in, and signs out', async () => {
+    await page.evaluate(() => sessionStorage.setItem('jobbase.admin.token', 'not-a-token'));
+    await page.reload();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('session has expired');
+    await page.getByLabel('Email').fill(EMAIL);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('table.jobs tbody tr').first().waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    expect(await page.evaluate(() => sessionStorage.getItem('jobbase.admin.token'))).toBeNull();
+  });
+});
