@@ -433,6 +433,12 @@ describe.each(dialects())('engine on %s', (dialect) => {
     });
   });
 
+  it('several engines starting on a new database at once all migrate it', async () => {
+    const engines = await Promise.all([fx.open(), fx.open(), fx.open()]);
+    const job = await engines[0]!.enqueue('shared');
+    for (const jobs of engines) expect((await jobs.get(job.id)).topic).toBe('shared');
+  });
+
   it('rejects bad options', async () => {
     await expect(fx.open({ workerPoolSize: 0 })).rejects.toMatchObject({ code: 'validation' });
     await expect(fx.open({ lockDuration: 2 ** 40 })).rejects.toMatchObject({ code: 'validation' });

@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { AbstractSqlConnection } from '@mikro-orm/knex';
 import type { JobStatus } from '@jobbase/contract';
+import { JobsError } from '../errors.js';
 import { JOB_STATUSES } from '@jobbase/contract';
 import type {
   ClaimedJob,
@@ -61,13 +62,23 @@ export abstract class SqlJobStore implements JobStore {
       acquireConnection(): Promise<C>;
       releaseConnection(conn: C): Promise<void>;
     };
-    const conn = await client.acquireConnection();
+    let conn: C;
+    try {
+      conn = await client.acquireConnection();
+    } catch (err) {
+      throw unavailable(err);
+    }
     try {
       return await work(conn);
+    } catch (err) {
+      throw this.isUnavailable(err) ? unavailable(err) : err;
     } finally {
       await client.releaseConnection(conn);
     }
   }
+
+  /** True when `err` says the database cannot be reached or is busy, not that the query is wrong. */
+  protected abstract isUnavailable(err: unknown): boolean;
 
   protected toRecord(row: Row): JobRecord {
     return {
@@ -208,6 +219,13 @@ export abstract class SqlJobStore implements JobStore {
   async close(): Promise<void> {
     await this.orm.close(true);
   }
+}
+
+/** An outage as the engine's error (HTTP 503); the driver's error stays as the cause. */
+function unavailable(err: unknown): JobsError {
+  if (err instanceof JobsError) return err;
+  const reason = err instanceof Error ? err.message : String(err);
+  return new JobsError('unavailable', `The database is unavailable: ${reason}`, {}, { cause: err });
 }
 
 function toDate(value: unknown): Date {

@@ -3,11 +3,14 @@ import { JobsError, validationError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { baseOrmConfig, type StoreOpenOptions } from '../orm-config.js';
 import { createHash } from 'node:crypto';
-import type pg from 'pg';
+import pg from 'pg';
 import { JOB_COLUMNS, SqlJobStore, type Row } from '../sql-job-store.js';
 import type { ClaimedJob, JobClaimParams, JobFinishParams, JobInsertParams, JobRecord, ListenParams } from '../types.js';
 import { JOBS_CHANNEL, JobsListener } from './listener.js';
 import { postgresMigrations } from './migrations.js';
+
+/** Any fixed number names the advisory lock; this one spells "jobbase" on a phone keypad. */
+const MIGRATION_LOCK = 5_622_273;
 
 export class PostgresJobStore extends SqlJobStore {
   readonly dialect = 'postgres' as const;
@@ -32,6 +35,31 @@ export class PostgresJobStore extends SqlJobStore {
     private readonly logger: Logger,
   ) {
     super(orm);
+  }
+
+  /**
+   * Processes starting together on a new database would race to create the same tables; a
+   * session advisory lock lets one migrate while the others wait, then find nothing to do.
+   */
+  override async migrate(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.url, application_name: 'jobbase-migrate' });
+    await client.connect();
+    try {
+      await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      await super.migrate();
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  /** Connection lost or refused, server shutting down or starting, pool exhausted. */
+  protected isUnavailable(err: unknown): boolean {
+    const { code = '', message = '' } = err as { code?: string; message?: string };
+    return (
+      /^(08|57P)/.test(code) ||
+      ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code) ||
+      /Connection terminated|connection error|Timeout acquiring a connection|not queryable|Client was closed/i.test(message)
+    );
   }
 
   private readonly statements = new Map<string, { name: string; text: string }>();

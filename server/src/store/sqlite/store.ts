@@ -98,6 +98,27 @@ export class SqliteJobStore extends SqlJobStore {
     });
   }
 
+  /** Busy past the busy timeout, or the file cannot be read or written. */
+  protected isUnavailable(err: unknown): boolean {
+    const code = (err as { code?: string }).code ?? '';
+    return /^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR|FULL|READONLY|PROTOCOL)/.test(code);
+  }
+
+  /**
+   * Several processes may start on a new file at once; all but one then find the tables made
+   * while they looked. Migrations are recorded transactionally, so trying again finds them done.
+   */
+  override async migrate(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await super.migrate();
+      } catch (err) {
+        if (attempt >= 5 || !/already exists|SQLITE_BUSY|UNIQUE constraint/i.test(String(err))) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+      }
+    }
+  }
+
   protected time(date: Date): string {
     return date.toISOString();
   }
