@@ -2,6 +2,7 @@ export {
   createJobsClient,
   type AuthResult,
   type EnqueueOptions,
+  type EnqueueManyItem,
   type Job,
   type JobPage,
   type JobStats,

@@ -30,6 +30,12 @@ export interface EnqueueOptions {
   maxRetries?: EnqueueBody['max_retries'];
 }
 
+/** One job of `enqueueMany`, with the library's option names. */
+export interface EnqueueManyItem extends EnqueueOptions {
+  topic: string;
+  payload?: EnqueueBody['payload'];
+}
+
 export interface JobsClientOptions {
   /** Where the server is, e.g. `http://127.0.0.1:8090`. */
   baseUrl: string;
@@ -57,6 +63,8 @@ export interface JobsClient {
   enqueue(topic: string, payload?: EnqueueBody['payload']): Promise<Job>;
   enqueueAt(topic: string, payload: EnqueueBody['payload'], runAt: Date | string): Promise<Job>;
   enqueueWithOptions(topic: string, payload: EnqueueBody['payload'], options?: EnqueueOptions): Promise<Job>;
+  /** Up to 1,000 jobs in one request and one transaction: all stored, or none. */
+  enqueueMany(items: readonly EnqueueManyItem[]): Promise<Job[]>;
   list(options?: ListOptions): Promise<JobPage>;
   get(id: string): Promise<Job>;
   stats(): Promise<JobStats>;
@@ -100,6 +108,17 @@ export function createJobsClient(options: JobsClientOptions): JobsClient {
     enqueue: (topic, payload) => enqueueWithOptions(topic, payload),
     enqueueAt: (topic, payload, runAt) => enqueueWithOptions(topic, payload, { runAt }),
     enqueueWithOptions,
+    enqueueMany: async (items) => {
+      const body = {
+        jobs: items.map(({ topic, payload, runAt, maxRetries }) => ({
+          topic,
+          payload,
+          run_at: wireTime(runAt),
+          max_retries: maxRetries,
+        })),
+      };
+      return expectStatus(await raw.jobs.enqueueBatch({ body }), 200, jobs.enqueueBatch).items;
+    },
     list: async (query = {}) => expectStatus(await raw.jobs.list({ query }), 200, jobs.list),
     get: async (id) => expectStatus(await raw.jobs.get({ params: { id: pathId(id) } }), 200, jobs.get),
     stats: async () => expectStatus(await raw.jobs.stats(), 200, jobs.stats),

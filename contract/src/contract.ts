@@ -5,9 +5,11 @@ import { routeDocs, type RouterDocs } from './route-docs.js';
 import {
   AuthRequestSchema,
   AuthResponseSchema,
+  EnqueueBatchBodySchema,
   EnqueueBodySchema,
   ErrorSchema,
   HealthSchema,
+  JobBatchSchema,
   JobPageSchema,
   JobSchema,
   ListQuerySchema,
@@ -47,6 +49,31 @@ export const jobsContract = c.router(
           responses: {
             200: examples.jobExample,
             400: examples.validationErrorExample,
+            413: examples.payloadTooLargeExample,
+          },
+        },
+      }),
+    },
+    enqueueBatch: {
+      method: 'POST',
+      path: '/api/jobs/enqueue/batch',
+      body: EnqueueBatchBodySchema,
+      responses: { 200: JobBatchSchema, 400: ErrorSchema, 401: ErrorSchema, 413: ErrorSchema },
+      summary: 'Enqueue many jobs at once',
+      description:
+        'Stores up to 1,000 jobs in one transaction: all or none. Each job is validated as a single enqueue would be, and an error names the job by its index (`jobs.<index>.<field>`). The whole request body counts against the server’s body limit.',
+      metadata: routeDocs({
+        operationId: 'enqueueJobs',
+        responses: {
+          200: 'The stored jobs, `pending`, in the order given.',
+          400: 'The body or one of its jobs is invalid; `data` names the job and field, e.g. `jobs.1.topic`.',
+          413: 'The request body is larger than the server reads.',
+        },
+        examples: {
+          request: examples.enqueueBatchRequestExample,
+          responses: {
+            200: examples.jobBatchExample,
+            400: examples.batchValidationErrorExample,
             413: examples.payloadTooLargeExample,
           },
         },

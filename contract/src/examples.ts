@@ -1,4 +1,15 @@
-import type { AuthRequest, AuthResponse, EnqueueBody, ErrorBody, Health, JobBody, JobPage, Stats } from './schemas.js';
+import type {
+  AuthRequest,
+  AuthResponse,
+  EnqueueBatchBody,
+  EnqueueBody,
+  ErrorBody,
+  Health,
+  JobBatch,
+  JobBody,
+  JobPage,
+  Stats,
+} from './schemas.js';
 
 /*
  * Example bodies for the API reference, after the seed (seed/jobs-zh.md). Where the seed's
@@ -117,3 +128,30 @@ export const tooManyAttemptsExample = {
 } satisfies ErrorBody;
 
 export const healthExample = { code: 200, message: 'API is healthy.', data: {} } satisfies Health;
+
+export const enqueueBatchRequestExample = {
+  jobs: [
+    { topic: 'send_email', payload: { to: 'user@example.com', subject: 'Hello' } },
+    { topic: 'send_sms', payload: { to: '+15550100', text: 'Hello' }, max_retries: 2 },
+  ],
+} satisfies EnqueueBatchBody;
+
+export const jobBatchExample = {
+  items: [
+    { ...jobExample, run_at: '2025-01-08T10:00:00.000Z', max_retries: 3 },
+    {
+      ...jobExample,
+      id: '0194455b-5100-7c3a-9f2e-4b8d1a6e0c58',
+      topic: 'send_sms',
+      payload: { to: '+15550100', text: 'Hello' },
+      run_at: '2025-01-08T10:00:00.000Z',
+      max_retries: 2,
+    },
+  ],
+} satisfies JobBatch;
+
+export const batchValidationErrorExample = {
+  status: 400,
+  message: 'jobs.1.topic: Topic must not be empty.',
+  data: { 'jobs.1.topic': { code: 'too_small', message: 'Topic must not be empty.' } },
+} satisfies ErrorBody;

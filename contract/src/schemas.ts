@@ -58,6 +58,25 @@ export const EnqueueBodySchema = z
   .describe('EnqueueBody');
 export type EnqueueBody = z.infer<typeof EnqueueBodySchema>;
 
+/** Most jobs one batch enqueue takes. */
+export const MAX_BATCH_SIZE = 1_000;
+
+export const EnqueueBatchBodySchema = z
+  .object({
+    jobs: z
+      .array(EnqueueBodySchema)
+      .min(1, 'jobs must hold at least one job.')
+      .max(MAX_BATCH_SIZE, `jobs must hold at most ${MAX_BATCH_SIZE} jobs.`)
+      .describe('The jobs, each as the body of a single enqueue.'),
+  })
+  .describe('EnqueueBatchBody');
+export type EnqueueBatchBody = z.infer<typeof EnqueueBatchBodySchema>;
+
+export const JobBatchSchema = z
+  .object({ items: z.array(JobSchema).describe('The stored jobs, in the order given.') })
+  .describe('JobBatch');
+export type JobBatch = z.infer<typeof JobBatchSchema>;
+
 export const DEFAULT_LIST_LIMIT = 20;
 export const MAX_LIST_LIMIT = 500;
 

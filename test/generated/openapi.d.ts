@@ -24,6 +24,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/jobs/enqueue/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enqueue many jobs at once
+         * @description Stores up to 1,000 jobs in one transaction: all or none. Each job is validated as a single enqueue would be, and an error names the job by its index (`jobs.<index>.<field>`). The whole request body counts against the server’s body limit.
+         */
+        post: operations["enqueueJobs"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/jobs": {
         parameters: {
             query?: never;
@@ -325,6 +345,146 @@ export interface operations {
                      *       "message": "topic: Topic must not be empty.",
                      *       "data": {
                      *         "topic": {
+                     *           "code": "too_small",
+                     *           "message": "Topic must not be empty."
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is larger than the server reads. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 413,
+                     *       "message": "The request body must be at most 2097152 bytes.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    enqueueJobs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "jobs": [
+                 *         {
+                 *           "topic": "send_email",
+                 *           "payload": {
+                 *             "to": "user@example.com",
+                 *             "subject": "Hello"
+                 *           }
+                 *         },
+                 *         {
+                 *           "topic": "send_sms",
+                 *           "payload": {
+                 *             "to": "+15550100",
+                 *             "text": "Hello"
+                 *           },
+                 *           "max_retries": 2
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": {
+                    /** @description The jobs, each as the body of a single enqueue. */
+                    jobs: components["schemas"]["EnqueueBody"][];
+                };
+            };
+        };
+        responses: {
+            /** @description The stored jobs, `pending`, in the order given. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "0194455b-5100-7c3a-9f2e-4b8d1a6e0c57",
+                     *           "topic": "send_email",
+                     *           "payload": {
+                     *             "to": "user@example.com",
+                     *             "subject": "Hello"
+                     *           },
+                     *           "status": "pending",
+                     *           "run_at": "2025-01-08T10:00:00.000Z",
+                     *           "retries": 0,
+                     *           "max_retries": 3,
+                     *           "last_error": null,
+                     *           "created": "2025-01-08T10:00:00.000Z",
+                     *           "updated": "2025-01-08T10:00:00.000Z"
+                     *         },
+                     *         {
+                     *           "id": "0194455b-5100-7c3a-9f2e-4b8d1a6e0c58",
+                     *           "topic": "send_sms",
+                     *           "payload": {
+                     *             "to": "+15550100",
+                     *             "text": "Hello"
+                     *           },
+                     *           "status": "pending",
+                     *           "run_at": "2025-01-08T10:00:00.000Z",
+                     *           "retries": 0,
+                     *           "max_retries": 2,
+                     *           "last_error": null,
+                     *           "created": "2025-01-08T10:00:00.000Z",
+                     *           "updated": "2025-01-08T10:00:00.000Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description The stored jobs, in the order given. */
+                        items: components["schemas"]["Job"][];
+                    };
+                };
+            };
+            /** @description The body or one of its jobs is invalid; `data` names the job and field, e.g. `jobs.1.topic`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 400,
+                     *       "message": "jobs.1.topic: Topic must not be empty.",
+                     *       "data": {
+                     *         "jobs.1.topic": {
                      *           "code": "too_small",
                      *           "message": "Topic must not be empty."
                      *         }

@@ -39,6 +39,12 @@ export function mountRoutes(app: Express, { jobs, auth, loginLimiter }: RouteDep
         });
         return { status: 200, body: toJobBody(job) };
       },
+      enqueueBatch: async ({ body }) => {
+        const made = await jobs.enqueueMany(
+          body.jobs.map((j) => ({ topic: j.topic, payload: j.payload, runAt: j.run_at, maxRetries: j.max_retries })),
+        );
+        return { status: 200, body: { items: made.map(toJobBody) } };
+      },
       list: async ({ query }) => ({ status: 200, body: toJobPageBody(await jobs.list(query)) }),
       stats: async () => ({ status: 200, body: await jobs.stats() }),
       get: async ({ params }) => ({ status: 200, body: toJobBody(await jobs.get(params.id)) }),
