@@ -439,6 +439,34 @@ describe.each(dialects())('engine on %s', (dialect) => {
     for (const jobs of engines) expect((await jobs.get(job.id)).topic).toBe('shared');
   });
 
+  it('retention deletes finished jobs past their age, in batches, and keeps the rest', async () => {
+    const keeper = await fx.open();
+    const old = await keeper.enqueueMany(Array.from({ length: 2_500 }, (_, i) => ({ topic: 'done', payload: { i } })));
+    const claimed = await keeper.store.jobClaim({ topics: ['done'], limit: 3_000, lockDuration: 60_000 });
+    expect(await keeper.store.jobCompleteMany(claimed.map((j) => ({ id: j.id, lockToken: j.lockToken })))).toHaveLength(2_500);
+    const failed = await keeper.enqueueWithOptions('broken', {}, { maxRetries: 0 });
+    const [f] = await keeper.store.jobClaim({ topics: ['broken'], limit: 1, lockDuration: 60_000 });
+    await keeper.store.jobFail({ id: f!.id, lockToken: f!.lockToken, error: 'x' });
+    const pending = await keeper.enqueue('waiting');
+    await keeper.close();
+
+    // A long retention deletes nothing.
+    const patient = await fx.open({ retention: { completed: 3_600_000, failed: 3_600_000 }, cleanupInterval: 50 });
+    patient.start();
+    await patient.stop();
+    expect((await patient.stats()).completed).toBe(2_500);
+    await patient.close();
+
+    const jobs = await fx.open({ retention: { completed: 0 }, cleanupInterval: 50 });
+    jobs.start();
+    await waitFor('completed jobs deleted', async () => (await jobs.stats()).completed === 0);
+    expect(await jobs.stats()).toMatchObject({ completed: 0, failed: 1, pending: 1, total: 2 });
+    expect((await jobs.get(failed.id)).status).toBe('failed');
+    expect((await jobs.get(pending.id)).status).toBe('pending');
+    await expect(jobs.get(old[0]!.id)).rejects.toMatchObject({ code: 'not_found' });
+    await expect(fx.open({ retention: { completed: -1 } })).rejects.toMatchObject({ code: 'validation' });
+  });
+
   it('rejects bad options', async () => {
     await expect(fx.open({ workerPoolSize: 0 })).rejects.toMatchObject({ code: 'validation' });
     await expect(fx.open({ lockDuration: 2 ** 40 })).rejects.toMatchObject({ code: 'validation' });

@@ -13,3 +13,5 @@ export const DEFAULT_BACKOFF = { base: 1_000, max: 60 * 60_000 } as const;
 /** How often expired locks are looked for (capped by the lock duration). */
 export const DEFAULT_RESCUE_INTERVAL = 30_000;
 export const DEFAULT_DATABASE = 'sqlite:./jb_data/data.db';
+/** How often finished jobs past their retention are looked for. */
+export const DEFAULT_CLEANUP_INTERVAL = 60_000;

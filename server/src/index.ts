@@ -11,6 +11,7 @@ export {
   type EnqueueManyItem,
 } from './engine/jobs.js';
 export type { JobContext, JobHandler } from './engine/job.js';
+export type { Retention } from './engine/cleaner.js';
 export type { EnqueueOptions } from './engine/validate.js';
 export {
   exponentialBackoff,

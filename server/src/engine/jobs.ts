@@ -4,6 +4,7 @@ import type { JobStatus, Stats } from '@jobbase/contract';
 import {
   DEFAULT_BACKOFF,
   DEFAULT_BATCH_SIZE,
+  DEFAULT_CLEANUP_INTERVAL,
   DEFAULT_DATABASE,
   DEFAULT_LOCK_DURATION,
   DEFAULT_MAX_PAYLOAD_SIZE,
@@ -18,6 +19,7 @@ import { defaultLogger, type Logger } from '../logger.js';
 import { openStore } from '../store/open.js';
 import type { SqlJobStore } from '../store/sql-job-store.js';
 import type { ClaimedJob, JobInsertParams, JobRecord, JobStore } from '../store/types.js';
+import { Cleaner, type Retention } from './cleaner.js';
 import { Completer } from './completer.js';
 import type { Outcome } from './executor.js';
 import type { JobHandler } from './job.js';
@@ -43,6 +45,13 @@ export interface JobsOptions {
   backoff?: ExponentialBackoff | BackoffFunction;
   /** How often expired locks are looked for; never more than the lock duration. ms. */
   rescueInterval?: number;
+  /**
+   * How long finished jobs are kept, in ms, per status (`{ completed: 7 * 86_400_000 }`);
+   * older ones are deleted in small batches by a background pass. Default: kept for ever.
+   */
+  retention?: Retention;
+  /** How often the retention pass runs, ms (default 60 s). */
+  cleanupInterval?: number;
   /** SQLite only: `NORMAL` (default) or `FULL` for power-loss durability. */
   synchronous?: 'NORMAL' | 'FULL';
   /** SQLite only: how long a write waits for another process's lock before failing, ms (default 10 s). */
@@ -91,6 +100,7 @@ export class Jobs {
   private readonly handlers = new Map<string, JobHandler>();
   private readonly producer: Producer;
   private readonly rescuer: Rescuer;
+  private readonly cleaner: Cleaner;
   private readonly completer: Completer;
   private readonly settings: ReturnType<typeof resolveSettings>;
   private readonly backoff: BackoffFunction;
@@ -122,6 +132,11 @@ export class Jobs {
       (job, outcome) => this.report(job, outcome),
       this.logger,
     );
+    this.cleaner = new Cleaner(store, {
+      retention: validRetention(options.retention),
+      interval: this.settings.cleanupInterval,
+      logger: this.logger,
+    });
     this.rescuer = new Rescuer(store, {
       interval: Math.min(this.settings.rescueInterval, this.settings.lockDuration),
       lockDuration: this.settings.lockDuration,
@@ -249,6 +264,7 @@ export class Jobs {
     this.assertOpen();
     this.producer.start();
     this.rescuer.start();
+    this.cleaner.start();
     this.unlisten ??= this.listen();
   }
 
@@ -278,6 +294,7 @@ export class Jobs {
     await (await unlisten)?.();
     await this.producer.stop(this.settings.shutdownTimeout);
     await this.rescuer.stop();
+    await this.cleaner.stop();
     await this.completer.drain();
   }
 
@@ -341,7 +358,21 @@ function resolveSettings(o: JobsOptions) {
     batchSize: positive('batchSize', o.batchSize, DEFAULT_BATCH_SIZE, 10_000),
     shutdownTimeout: positive('shutdownTimeout', o.shutdownTimeout, DEFAULT_SHUTDOWN_TIMEOUT),
     rescueInterval: positive('rescueInterval', o.rescueInterval, DEFAULT_RESCUE_INTERVAL),
+    cleanupInterval: positive('cleanupInterval', o.cleanupInterval, DEFAULT_CLEANUP_INTERVAL),
   };
+}
+
+function validRetention(retention: Retention | undefined): Retention {
+  const result: Retention = {};
+  for (const status of ['completed', 'failed'] as const) {
+    const age = retention?.[status];
+    if (age === undefined) continue;
+    if (!Number.isFinite(age) || age < 0) {
+      throw new JobsError('validation', `Option retention.${status} must be a number of ms ≥ 0, got ${String(age)}.`);
+    }
+    result[status] = age;
+  }
+  return result;
 }
 
 /** Opens (and migrates) the database, then returns the engine; call `start()` to work. */

@@ -6,6 +6,7 @@ import { JOB_STATUSES } from '@jobbase/contract';
 import type {
   ClaimedJob,
   JobClaimParams,
+  JobDeleteFinishedParams,
   JobFailParams,
   JobFinishParams,
   JobInsertParams,
@@ -197,6 +198,21 @@ export abstract class SqlJobStore implements JobStore {
       if (done) rescued++;
     }
     return rescued;
+  }
+
+  /**
+   * `created < before` lets the walk use jobs_status_created: a job finishes after it is
+   * created, so every row old enough is in that range; `updated` then keeps only those that
+   * finished before the cutoff. Small batches keep each delete's lock short.
+   */
+  async jobDeleteFinished(p: JobDeleteFinishedParams): Promise<number> {
+    const before = this.time(p.before);
+    return this.run(
+      `delete from jobs where id in (
+         select id from jobs where status = ? and created < ? and updated < ? order by created limit ?
+       )`,
+      [p.status, before, before, p.limit],
+    );
   }
 
   async jobRequeue(id: string): Promise<JobRecord | 'conflict' | null> {

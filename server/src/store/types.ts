@@ -63,6 +63,12 @@ export interface JobRescueParams {
   retryAt: (retries: number) => Date;
 }
 
+export interface JobDeleteFinishedParams {
+  status: 'completed' | 'failed';
+  before: Date;
+  limit: number;
+}
+
 export type StatusCounts = Record<JobStatus, number>;
 
 /**
@@ -96,6 +102,9 @@ export interface JobStore {
   jobRelease(params: JobFinishParams): Promise<boolean>;
   /** Fails-or-retries processing jobs whose lock expired; returns how many it handled. */
   jobRescueExpired(params: JobRescueParams): Promise<number>;
+
+  /** Deletes up to `limit` jobs in `status` last updated before `before`; returns how many. */
+  jobDeleteFinished(params: JobDeleteFinishedParams): Promise<number>;
 
   /** failed → pending with retries 0, due now; null when the job does not exist. */
   jobRequeue(id: string): Promise<JobRecord | 'conflict' | null>;
