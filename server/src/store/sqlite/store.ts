@@ -132,6 +132,9 @@ export class SqliteJobStore extends SqlJobStore {
    * processes cannot both read the same pending row; the outer `status = 'pending'` is the
    * compare-and-set that makes that explicit. Each row gets its own random lock token.
    * The inner select walks jobs_claim (status, run_at) and stops after `limit` matches.
+   * `+status` keeps SQLite from answering the outer WHERE with a status index: it picked
+   * jobs_status_created and scanned every pending row (13 ms per claim with 100,000 waiting,
+   * 0.1 ms once it looks the ids up by primary key).
    */
   async jobClaim(p: JobClaimParams): Promise<ClaimedJob[]> {
     if (p.topics.length === 0 || p.limit <= 0) return [];
@@ -144,21 +147,24 @@ export class SqliteJobStore extends SqlJobStore {
          select id from jobs
          where status = 'pending' and run_at <= ? and topic in (${topics})
          order by run_at, id limit ?
-       ) and status = 'pending'
+       ) and +status = 'pending'
        returning ${JOB_COLUMNS}, lock_token, locked_until`,
       [lockedUntil.toISOString(), now.toISOString(), now.toISOString(), ...p.topics, p.limit],
     );
     return rows.map((r) => this.toClaimed(r)).sort((a, b) => a.runAt.getTime() - b.runAt.getTime());
   }
 
-  /** Row values `(id, lock_token) in (values …)`: one statement and one fsync for many jobs. */
+  /**
+   * Row values `(id, lock_token) in (values …)`: one statement and one commit for many jobs.
+   * `+status`, as in the claim, so the ids are looked up by primary key.
+   */
   async jobCompleteMany(items: readonly JobFinishParams[]): Promise<string[]> {
     const done: string[] = [];
     for (let i = 0; i < items.length; i += COMPLETE_CHUNK) {
       const chunk = items.slice(i, i + COMPLETE_CHUNK);
       const rows = await this.all(
         `update jobs set status = 'completed', lock_token = null, locked_until = null, updated = ?
-         where status = 'processing' and (id, lock_token) in (values ${chunk.map(() => '(?, ?)').join(', ')})
+         where +status = 'processing' and (id, lock_token) in (values ${chunk.map(() => '(?, ?)').join(', ')})
          returning id`,
         [new Date().toISOString(), ...chunk.flatMap((c) => [c.id, c.lockToken])],
       );
