@@ -30,14 +30,23 @@ export class Execution {
   private readonly controller = new AbortController();
   private giveUp!: () => void;
   private readonly gaveUp = new Promise<'shutdown'>((resolve) => (this.giveUp = () => resolve('shutdown')));
+  /** The result is recorded (or recording it failed). */
   readonly done: Promise<Outcome>;
+  /**
+   * The handler's part is over (it returned or threw, its lock expired, or shutdown gave up on
+   * it): its worker slot is free, while the result may still be on its way to the database.
+   */
+  readonly settled: Promise<void>;
+  private settle!: () => void;
 
   constructor(
     readonly job: ClaimedJob,
     handler: JobHandler,
     private readonly deps: ExecutorDeps,
   ) {
+    this.settled = new Promise((resolve) => (this.settle = resolve));
     this.done = this.run(handler);
+    this.done.then(this.settle, this.settle);
   }
 
   /** Shutdown could not wait any longer: abort the handler and release the job. */
@@ -61,6 +70,7 @@ export class Execution {
       );
     const first = await Promise.race([attempt, lockExpired, this.gaveUp]);
     clearTimeout(timer);
+    this.settle();
 
     const held = { id: job.id, lockToken: job.lockToken };
     if (first === 'shutdown') {
