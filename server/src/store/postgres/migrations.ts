@@ -40,4 +40,41 @@ class InitialSchema extends Migration {
   }
 }
 
-export const postgresMigrations = [{ name: '0001_initial', class: InitialSchema }];
+/**
+ * The claim as a function, so it can carry its own planner settings. Its best plan is always an
+ * ordered walk of jobs_claim that stops after `limit` rows; but right after a bulk insert, before
+ * autovacuum has analyzed the table, the planner believed a handful of rows were pending and
+ * chose a bitmap scan of every pending row plus a sort: 6–15 ms per claim with 20,000 waiting
+ * against 0.7 ms. With bitmap scans and sorts priced out inside the function, the ordered index
+ * walk wins whatever the statistics say. Autovacuum is also told to analyze this churning table
+ * after 1% of it changed rather than 10%.
+ */
+class ClaimFunction extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`create function jobbase_claim(p_topics text[], p_limit integer, p_now timestamptz, p_locked_until timestamptz)
+      returns setof jobs
+      language sql
+      set enable_bitmapscan = off
+      set enable_sort = off
+      as $$
+        with c as (
+          select id from jobs
+          where status = 'pending' and run_at <= p_now and topic = any(p_topics)
+          order by run_at, id limit p_limit
+          for update skip locked
+        )
+        update jobs j set status = 'processing', lock_token = gen_random_uuid()::text,
+          locked_until = p_locked_until, updated = p_now
+        from c where j.id = c.id
+        returning j.*
+      $$`);
+    this.addSql(
+      'alter table jobs set (autovacuum_analyze_scale_factor = 0.01, autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_insert_scale_factor = 0.01)',
+    );
+  }
+}
+
+export const postgresMigrations = [
+  { name: '0001_initial', class: InitialSchema },
+  { name: '0002_claim_function', class: ClaimFunction },
+];

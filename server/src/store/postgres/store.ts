@@ -172,26 +172,19 @@ export class PostgresJobStore extends SqlJobStore {
   }
 
   /**
-   * SKIP LOCKED lets many workers claim at once without waiting on each other's rows; the CTE
-   * locks at most `limit` ids walking the partial index jobs_claim in run_at order, and the
-   * UPDATE … FROM touches only those. gen_random_uuid() gives each row its own lock token.
-   * The claim commits asynchronously (see ASYNC_COMMIT).
+   * SKIP LOCKED lets many workers claim at once without waiting on each other's rows; the
+   * function jobbase_claim (migration 0002, where the reason for its planner settings is) locks
+   * at most `limit` ids walking the partial index jobs_claim in run_at order and updates only
+   * those, each with its own gen_random_uuid() lock token. Commits asynchronously (ASYNC_COMMIT).
    */
   async jobClaim(p: JobClaimParams): Promise<ClaimedJob[]> {
     if (p.topics.length === 0 || p.limit <= 0) return [];
     const now = new Date();
     const lockedUntil = new Date(now.getTime() + p.lockDuration);
     const rows = await this.all(
-      `with ${ASYNC_COMMIT}, c as (
-         select id from jobs
-         where status = 'pending' and run_at <= ? and topic = any(?::text[])
-         order by run_at, id limit ?
-         for update skip locked
-       )
-       update jobs j set status = 'processing', lock_token = gen_random_uuid()::text, locked_until = ?, updated = ?
-       from c, async_commit where j.id = c.id
-       returning ${JOB_COLUMNS.split(', ').map((c) => `j.${c}`).join(', ')}, j.lock_token, j.locked_until`,
-      [now, p.topics, p.limit, lockedUntil, now],
+      `with ${ASYNC_COMMIT}
+       select j.* from async_commit, jobbase_claim(?::text[], ?::integer, ?::timestamptz, ?::timestamptz) j`,
+      [p.topics, p.limit, now, lockedUntil],
     );
     return rows.map((r) => this.toClaimed(r)).sort((a, b) => a.runAt.getTime() - b.runAt.getTime());
   }
