@@ -13,3 +13,11 @@ export {
 } from './jobs-client.js';
 export { JobsApiError, NETWORK_ERROR_STATUS, type JobsApiErrorData } from './jobs-api-error.js';
 export type { FetchFunction } from './fetcher.js';
+export {
+  defineTopics,
+  type Topics,
+  type TopicSchemas,
+  type TopicSchemasOf,
+  type TopicPayload,
+  type TopicPayloadInput,
+} from '@jobbase/contract';

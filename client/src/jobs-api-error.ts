@@ -9,7 +9,8 @@ export const NETWORK_ERROR_STATUS = 0;
 /**
  * Any call that did not succeed: the server answered with an error status (`status` is that
  * status, `message` and `data` come from its PocketBase-style body), or no answer came
- * (`status` 0, the underlying failure in `cause`).
+ * (`status` 0, the underlying failure in `cause`). A typed topic's payload that does not fit its
+ * schema is refused before it is sent, with the 400 the server would answer (`body` undefined).
  */
 export class JobsApiError extends Error {
   override readonly name = 'JobsApiError';

@@ -1,4 +1,12 @@
-import { contract, type Contract } from '@jobbase/contract';
+import {
+  contract,
+  type Contract,
+  type EnqueuePayloadArgs,
+  type PayloadProblems,
+  type TopicPayloadInput,
+  type TopicSchemas,
+  type Topics,
+} from '@jobbase/contract';
 import {
   initClient,
   type ApiFetcher,
@@ -36,9 +44,14 @@ export interface EnqueueManyItem extends EnqueueOptions {
   payload?: EnqueueBody['payload'];
 }
 
-export interface JobsClientOptions {
+export interface JobsClientOptions<T extends TopicSchemas = {}> {
   /** Where the server is, e.g. `http://127.0.0.1:8090`. */
   baseUrl: string;
+  /**
+   * Payload schemas from `defineTopics`: `enqueue` of a declared topic is type-checked, and its
+   * payload validated here before it is sent (a JobsApiError 400, as the server would answer).
+   */
+  topics?: Topics<T>;
   /** A superuser token to start with; `authWithPassword` sets one too. */
   token?: string | null;
   /** The fetch to use; the global one by default. */
@@ -53,16 +66,17 @@ interface RawClientArgs {
 /** ts-rest's client: every route, answering `{ status, body }` for any status instead of throwing. */
 export type RawJobsClient = InitClientReturn<Contract, RawClientArgs>;
 
-export interface JobsClient {
+/** `T`: the declared topics' payload schemas (`defineTopics`); other topics take any payload. */
+export interface JobsClient<T extends TopicSchemas = {}> {
   /** Signs in as a superuser and keeps the token for later calls. */
   authWithPassword(email: string, password: string): Promise<AuthResult>;
   /** Replaces the token (null: send none). */
   setToken(token: string | null): void;
   /** The token sent with each call, if any. */
   readonly token: string | null;
-  enqueue(topic: string, payload?: EnqueueBody['payload']): Promise<Job>;
-  enqueueAt(topic: string, payload: EnqueueBody['payload'], runAt: Date | string): Promise<Job>;
-  enqueueWithOptions(topic: string, payload: EnqueueBody['payload'], options?: EnqueueOptions): Promise<Job>;
+  enqueue<K extends string>(topic: K, ...payload: EnqueuePayloadArgs<T, K>): Promise<Job>;
+  enqueueAt<K extends string>(topic: K, payload: TopicPayloadInput<T, K>, runAt: Date | string): Promise<Job>;
+  enqueueWithOptions<K extends string>(topic: K, payload: TopicPayloadInput<T, K>, options?: EnqueueOptions): Promise<Job>;
   /** Up to 1,000 jobs in one request and one transaction: all stored, or none. */
   enqueueMany(items: readonly EnqueueManyItem[]): Promise<Job[]>;
   list(options?: ListOptions): Promise<JobPage>;
@@ -78,19 +92,23 @@ export interface JobsClient {
  * A client for a Jobbase server, with the library's method names and arguments. Every method
  * resolves to the success body and throws a JobsApiError otherwise.
  */
-export function createJobsClient(options: JobsClientOptions): JobsClient {
+export function createJobsClient<T extends TopicSchemas = {}>(options: JobsClientOptions<T>): JobsClient<T> {
   let token = options.token ?? null;
   // ts-rest appends the route's path as is: a trailing slash would double up.
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const raw: RawJobsClient = initClient(contract, { baseUrl, api: createFetcher(options.fetch, () => token) });
   const jobs = contract.jobs;
 
-  const enqueueWithOptions = async (topic: string, payload: unknown, { runAt, maxRetries }: EnqueueOptions = {}) =>
-    expectStatus(
+  const { topics } = options;
+
+  const enqueueWithOptions = async (topic: string, payload: unknown, { runAt, maxRetries }: EnqueueOptions = {}) => {
+    refuseInvalidPayload(topics, topic, payload);
+    return expectStatus(
       await raw.jobs.enqueue({ body: { topic, payload, run_at: wireTime(runAt), max_retries: maxRetries } }),
       200,
       jobs.enqueue,
     );
+  };
 
   return {
     async authWithPassword(email, password) {
@@ -105,10 +123,11 @@ export function createJobsClient(options: JobsClientOptions): JobsClient {
     get token() {
       return token;
     },
-    enqueue: (topic, payload) => enqueueWithOptions(topic, payload),
+    enqueue: (topic, ...[payload]) => enqueueWithOptions(topic, payload),
     enqueueAt: (topic, payload, runAt) => enqueueWithOptions(topic, payload, { runAt }),
     enqueueWithOptions,
     enqueueMany: async (items) => {
+      refuseInvalidBatch(topics, items);
       const body = {
         jobs: items.map(({ topic, payload, runAt, maxRetries }) => ({
           topic,
@@ -128,6 +147,27 @@ export function createJobsClient(options: JobsClientOptions): JobsClient {
     },
     raw,
   };
+}
+
+/**
+ * A declared topic's payload checked before it is sent, refused as the server would refuse it:
+ * a 400 whose `data` names each field (`payload.to`, or `jobs.<i>.payload.to` in a batch).
+ */
+function refuseInvalidPayload(topics: Topics | undefined, topic: string, payload: unknown): void {
+  const rejection = topics?.checkPayload(topic, payload);
+  if (rejection) throw new JobsApiError(400, rejection.message, { data: rejection.fields });
+}
+
+function refuseInvalidBatch(topics: Topics | undefined, items: readonly EnqueueManyItem[]): void {
+  if (!topics) return;
+  const data: PayloadProblems = {};
+  items.forEach(({ topic, payload }, index) => {
+    for (const [field, problem] of Object.entries(topics.checkPayload(topic, payload)?.fields ?? {})) {
+      data[`jobs.${index}.${field}`] = problem;
+    }
+  });
+  const [first] = Object.entries(data);
+  if (first) throw new JobsApiError(400, `Invalid ${first[0]}: ${first[1].message}`, { data });
 }
 
 /** The body of the expected answer; any other answer as a JobsApiError. */

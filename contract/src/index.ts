@@ -1,3 +1,4 @@
 export * from './schemas.js';
 export * from './contract.js';
 export * from './route-docs.js';
+export * from './topics.js';

@@ -3,22 +3,27 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import type { Logger as PinoLogger } from 'pino';
+import type { TopicSchemas } from '@jobbase/contract';
 import { LoginLimiter } from './auth/login-limiter.js';
 import { SuperuserAuth } from './auth/superuser-auth.js';
 import { createJobs, type Jobs, type JobsOptions } from './engine/jobs.js';
+import { answerClientError } from './http/client-error.js';
+import { validCorsOrigins } from './http/cors.js';
 import { createExpressApp } from './http/express-app.js';
 import { defaultLogger } from './logger.js';
 
 /** Room for a 1 MiB payload plus its envelope (JSON escapes can grow it); the engine's own limit answers 400. */
 export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024;
 
-export interface AppOptions extends Omit<JobsOptions, 'logger'> {
+export interface AppOptions<T extends TopicSchemas = {}> extends Omit<JobsOptions<T>, 'logger'> {
   /** Lifetime of a superuser's token in ms; default 24 h. */
   tokenDuration?: number;
   /** Bytes of request body the server reads; past it, 413. Default 2 MiB. */
   bodyLimit?: number;
   /** A pino logger (request logging needs pino itself); default pino at `JOBBASE_LOG_LEVEL`. */
   logger?: PinoLogger;
+  /** Origins (`https://admin.example.com`, or `*`) whose pages may call the API from a browser; none by default. */
+  corsOrigins?: string[];
 }
 
 export interface ListenOptions {
@@ -35,8 +40,8 @@ export interface ListeningServer {
   close(): Promise<void>;
 }
 
-export interface App {
-  jobs: Jobs;
+export interface App<T extends TopicSchemas = {}> {
+  jobs: Jobs<T>;
   express: Express;
   listen(options?: ListenOptions): Promise<ListeningServer>;
   /** Closes every listening server (in-flight requests finish), then the engine. Idempotent. */
@@ -47,16 +52,17 @@ export interface App {
 const HTTP_CLOSE_TIMEOUT = 10_000;
 
 /** Opens (and migrates) the database and builds the HTTP app around the engine; does not listen. */
-export async function createApp(options: AppOptions = {}): Promise<App> {
-  const { tokenDuration, bodyLimit = DEFAULT_BODY_LIMIT, logger = defaultLogger(), ...jobsOptions } = options;
+export async function createApp<T extends TopicSchemas = {}>(options: AppOptions<T> = {}): Promise<App<T>> {
+  const { tokenDuration, bodyLimit = DEFAULT_BODY_LIMIT, logger = defaultLogger(), corsOrigins = [], ...jobsOptions } = options;
   if (!Number.isInteger(bodyLimit) || bodyLimit < 1) {
     throw new RangeError(`Option bodyLimit must be a positive integer (bytes), got ${String(bodyLimit)}.`);
   }
+  validCorsOrigins(corsOrigins);
   const jobs = await createJobs({ ...jobsOptions, logger });
   let expressApp: Express;
   try {
     const auth = await SuperuserAuth.create(jobs.store.orm, { tokenDuration });
-    expressApp = createExpressApp({ jobs, auth, loginLimiter: new LoginLimiter(), logger, bodyLimit });
+    expressApp = createExpressApp({ jobs, auth, loginLimiter: new LoginLimiter(), logger, bodyLimit, corsOrigins });
   } catch (err) {
     await jobs.close();
     throw err;
@@ -71,6 +77,7 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
     async listen({ port = 8090, host = '127.0.0.1' } = {}) {
       if (closing) throw new Error('The app is closed.');
       const server = expressApp.listen(port, host);
+      server.on('clientError', answerClientError);
       await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err))]);
       const listening: ListeningServer = {
         port: (server.address() as AddressInfo).port,
@@ -93,11 +100,19 @@ export async function createApp(options: AppOptions = {}): Promise<App> {
   };
 }
 
-/** Node 20's close() already drops idle keep-alive connections; busy ones get a deadline. */
+/**
+ * Node 20's close() already drops idle keep-alive connections, but a client under load never
+ * leaves one idle: it sends its next request as soon as an answer arrives, and close() would
+ * wait for the deadline. So every answer from now on says `Connection: close`, which ends its
+ * connection once sent; connections still busy after the deadline are cut.
+ */
 function closeServer(server: Server): Promise<void> {
   if (!server.listening) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const deadline = setTimeout(() => server.closeAllConnections(), HTTP_CLOSE_TIMEOUT).unref();
+    server.prependListener('request', (_req, res) => {
+      if (!res.headersSent) res.setHeader('Connection', 'close');
+    });
     server.close((err) => {
       clearTimeout(deadline);
       if (err) reject(err);

@@ -28,9 +28,14 @@ function dbOption(): Option {
   return new Option('--db <url>', 'database: sqlite:PATH or postgres://…').env('JOBBASE_DB').default(DEFAULT_DATABASE);
 }
 
+/** `https://a.example.com,https://b.example.com` → the list; blanks dropped. */
+function parseOrigins(value: string): string[] {
+  return value.split(',').map((o) => o.trim()).filter((o) => o.length > 0);
+}
+
 /** Starts the server; resolves when a signal has closed it. */
-async function serve(options: { http: HttpAddress; db: string }): Promise<void> {
-  const app = await createApp({ database: options.db });
+async function serve(options: { http: HttpAddress; db: string; corsOrigins?: string[] }): Promise<void> {
+  const app = await createApp({ database: options.db, corsOrigins: options.corsOrigins ?? [] });
   try {
     await bootstrapSuperuser(app, options.db);
     app.jobs.start();
@@ -118,6 +123,11 @@ function program(): Command {
         .argParser(parseHttpAddress),
     )
     .addOption(dbOption())
+    .addOption(
+      new Option('--cors-origins <origins>', 'comma-separated origins whose pages may call the API (CORS); none by default')
+        .env('JOBBASE_CORS_ORIGINS')
+        .argParser(parseOrigins),
+    )
     .action(serve);
 
   const superuser = cli.command('superuser').description('Manage superusers.');

@@ -24,3 +24,11 @@ export { parseDatabaseUrl } from './store/open.js';
 export { createApp, DEFAULT_BODY_LIMIT, type App, type AppOptions, type ListenOptions, type ListeningServer } from './app.js';
 export { DEFAULT_TOKEN_DURATION } from './auth/superuser-auth.js';
 export { upsertSuperuser, countSuperusers, type UpsertResult } from './auth/superusers.js';
+export {
+  defineTopics,
+  type Topics,
+  type TopicSchemas,
+  type TopicSchemasOf,
+  type TopicPayload,
+  type TopicPayloadInput,
+} from '@jobbase/contract';

@@ -1,6 +1,14 @@
 import { EventEmitter } from 'node:events';
 import { v7 as uuidv7 } from 'uuid';
-import type { JobStatus, Stats } from '@jobbase/contract';
+import type {
+  EnqueuePayloadArgs,
+  JobStatus,
+  Stats,
+  TopicPayload,
+  TopicPayloadInput,
+  TopicSchemas,
+  Topics,
+} from '@jobbase/contract';
 import {
   DEFAULT_BACKOFF,
   DEFAULT_BATCH_SIZE,
@@ -25,12 +33,15 @@ import type { Outcome } from './executor.js';
 import type { JobHandler } from './job.js';
 import { Producer } from './producer.js';
 import { Rescuer } from './rescuer.js';
+import { assertTopicPayload, withParsedPayload } from './typed-topics.js';
 import { toBackoffFunction, type BackoffFunction, type ExponentialBackoff } from './retry-policy.js';
 import { encodePayload, validListQuery, validMaxRetries, validRunAt, validTopic, type EnqueueOptions } from './validate.js';
 
-export interface JobsOptions {
+export interface JobsOptions<T extends TopicSchemas = {}> {
   /** `sqlite:./jb_data/data.db` (default) or `postgres://user@host/db`. */
   database?: string;
+  /** Payload schemas from `defineTopics`: enqueue validates them, `register` types `job.payload`. */
+  topics?: Topics<T>;
   maxPayloadSize?: number;
   /** Default `max_retries` of a job enqueued without one. */
   maxRetries?: number;
@@ -95,7 +106,8 @@ export interface JobsEvents {
 
 const MAX_TIMER = 2_147_483_647;
 
-export class Jobs {
+/** `T`: the declared topics' payload schemas (`defineTopics`); other topics take any payload. */
+export class Jobs<T extends TopicSchemas = {}> {
   readonly events = new EventEmitter<JobsEvents>();
   private readonly handlers = new Map<string, JobHandler>();
   private readonly producer: Producer;
@@ -107,14 +119,16 @@ export class Jobs {
   private closed = false;
   private unlisten: Promise<(() => Promise<void>) | undefined> | null = null;
   private closing: Promise<void> | null = null;
+  private readonly topics: Topics<T> | undefined;
 
   constructor(
     /** The store; its `orm` is open to the server (auth) but the engine only calls its methods. */
     readonly store: JobStore & Pick<SqlJobStore, 'orm'>,
-    options: JobsOptions = {},
+    options: JobsOptions<T> = {},
     readonly logger: Logger = options.logger ?? defaultLogger(),
   ) {
     this.settings = resolveSettings(options);
+    this.topics = options.topics;
     this.backoff = toBackoffFunction(options.backoff ?? DEFAULT_BACKOFF);
     this.completer = new Completer(store);
     const deps = {
@@ -146,26 +160,31 @@ export class Jobs {
   }
 
   /** Registers the handler of `topic`; a topic has one handler, so a second call throws. */
-  register<P = unknown>(topic: string, handler: JobHandler<P>): void {
+  register<K extends string>(topic: K, handler: JobHandler<TopicPayload<T, K>>): void {
     validTopic(topic);
     if (this.handlers.has(topic)) {
       throw new JobsError('topic_taken', `Topic "${topic}" already has a handler.`);
     }
     if (typeof handler !== 'function') throw new TypeError('handler must be a function');
-    this.handlers.set(topic, handler as JobHandler);
+    const schema = this.topics?.schemaOf(topic);
+    this.handlers.set(topic, schema ? withParsedPayload(schema, handler as JobHandler) : (handler as JobHandler));
     this.producer.wake();
   }
 
-  enqueue(topic: string, payload?: unknown): Promise<JobRecord> {
-    return this.enqueueWithOptions(topic, payload, {});
+  enqueue<K extends string>(topic: K, ...[payload]: EnqueuePayloadArgs<T, K>): Promise<JobRecord> {
+    return this.enqueueWithOptions(topic, payload as TopicPayloadInput<T, K>, {});
   }
 
-  enqueueAt(topic: string, payload: unknown, runAt: Date | string): Promise<JobRecord> {
+  enqueueAt<K extends string>(topic: K, payload: TopicPayloadInput<T, K>, runAt: Date | string): Promise<JobRecord> {
     return this.enqueueWithOptions(topic, payload, { runAt });
   }
 
   /** Resolves once the job is committed to the database. */
-  async enqueueWithOptions(topic: string, payload: unknown, options: EnqueueOptions = {}): Promise<JobRecord> {
+  async enqueueWithOptions<K extends string>(
+    topic: K,
+    payload: TopicPayloadInput<T, K>,
+    options: EnqueueOptions = {},
+  ): Promise<JobRecord> {
     this.assertOpen();
     const job = await this.store.jobInsert(this.insertParams(topic, payload, options ?? {}, new Date()));
     this.wakeFor(job);
@@ -173,10 +192,14 @@ export class Jobs {
   }
 
   private insertParams(topic: unknown, payload: unknown, options: EnqueueOptions, now: Date): JobInsertParams {
+    const valid = validTopic(topic);
+    const payloadJson = encodePayload(payload, this.settings.maxPayloadSize);
+    // After the size check, so an oversized payload is refused before a schema walks it.
+    assertTopicPayload(this.topics, valid, payload);
     return {
       id: uuidv7(),
-      topic: validTopic(topic),
-      payloadJson: encodePayload(payload, this.settings.maxPayloadSize),
+      topic: valid,
+      payloadJson,
       runAt: validRunAt(options.runAt, now),
       maxRetries: options.maxRetries === undefined ? this.settings.maxRetries : validMaxRetries(options.maxRetries),
     };
@@ -376,7 +399,7 @@ function validRetention(retention: Retention | undefined): Retention {
 }
 
 /** Opens (and migrates) the database, then returns the engine; call `start()` to work. */
-export async function createJobs(options: JobsOptions = {}): Promise<Jobs> {
+export async function createJobs<T extends TopicSchemas = {}>(options: JobsOptions<T> = {}): Promise<Jobs<T>> {
   const logger = options.logger ?? defaultLogger();
   const store = await openStore(options.database ?? DEFAULT_DATABASE, {
     logger,
@@ -385,7 +408,7 @@ export async function createJobs(options: JobsOptions = {}): Promise<Jobs> {
     poolSize: options.poolSize,
   });
   try {
-    return new Jobs(store, options, logger);
+    return new Jobs<T>(store, options, logger);
   } catch (err) {
     await store.close();
     throw err;

@@ -3,27 +3,30 @@ import helmet from 'helmet';
 import type { Logger as PinoLogger } from 'pino';
 import type { LoginLimiter } from '../auth/login-limiter.js';
 import type { SuperuserAuth } from '../auth/superuser-auth.js';
-import type { Jobs } from '../engine/jobs.js';
 import { mountAdminUi } from './admin-ui.js';
+import { cors } from './cors.js';
+import { mountApiDocs } from './docs.js';
 import { errorHandler, notFound } from './error-handlers.js';
 import { requestLog } from './request-log.js';
 import { requireSuperuser } from './require-superuser.js';
-import { mountRoutes } from './routes.js';
+import { mountRoutes, type RoutesEngine } from './routes.js';
 
 /** A sign-in body is two short strings; no reason to read more before the password check. */
 const AUTH_BODY_LIMIT = 16 * 1024;
 
 export interface ExpressAppDeps {
-  jobs: Jobs;
+  jobs: RoutesEngine;
   auth: SuperuserAuth;
   loginLimiter: LoginLimiter;
   logger: PinoLogger;
   /** Bytes of request body read; past it, 413. */
   bodyLimit: number;
+  /** Origins whose pages may call the API from a browser (CORS); none by default. */
+  corsOrigins?: readonly string[];
 }
 
 /** The routes of the contract with everything around them; does not listen. */
-export function createExpressApp({ jobs, auth, loginLimiter, logger, bodyLimit }: ExpressAppDeps): Express {
+export function createExpressApp({ jobs, auth, loginLimiter, logger, bodyLimit, corsOrigins = [] }: ExpressAppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   // API answers are per-user and change with every job; no ETag/304 dance and no caching.
@@ -40,6 +43,7 @@ export function createExpressApp({ jobs, auth, loginLimiter, logger, bodyLimit }
     }),
   );
   app.use(requestLog(logger));
+  app.use(cors(corsOrigins));
   app.use('/api', (_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
     next();
@@ -51,6 +55,7 @@ export function createExpressApp({ jobs, auth, loginLimiter, logger, bodyLimit }
 
   mountRoutes(app, { jobs, auth, loginLimiter });
   mountAdminUi(app);
+  mountApiDocs(app);
 
   app.use(notFound);
   app.use(errorHandler(logger));

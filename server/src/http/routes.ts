@@ -18,8 +18,15 @@ import { toJobBody, toJobPageBody, toSuperuserBody } from './wire.js';
  */
 const serverContract = initContract().router(contract, { strictStatusCodes: true });
 
+/**
+ * The engine as the routes use it. Topics arrive as strings and payloads as JSON, so the
+ * engine's compile-time topic types (`Jobs<T>`) do not apply here; its run-time validation of
+ * declared topics does. Every `Jobs<T>` is one.
+ */
+export type RoutesEngine = Pick<Jobs, 'enqueueWithOptions' | 'enqueueMany' | 'list' | 'get' | 'stats' | 'requeue' | 'delete'>;
+
 export interface RouteDeps {
-  jobs: Jobs;
+  jobs: RoutesEngine;
   auth: SuperuserAuth;
   loginLimiter: LoginLimiter;
 }

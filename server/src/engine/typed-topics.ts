@@ -1,0 +1,28 @@
+import type { Topics } from '@jobbase/contract';
+import type { ZodTypeAny } from 'zod';
+import { JobsError } from '../errors.js';
+import type { JobContext, JobHandler } from './job.js';
+
+/** Refuses a payload that does not fit its declared topic's schema, naming each field (`payload.to`). */
+export function assertTopicPayload(topics: Topics | undefined, topic: string, payload: unknown): void {
+  const rejection = topics?.checkPayload(topic, payload);
+  if (rejection) throw new JobsError('validation', rejection.message, rejection.fields);
+}
+
+/**
+ * A declared topic's handler gets its payload parsed by the schema, so `job.payload` really is
+ * the schema's output (defaults applied, transforms run) and a stored payload that no longer fits
+ * (enqueued before the schema changed, or by another process without it) fails the attempt with a
+ * clear message instead of reaching the handler mistyped.
+ */
+export function withParsedPayload(schema: ZodTypeAny, handler: JobHandler): JobHandler {
+  return (job) => {
+    const payload: unknown = job.unmarshalPayload(schema);
+    const typed: JobContext = {
+      ...job,
+      payload,
+      unmarshalPayload: ((other?: ZodTypeAny) => (other ? job.unmarshalPayload(other) : payload)) as JobContext['unmarshalPayload'],
+    };
+    return handler(typed);
+  };
+}
