@@ -74,7 +74,35 @@ class ClaimFunction extends Migration {
   }
 }
 
+/**
+ * Inside the function the limit is a parameter, so the planner guessed thousands of claimed
+ * rows and joined the UPDATE to them with a hash join over a sequential scan of the whole table
+ * (EXPLAIN ANALYZE: 44 ms with 100,000 rows, 271 ms with 1,000,000, against 0.07 ms for the
+ * index walk itself). Feeding the UPDATE an array of ids makes it a primary-key lookup per id.
+ */
+class ClaimByIdArray extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`create or replace function jobbase_claim(p_topics text[], p_limit integer, p_now timestamptz, p_locked_until timestamptz)
+      returns setof jobs
+      language sql
+      set enable_bitmapscan = off
+      set enable_sort = off
+      as $$
+        update jobs j set status = 'processing', lock_token = gen_random_uuid()::text,
+          locked_until = p_locked_until, updated = p_now
+        where j.id = any(array(
+          select id from jobs
+          where status = 'pending' and run_at <= p_now and topic = any(p_topics)
+          order by run_at, id limit p_limit
+          for update skip locked
+        ))
+        returning j.*
+      $$`);
+  }
+}
+
 export const postgresMigrations = [
   { name: '0001_initial', class: InitialSchema },
   { name: '0002_claim_function', class: ClaimFunction },
+  { name: '0003_claim_by_id_array', class: ClaimByIdArray },
 ];
