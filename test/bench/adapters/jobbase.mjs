@@ -1,0 +1,90 @@
+// Jobbase through its public engine API (`createJobs`); its own defaults unless the scenario sets
+// the worker pool (the concurrency).
+import { loadJobbase } from '../lib/jobbase-server.mjs';
+import { SQLITE_SERIES, withPostgres, withSqlite } from '../lib/raw-sql.mjs';
+import { TOPIC } from './queue-adapter.mjs';
+
+export async function open({ system, database, concurrency, synchronous }) {
+  const jb = await loadJobbase();
+  const isSqlite = database.dialect === 'sqlite';
+  const options = { database: database.url, workerPoolSize: concurrency };
+  if (isSqlite) options.synchronous = synchronous;
+  const jobs = await jb.createJobs(options);
+
+  const settings = {
+    workerPoolSize: String(concurrency),
+    batchSize: `${jb.DEFAULT_BATCH_SIZE} (default)`,
+    pollInterval: `${jb.DEFAULT_POLL_INTERVAL} ms (default)`,
+    wake: isSqlite ? 'in-process only (default)' : 'LISTEN/NOTIFY (default)',
+    ...(isSqlite
+      ? { synchronous: `${synchronous}${synchronous === 'NORMAL' ? ' (default)' : ''}`, journal: 'WAL (default)' }
+      : { poolSize: '10 (default)' }),
+  };
+  const enqueueMany =
+    typeof jobs.enqueueMany === 'function'
+      ? async (payloads) => {
+          await jobs.enqueueMany(payloads.map((payload) => ({ topic: TOPIC, payload })));
+        }
+      : null;
+
+  return {
+    system: system.id,
+    settings,
+    async enqueue(payload) {
+      await jobs.enqueue(TOPIC, payload);
+    },
+    enqueueMany,
+    fillBacklog: (count) => (isSqlite ? fillSqlite(database.sqliteFile, count) : fillPostgres(database.url, count)),
+    async startWorkers(onJob) {
+      jobs.register(TOPIC, async (job) => {
+        onJob(job.payload);
+      });
+      jobs.start();
+    },
+    async countUnfinished() {
+      const stats = await jobs.stats();
+      return stats.pending + stats.processing;
+    },
+    // The engine's own claim query, the one its producer runs, at its default batch size.
+    claimOnce: async () =>
+      (await jobs.store.jobClaim({ topics: [TOPIC], limit: jb.DEFAULT_BATCH_SIZE, lockDuration: jb.DEFAULT_LOCK_DURATION }))
+        .length,
+    close: () => jobs.close(),
+  };
+}
+
+/**
+ * Backlog ids ascend like the engine's UUID v7 ids (random ones would make a million-row insert
+ * several times slower and the primary key unlike the engine's); the zero time prefix keeps them
+ * apart from real v7 ids.
+ */
+const ORDERED_ID_PREFIX = '00000000-0000-7000-8000-';
+
+/** Due a minute ago, so every backlog job is claimable at once. */
+function backlogRunAt() {
+  return new Date(Date.now() - 60_000);
+}
+
+function fillPostgres(url, count) {
+  return withPostgres(url, (c) =>
+    c.query(
+      `insert into jobs (id, topic, payload, status, run_at, retries, max_retries, created, updated)
+       select ($4 || lpad(to_hex(g), 12, '0'))::uuid, $1, '{}'::jsonb, 'pending', $2, 0, 3, now(), now()
+       from generate_series(1, $3) g`,
+      [TOPIC, backlogRunAt(), count, ORDERED_ID_PREFIX],
+    ),
+  );
+}
+
+function fillSqlite(file, count) {
+  const runAt = backlogRunAt().toISOString();
+  return withSqlite(file, (db) =>
+    db
+      .prepare(
+        `${SQLITE_SERIES}
+         insert into jobs (id, topic, payload, status, run_at, retries, max_retries, created, updated)
+         select ? || printf('%012x', n), ?, '{}', 'pending', ?, 0, 3, ?, ? from series`,
+      )
+      .run(count, ORDERED_ID_PREFIX, TOPIC, runAt, runAt, runAt),
+  );
+}

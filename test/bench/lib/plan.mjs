@@ -1,0 +1,77 @@
+// Which measurements a run makes: every scenario × system × variant, each to be repeated.
+import { SYSTEMS, systemById } from '../adapters/queue-adapter.mjs';
+
+/** Enqueueing does not depend on worker settings: one entry per queue and dialect. */
+export const ENQUEUE_SYSTEMS = ['jobbase-sqlite', 'jobbase-postgres', 'graphile-worker', 'pg-boss', 'plainjob'];
+/** Depth: each queue in its throughput configuration. */
+export const DEPTH_SYSTEMS = ['jobbase-sqlite', 'jobbase-postgres', 'graphile-worker-batched', 'pg-boss-batch', 'plainjob'];
+export const SCENARIOS = {
+  A: 'throughput',
+  B: 'latency',
+  C: 'depth',
+  D: 'HTTP',
+  E: 'machine limit',
+};
+
+/**
+ * @param {object} mode        from lib/modes.mjs
+ * @param {{ synchronous: 'NORMAL'|'FULL', scenarios: Set<string>, systems: Set<string> | null }} filter
+ */
+export function buildPlan(mode, { synchronous, scenarios, systems }) {
+  const cases = [];
+  const wanted = (systemId) => !systems || systems.has(systemId);
+  const add = (scenario, kind, systemId, dialect, key, params) => {
+    if (!scenarios.has(scenario) || (systemId && !wanted(systemId))) return;
+    cases.push({ scenario, kind, system: systemId, dialect: systemId ? systemById(systemId).dialect : dialect, key, params });
+  };
+  const timeouts = { childTimeoutMs: mode.childTimeoutMs };
+
+  // The machine's limit runs first, right before the enqueue runs that are read as a fraction of it.
+  for (const dialect of ['sqlite', 'postgres']) {
+    add('E', 'insert-limit', null, dialect, `limit:${dialect}`, { seconds: mode.limitSeconds, synchronous });
+  }
+  for (const id of ENQUEUE_SYSTEMS) {
+    for (const bulk of [false, true]) {
+      add('A', 'enqueue', id, null, `enqueue:${id}:${bulk ? 'bulk' : 'one'}`, { jobs: mode.enqueueJobs, bulk });
+    }
+  }
+  for (const { id } of SYSTEMS) {
+    for (const concurrency of mode.drainConcurrency) {
+      add('A', 'drain', id, null, `drain:${id}:${concurrency}`, {
+        jobs: mode.drainJobs,
+        concurrency,
+        capMs: mode.drainCapMs,
+        synchronous,
+      });
+    }
+  }
+  for (const { id } of SYSTEMS) {
+    for (const crossProcess of [false, true]) {
+      add('B', 'latency', id, null, `latency:${id}:${crossProcess ? 'other' : 'same'}`, {
+        jobs: mode.latencyJobs,
+        gapMs: mode.latencyGapMs,
+        concurrency: 10,
+        crossProcess,
+        ...timeouts,
+      });
+    }
+  }
+  for (const id of DEPTH_SYSTEMS) {
+    for (const depth of mode.depths) {
+      add('C', 'depth', id, null, `depth:${id}:${depth}`, {
+        depth,
+        drainJobs: mode.depthDrainJobs,
+        claimProbes: mode.claimProbes,
+        capMs: mode.drainCapMs,
+      });
+    }
+  }
+  for (const dialect of ['sqlite', 'postgres']) {
+    add('D', 'http-enqueue', null, dialect, `http:${dialect}`, {
+      seconds: mode.httpSeconds,
+      connections: mode.httpConnections,
+      ...timeouts,
+    });
+  }
+  return cases;
+}
