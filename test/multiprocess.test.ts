@@ -59,6 +59,20 @@ describe.each(dialects())('many processes on %s', (dialect) => {
     );
   });
 
+  it('a job enqueued in one process starts in another within 100 ms while both idle', async () => {
+    const producer = await fx.open();
+    // A 60 s poll interval: only the wake-up (NOTIFY, or SQLite's data_version watch) explains a quick start.
+    const [worker] = await spawnWorkers(1, { topic: 'ping', options: { pollInterval: 60_000 } });
+    const delays: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const job = await producer.enqueue('ping', { i });
+      const enqueued = Date.now();
+      const start = await waitFor('start', () => worker!.started().find((s) => s.id === job.id));
+      delays.push(start.at - enqueued);
+    }
+    expect(Math.max(...delays)).toBeLessThan(100);
+  });
+
   it('kill -9 of a worker mid-run: its jobs run again after the lock expires and all complete', async () => {
     const total = 300;
     const producer = await fx.open();

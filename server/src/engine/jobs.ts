@@ -298,7 +298,7 @@ export class Jobs<T extends TopicSchemas = {}> {
         onTopic: (topic) => {
           if (this.handlers.has(topic)) this.producer.wake();
         },
-        onReconnect: () => this.producer.wake(),
+        onWake: () => this.producer.wake(),
       });
     } catch (err) {
       this.logger.error({ err }, 'listening for new jobs failed; polling only');

@@ -112,9 +112,10 @@ export interface JobStore {
   jobDelete(id: string): Promise<'deleted' | 'conflict' | 'not_found'>;
 
   /**
-   * Present when the database can push "a job was enqueued" (PostgreSQL LISTEN/NOTIFY):
-   * calls `onTopic` with each new job's topic, and `onReconnect` after a lost connection came
-   * back (notifications may have been missed). Resolves to a function that stops listening.
+   * Tells an idle worker that jobs may have arrived from another process: PostgreSQL calls
+   * `onTopic` with each new job's topic (LISTEN/NOTIFY) and `onWake` after its listening
+   * connection came back (notifications may have been missed); SQLite calls `onWake` when
+   * another connection committed to the file. Resolves to a function that stops listening.
    */
   listenForJobs?(params: ListenParams): Promise<() => Promise<void>>;
 
@@ -122,6 +123,8 @@ export interface JobStore {
 }
 
 export interface ListenParams {
+  /** A job of this topic was committed. */
   onTopic: (topic: string) => void;
-  onReconnect: () => void;
+  /** Jobs of any topic may have been committed. */
+  onWake: () => void;
 }

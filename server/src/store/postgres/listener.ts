@@ -10,7 +10,7 @@ const MAX_RECONNECT_DELAY = 5_000;
  * One dedicated connection that LISTENs for new jobs, so an idle worker starts a job enqueued by
  * any process within milliseconds instead of a poll interval. When the connection drops
  * (pg_terminate_backend, a restart) it reconnects with backoff, LISTENs again and reports
- * `onReconnect`, since notifications sent while it was away are lost and a claim should look.
+ * `onWake`, since notifications sent while it was away are lost and a claim should look.
  */
 export class JobsListener {
   private client: pg.Client | null = null;
@@ -21,7 +21,7 @@ export class JobsListener {
   constructor(
     private readonly url: string,
     private readonly onTopic: (topic: string) => void,
-    private readonly onReconnect: () => void,
+    private readonly onWake: () => void,
     private readonly logger: Logger,
   ) {}
 
@@ -56,7 +56,7 @@ export class JobsListener {
       this.client = client;
       if (this.attempt > 0) {
         this.logger.info({ attempts: this.attempt }, 'LISTEN connection restored');
-        this.onReconnect();
+        this.onWake();
       }
       this.attempt = 0;
     } catch (err) {

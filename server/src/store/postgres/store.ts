@@ -157,7 +157,7 @@ export class PostgresJobStore extends SqlJobStore {
   }
 
   async listenForJobs(params: ListenParams): Promise<() => Promise<void>> {
-    const listener = new JobsListener(this.url, params.onTopic, params.onReconnect, this.logger);
+    const listener = new JobsListener(this.url, params.onTopic, params.onWake, this.logger);
     await listener.start();
     return () => listener.stop();
   }

@@ -2,7 +2,7 @@ import { MikroORM } from '@mikro-orm/sqlite';
 import { JobsError } from '../../errors.js';
 import { baseOrmConfig, type StoreOpenOptions } from '../orm-config.js';
 import { JOB_COLUMNS, SqlJobStore, type Row } from '../sql-job-store.js';
-import type { ClaimedJob, JobClaimParams, JobFinishParams, JobInsertParams, JobRecord } from '../types.js';
+import type { ClaimedJob, JobClaimParams, JobFinishParams, JobInsertParams, JobRecord, ListenParams } from '../types.js';
 import { sqliteMigrations } from './migrations.js';
 
 /** The slice of node-sqlite3's Database we use. */
@@ -16,6 +16,8 @@ interface Sqlite3Connection {
 /** Rows per statement: SQLite binds at most 32,766 values (an insert row takes 7). */
 const COMPLETE_CHUNK = 500;
 const INSERT_CHUNK = 500;
+/** How often an idle worker checks whether another process committed, ms. */
+const WATCH_INTERVAL = 10;
 
 export class SqliteJobStore extends SqlJobStore {
   readonly dialect = 'sqlite' as const;
@@ -113,10 +115,42 @@ export class SqliteJobStore extends SqlJobStore {
       try {
         return await super.migrate();
       } catch (err) {
-        if (attempt >= 5 || !/already exists|SQLITE_BUSY|UNIQUE constraint/i.test(String(err))) throw err;
+        // Which error the loser sees depends on where the race caught it (a table that exists, a
+        // busy lock, a duplicate migration row); a real fault fails every attempt and surfaces.
+        if (attempt >= 5) throw err;
         await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
       }
     }
+  }
+
+  /**
+   * SQLite cannot notify, but `pragma data_version` changes whenever another connection
+   * commits to the file; polling it costs one tiny read. So a worker idle in one process starts a
+   * job enqueued by another within about WATCH_INTERVAL ms instead of a poll interval (measured
+   * before: p50 ~500 ms with the 1 s default).
+   */
+  async listenForJobs(params: ListenParams): Promise<() => Promise<void>> {
+    let last: number | undefined;
+    let polling: Promise<void> | null = null;
+    const poll = async () => {
+      try {
+        const rows = await this.all('pragma data_version');
+        const version = Number(rows[0]?.data_version);
+        if (last !== undefined && version !== last) params.onWake();
+        last = version;
+      } catch {
+        // The producer's own claims report database trouble; the watch just tries again.
+      }
+    };
+    const timer = setInterval(() => {
+      polling ??= poll().finally(() => (polling = null));
+    }, WATCH_INTERVAL);
+    timer.unref();
+    await poll();
+    return async () => {
+      clearInterval(timer);
+      await polling;
+    };
   }
 
   protected time(date: Date): string {
