@@ -15,15 +15,19 @@ export type JobStatus = z.infer<typeof JobStatusSchema>;
 
 const isoTime = z.string().datetime({ offset: true });
 
-/** NUL cannot be stored in PostgreSQL text; refusing it everywhere keeps both dialects alike. */
-const noNul = (s: string) => !s.includes('\u0000');
-const NUL_MESSAGE = 'Topic must not contain NUL (\\u0000) characters.';
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/**
+ * NUL cannot be stored in PostgreSQL text, and a lone surrogate is not text at all (it would come
+ * back as U+FFFD); refusing both everywhere keeps both dialects alike.
+ */
+const storableText = (s: string) => !s.includes('\u0000') && !LONE_SURROGATE.test(s);
+const NUL_MESSAGE = 'Topic must be valid Unicode without NUL (\\u0000) characters.';
 
 export const TopicSchema = z
   .string({ required_error: 'Topic is required.' })
   .min(1, 'Topic must not be empty.')
   .max(MAX_TOPIC_LENGTH, `Topic must be at most ${MAX_TOPIC_LENGTH} characters.`)
-  .refine(noNul, NUL_MESSAGE);
+  .refine(storableText, NUL_MESSAGE);
 
 export const MaxRetriesSchema = z
   .number({ invalid_type_error: 'max_retries must be an integer ≥ 0.' })
@@ -81,7 +85,7 @@ export const DEFAULT_LIST_LIMIT = 20;
 export const MAX_LIST_LIMIT = 500;
 
 export const ListQuerySchema = z.object({
-  topic: z.string().max(MAX_TOPIC_LENGTH).refine(noNul, NUL_MESSAGE).optional(),
+  topic: z.string().max(MAX_TOPIC_LENGTH).refine(storableText, NUL_MESSAGE).optional(),
   status: JobStatusSchema.optional(),
   limit: z.coerce.number().int().min(1).max(MAX_LIST_LIMIT).default(DEFAULT_LIST_LIMIT),
   offset: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),

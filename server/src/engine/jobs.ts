@@ -294,12 +294,16 @@ export class Jobs<T extends TopicSchemas = {}> {
   /** Where the store can push new jobs, an idle producer wakes for them instead of polling. */
   private async listen(): Promise<(() => Promise<void>) | undefined> {
     try {
-      return await this.store.listenForJobs?.({
+      const unlisten = await this.store.listenForJobs?.({
         onTopic: (topic) => {
           if (this.handlers.has(topic)) this.producer.wake();
         },
         onWake: () => this.producer.wake(),
       });
+      // A job committed after the producer's first claim but before the listener was in place
+      // would otherwise wait a whole poll interval: look once more now that nothing is missed.
+      this.producer.wake();
+      return unlisten;
     } catch (err) {
       this.logger.error({ err }, 'listening for new jobs failed; polling only');
       return undefined;

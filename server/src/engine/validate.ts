@@ -22,8 +22,9 @@ export function validRunAt(runAt: Date | string | undefined, now: Date): Date {
   if (runAt === undefined) return now;
   const date = runAt instanceof Date ? runAt : typeof runAt === 'string' ? new Date(runAt) : new Date(NaN);
   const time = date.getTime();
-  // Year 0..9999 keeps ISO text fixed-width, so times still sort as text on SQLite.
-  if (!Number.isFinite(time) || time < -62_167_219_200_000 || time > 253_402_300_799_999) {
+  // Years 1..9999: ISO text stays fixed-width, so times sort as text on SQLite, and PostgreSQL
+  // has no year 0 (it would come back as 1 BC).
+  if (!Number.isFinite(time) || time < -62_135_596_800_000 || time > 253_402_300_799_999) {
     throw validationError('run_at', 'invalid_date', 'run_at must be a valid ISO 8601 date-time.');
   }
   return date;
@@ -45,8 +46,16 @@ export function encodePayload(payload: unknown, maxBytes: number): string {
     const message = `payload must be at most ${maxBytes} bytes of JSON.`;
     throw new JobsError('payload_too_large', message, { payload: { code: 'too_large', message } });
   }
+  // JSON.stringify writes a lone surrogate as a \udXXX escape (paired ones stay raw), and
+  // PostgreSQL's jsonb refuses those; refused on both dialects, so they behave alike.
+  if (LONE_SURROGATE_ESCAPE.test(json)) {
+    throw validationError('payload', 'invalid_text', 'payload strings must be valid Unicode (no lone surrogates).');
+  }
   return json;
 }
+
+/** A `\ud800`–`\udfff` escape whose backslash is not itself escaped. */
+const LONE_SURROGATE_ESCAPE = /(?<!\\)(?:\\\\)*\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;
 
 /** List options under the HTTP query's rules (limit 1..500, default 20; offset ≥ 0). */
 export function validListQuery(options: Partial<ListQuery>): ListQuery {
