@@ -1,12 +1,20 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/** Files that need the machine to themselves (a PostgreSQL restart, latency figures). */
+const SERIAL = 'test/**/*.serial.test.ts';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     globalSetup: ['test/helpers/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
     env: { JOBBASE_LOG_LEVEL: 'silent' },
+    projects: [
+      { extends: true, test: { name: 'suite', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, SERIAL] } },
+      // One file at a time, after every other file has finished (vitest runs a project with
+      // file parallelism off in its own group, last).
+      { extends: true, test: { name: 'serial', include: [SERIAL], fileParallelism: false } },
+    ],
   },
 });
