@@ -20,6 +20,14 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       next(err); // Express then ends the half-sent response.
       return;
     }
+    const { type } = (err ?? {}) as { type?: unknown };
+    if (type === 'request.aborted' || type === 'stream.not.readable') {
+      // The client went away mid-body (a load generator stopping, a closed tab): nobody is left
+      // to answer, and it is not the server's fault, so it is no error-level log line either.
+      logger.debug({ reqId: req.id, type }, 'client went away before its request was read');
+      if (!res.writableEnded) res.status(400).end();
+      return;
+    }
     const body = describeError(err);
     // 4xx are the client's doing; a 503 is an outage (or shutdown), a 500 a bug.
     if (body.status === 500) logger.error({ reqId: req.id, err: errorSummary(err) }, 'request failed');
