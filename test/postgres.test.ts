@@ -1,24 +1,8 @@
-import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { EngineFixture } from './helpers/engine.js';
+import { terminateBackends } from './helpers/postgres-admin.js';
 import { WorkerProcess } from './helpers/processes.js';
-import { postgresAdminUrl } from './helpers/postgres-url.js';
 import { waitFor } from './helpers/wait.js';
-
-/** Ends every connection to `database` but our own admin one; returns how many it ended. */
-async function terminateBackends(database: string): Promise<number> {
-  const client = new pg.Client({ connectionString: postgresAdminUrl() });
-  await client.connect();
-  try {
-    const { rows } = await client.query(
-      'select pg_terminate_backend(pid) as ok from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
-      [database],
-    );
-    return rows.length;
-  } finally {
-    await client.end();
-  }
-}
 
 describe.skipIf(!inject('postgres'))('PostgreSQL only', () => {
   const fx = new EngineFixture('postgres');

@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { JobStore } from '../store/types.js';
+import { PeriodicPass } from './periodic-pass.js';
 
 /** How long finished jobs are kept, per status, in ms; a status left out is kept for ever. */
 export interface Retention {
@@ -16,40 +17,21 @@ const MAX_BATCHES = 100;
  * so claims and completions are never held up behind one long delete. Several processes may
  * run it at once: deleting is idempotent.
  */
-export class Cleaner {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-
+export class Cleaner extends PeriodicPass {
   constructor(
     private readonly store: JobStore,
     private readonly options: { retention: Retention; interval: number; logger: Logger },
-  ) {}
+  ) {
+    super(options.interval);
+  }
 
-  get enabled(): boolean {
+  /** Runs only when some status has a retention. */
+  override start(): void {
     const { completed, failed } = this.options.retention;
-    return completed !== undefined || failed !== undefined;
+    if (completed !== undefined || failed !== undefined) super.start();
   }
 
-  start(): void {
-    if (this.timer || !this.enabled) return;
-    this.timer = setInterval(() => void this.cleanNow(), this.options.interval);
-    this.timer.unref();
-    void this.cleanNow();
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
-  }
-
-  /** One pass; overlapping calls share the pass in flight. */
-  cleanNow(): Promise<void> {
-    this.running ??= this.pass().finally(() => (this.running = null));
-    return this.running;
-  }
-
-  private async pass(): Promise<void> {
+  protected async pass(): Promise<void> {
     const now = Date.now();
     try {
       for (const status of ['completed', 'failed'] as const) {

@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { JobStore } from '../store/types.js';
+import { PeriodicPass } from './periodic-pass.js';
 import { retryAt, type BackoffFunction } from './retry-policy.js';
 
 const RESCUE_BATCH = 100;
@@ -8,35 +9,15 @@ const RESCUE_BATCH = 100;
  * Finds processing jobs whose lock expired (their worker crashed or hung, in this process or
  * another) and fails-or-retries them; each counts as a failed attempt.
  */
-export class Rescuer {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-
+export class Rescuer extends PeriodicPass {
   constructor(
     private readonly store: JobStore,
     private readonly options: { interval: number; lockDuration: number; backoff: BackoffFunction; logger: Logger },
-  ) {}
-
-  start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => void this.rescueNow(), this.options.interval);
-    this.timer.unref();
-    void this.rescueNow();
+  ) {
+    super(options.interval);
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
-  }
-
-  /** One pass; overlapping calls share the pass in flight. */
-  rescueNow(): Promise<void> {
-    this.running ??= this.pass().finally(() => (this.running = null));
-    return this.running;
-  }
-
-  private async pass(): Promise<void> {
+  protected async pass(): Promise<void> {
     const error = `Lock expired after ${this.options.lockDuration} ms: the worker crashed or the handler hung.`;
     try {
       let rescued: number;
