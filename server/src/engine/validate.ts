@@ -1,5 +1,5 @@
 import { ListQuerySchema, MaxRetriesSchema, TopicSchema, type ListQuery } from '@jobbase/contract';
-import type { ZodType } from 'zod';
+import type { ZodType, ZodTypeDef } from 'zod';
 import { JobsError, validationError } from '../errors.js';
 
 export interface EnqueueOptions {
@@ -59,15 +59,16 @@ const LONE_SURROGATE_ESCAPE = /(?<!\\)(?:\\\\)*\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;
 
 /** List options under the HTTP query's rules (limit 1..500, default 20; offset ≥ 0). */
 export function validListQuery(options: Partial<ListQuery>): ListQuery {
-  const parsed = ListQuerySchema.safeParse(options);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  throw validationError(String(issue.path[0] ?? 'query'), issue.code, issue.message);
+  return check(ListQuerySchema, options);
 }
 
-function check<T>(schema: ZodType<T>, value: unknown, field: string): T {
+/**
+ * The value as the schema parses it, or a validation error on its first problem, named `field`
+ * (or, for an object, the field the problem is in).
+ */
+function check<T>(schema: ZodType<T, ZodTypeDef, unknown>, value: unknown, field?: string): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
-  throw validationError(field, issue.code, issue.message);
+  throw validationError(field ?? String(issue.path[0] ?? 'query'), issue.code, issue.message);
 }

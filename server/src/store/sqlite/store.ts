@@ -52,9 +52,7 @@ export class SqliteJobStore extends SqlJobStore {
   }
 
   protected all(sql: string, params: unknown[] = []): Promise<Row[]> {
-    return this.withConnection<Sqlite3Connection, Row[]>(
-      (conn) => new Promise((resolve, reject) => conn.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows)))),
-    );
+    return this.withConnection<Sqlite3Connection, Row[]>((conn) => rowsOf(conn, sql, params));
   }
 
   protected run(sql: string, params: unknown[] = []): Promise<number> {
@@ -77,8 +75,7 @@ export class SqliteJobStore extends SqlJobStore {
     if (items.length === 0) return [];
     const now = new Date().toISOString();
     return this.withConnection<Sqlite3Connection, JobRecord[]>(async (conn) => {
-      const exec = (sql: string, params: unknown[] = []) =>
-        new Promise<Row[]>((resolve, reject) => conn.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows))));
+      const exec = (sql: string, params: unknown[] = []) => rowsOf(conn, sql, params);
       await exec('begin immediate');
       try {
         const byId = new Map<string, JobRecord>();
@@ -206,4 +203,9 @@ export class SqliteJobStore extends SqlJobStore {
     }
     return done;
   }
+}
+
+/** node-sqlite3's callback `all` as a promise, on a connection the caller holds. */
+function rowsOf(conn: Sqlite3Connection, sql: string, params: unknown[]): Promise<Row[]> {
+  return new Promise((resolve, reject) => conn.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows))));
 }
