@@ -78,10 +78,15 @@ describe.each(dialects())('many processes on %s', (dialect) => {
     const producer = await fx.open();
     for (let i = 0; i < total; i++) await producer.enqueue('work', { i });
     const [victim, survivor] = await spawnWorkers(2, {
-      handlerMs: 20,
+      // Handlers long enough that a kill lands while some are running: with short ones the victim
+      // could sit between claims, every started job ended, and the test would prove nothing.
+      handlerMs: 300,
       options: { pollInterval: 100, workerPoolSize: 10, lockDuration: 1_500, rescueInterval: 250 },
     });
-    await waitFor('the victim to be mid-run', () => victim!.started().length >= 20);
+    await waitFor(
+      'the victim to be mid-run',
+      () => victim!.started().length >= 20 && victim!.started().length > victim!.ended().length,
+    );
     await victim!.kill9();
     const orphaned = victim!.started().map((s) => s.id).filter((id) => !victim!.ended().includes(id));
     expect(orphaned.length).toBeGreaterThan(0);
