@@ -19,18 +19,23 @@ describe.each(dialects())('a table of many jobs in mixed states on %s', (dialect
     const counts = await insertBulkJobs(app.jobs, ROWS);
     const fillSeconds = (Date.now() - filled) / 1000;
     const deep = (n: number) => Math.floor(n * 0.9);
+    // A page is read from the nearer end of the index, so the middle is the deepest there is.
+    const middle = (n: number) => Math.floor(n / 2) - 10;
     const topicRows = ROWS / 10;
     const paths = [
       '/api/jobs/stats',
       '/api/jobs',
       '/api/jobs?limit=500',
       `/api/jobs?offset=${deep(ROWS)}`,
+      `/api/jobs?offset=${middle(ROWS)}`,
       ...Object.keys(counts).map((status) => `/api/jobs?status=${status}`),
       `/api/jobs?status=completed&offset=${deep(counts.completed)}`,
+      `/api/jobs?status=completed&offset=${middle(counts.completed)}`,
       `/api/jobs?status=pending&offset=${deep(counts.pending)}&limit=500`,
       '/api/jobs?topic=bulk_3',
       `/api/jobs?topic=bulk_3&offset=${deep(topicRows)}`,
       '/api/jobs?topic=bulk_3&status=failed',
+      `/api/jobs?topic=bulk_7&status=completed&offset=${middle(topicRows * 0.7)}&limit=500`,
       `/api/jobs?topic=bulk_7&status=completed&offset=${deep(topicRows * 0.7)}&limit=500`,
       '/api/jobs?topic=no_such_topic',
     ];

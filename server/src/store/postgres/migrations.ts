@@ -101,8 +101,66 @@ class ClaimByIdArray extends Migration {
   }
 }
 
+/**
+ * Counts of jobs by topic and status, so the stats and a list's total read a handful of rows
+ * instead of counting the table (on a million jobs: 80–130 ms, the better part of the 200 ms
+ * budget). Concurrent workers must not queue up behind one counter row, so nothing is updated
+ * in place: statement-level triggers append one delta row per topic and status a statement
+ * changed (a claim of ten jobs appends two: -10 pending, +10 processing), in the statement's
+ * own transaction, and readers sum them. `jobbase_compact_counts` folds the deltas into one row
+ * per topic and status; the store runs it every few seconds. The backfill and the triggers are
+ * created in one transaction whose trigger DDL locks out writers, so no change is missed or
+ * counted twice.
+ */
+class JobCounts extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`create table job_counts (
+      topic varchar(255) not null,
+      status varchar(16) not null,
+      n bigint not null
+    )`);
+    this.addSql(`create function jobbase_count_changes() returns trigger language plpgsql as $$
+      begin
+        if tg_op = 'INSERT' then
+          insert into job_counts (topic, status, n)
+            select topic, status, count(*) from new_rows group by topic, status;
+        elsif tg_op = 'DELETE' then
+          insert into job_counts (topic, status, n)
+            select topic, status, -count(*) from old_rows group by topic, status;
+        else
+          insert into job_counts (topic, status, n)
+            select topic, status, sum(d) from (
+              select topic, status, 1 as d from new_rows
+              union all
+              select topic, status, -1 from old_rows
+            ) c group by topic, status having sum(d) <> 0;
+        end if;
+        return null;
+      end
+    $$`);
+    this.addSql(`create trigger jobs_count_insert after insert on jobs
+      referencing new table as new_rows for each statement execute function jobbase_count_changes()`);
+    this.addSql(`create trigger jobs_count_update after update on jobs
+      referencing old table as old_rows new table as new_rows for each statement execute function jobbase_count_changes()`);
+    this.addSql(`create trigger jobs_count_delete after delete on jobs
+      referencing old table as old_rows for each statement execute function jobbase_count_changes()`);
+    this.addSql(`insert into job_counts (topic, status, n) select topic, status, count(*) from jobs group by topic, status`);
+    // One compaction at a time (others skip), so two never wait on each other's deleted rows.
+    this.addSql(`create function jobbase_compact_counts() returns void language plpgsql as $$
+      begin
+        if pg_try_advisory_xact_lock(5622274) then
+          with d as (delete from job_counts returning topic, status, n)
+          insert into job_counts (topic, status, n)
+            select topic, status, sum(n) from d group by topic, status having sum(n) <> 0;
+        end if;
+      end
+    $$`);
+  }
+}
+
 export const postgresMigrations = [
   { name: '0001_initial', class: InitialSchema },
   { name: '0002_claim_function', class: ClaimFunction },
   { name: '0003_claim_by_id_array', class: ClaimByIdArray },
+  { name: '0004_job_counts', class: JobCounts },
 ];

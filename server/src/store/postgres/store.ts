@@ -8,6 +8,7 @@ import { JOB_COLUMNS, SqlJobStore, type Row } from '../sql-job-store.js';
 import type { ClaimedJob, JobClaimParams, JobFinishParams, JobInsertParams, JobRecord, ListenParams } from '../types.js';
 import { JOBS_CHANNEL, JobsListener } from './listener.js';
 import { postgresMigrations } from './migrations.js';
+import { PeriodicPass } from '../../engine/periodic-pass.js';
 
 /**
  * A CTE that turns off `synchronous_commit` for the statement's own transaction (set_config
@@ -40,12 +41,15 @@ export class PostgresJobStore extends SqlJobStore {
     return new PostgresJobStore(orm, url, options.logger);
   }
 
+  private readonly compactor: CountCompactor;
+
   constructor(
     orm: MikroORM,
     private readonly url: string,
     private readonly logger: Logger,
   ) {
     super(orm);
+    this.compactor = new CountCompactor(this, logger);
   }
 
   /**
@@ -61,6 +65,17 @@ export class PostgresJobStore extends SqlJobStore {
     } finally {
       await client.end().catch(() => undefined);
     }
+    this.compactor.start();
+  }
+
+  /** Folds job_counts' delta rows into one row per topic and status (see migration 0004). */
+  async compactCounts(): Promise<void> {
+    await this.run('select jobbase_compact_counts()');
+  }
+
+  override async close(): Promise<void> {
+    await this.compactor.stop();
+    await super.close();
   }
 
   /** Connection lost or refused, server shutting down or starting, pool exhausted. */
@@ -206,6 +221,25 @@ export class PostgresJobStore extends SqlJobStore {
     return rows.map((r) => r.id as string);
   }
 }
+
+/**
+ * Every few seconds, so the deltas the count triggers append (a few per claim, completion batch
+ * or enqueue) never pile up: readers sum at most a few seconds' worth.
+ */
+class CountCompactor extends PeriodicPass {
+  constructor(
+    private readonly store: PostgresJobStore,
+    private readonly logger: Logger,
+  ) {
+    super(COMPACT_INTERVAL);
+  }
+
+  protected async pass(): Promise<void> {
+    await this.store.compactCounts().catch((err: unknown) => this.logger.warn({ err }, 'compacting job counts failed; will try again'));
+  }
+}
+
+const COMPACT_INTERVAL = 5_000;
 
 /** JSONB cannot hold `\u0000` in a string (22P05); that is bad input, not a server fault. */
 function unstorableText(err: unknown): JobsError | null {

