@@ -121,7 +121,9 @@ class JobCounts extends Migration {
     )`);
     this.addSql(`create function jobbase_count_changes() returns trigger language plpgsql as $$
       begin
-        if tg_op = 'INSERT' then
+        if tg_op = 'TRUNCATE' then
+          delete from job_counts;
+        elsif tg_op = 'INSERT' then
           insert into job_counts (topic, status, n)
             select topic, status, count(*) from new_rows group by topic, status;
         elsif tg_op = 'DELETE' then
@@ -144,6 +146,8 @@ class JobCounts extends Migration {
       referencing old table as old_rows new table as new_rows for each statement execute function jobbase_count_changes()`);
     this.addSql(`create trigger jobs_count_delete after delete on jobs
       referencing old table as old_rows for each statement execute function jobbase_count_changes()`);
+    this.addSql(`create trigger jobs_count_truncate after truncate on jobs
+      for each statement execute function jobbase_count_changes()`);
     this.addSql(`insert into job_counts (topic, status, n) select topic, status, count(*) from jobs group by topic, status`);
     // One compaction at a time (others skip), so two never wait on each other's deleted rows.
     this.addSql(`create function jobbase_compact_counts() returns void language plpgsql as $$
