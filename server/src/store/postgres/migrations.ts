@@ -162,9 +162,41 @@ class JobCounts extends Migration {
   }
 }
 
+/**
+ * The claim in PL/pgSQL: a SQL-language function that cannot be inlined (its SET clauses forbid
+ * it) is parsed and planned again on every call, while PL/pgSQL caches its plan per
+ * connection. Claiming one waiting job, alternating the two 1,800 times each: p50 667 → 544 µs,
+ * p90 842 → 644 µs; the cached generic plan is the same ordered walk of jobs_claim (EXPLAIN
+ * under `plan_cache_mode = force_generic_plan` on 300,000 waiting). The body is unchanged.
+ */
+class ClaimInPlpgsql extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`create or replace function jobbase_claim(p_topics text[], p_limit integer, p_now timestamptz, p_locked_until timestamptz)
+      returns setof jobs
+      language plpgsql
+      set enable_bitmapscan = off
+      set enable_sort = off
+      as $$
+        begin
+          return query
+          update jobs j set status = 'processing', lock_token = gen_random_uuid()::text,
+            locked_until = p_locked_until, updated = p_now
+          where j.id = any(array(
+            select id from jobs
+            where status = 'pending' and run_at <= p_now and topic = any(p_topics)
+            order by run_at, id limit p_limit
+            for update skip locked
+          ))
+          returning j.*;
+        end
+      $$`);
+  }
+}
+
 export const postgresMigrations = [
   { name: '0001_initial', class: InitialSchema },
   { name: '0002_claim_function', class: ClaimFunction },
   { name: '0003_claim_by_id_array', class: ClaimByIdArray },
   { name: '0004_job_counts', class: JobCounts },
+  { name: '0005_claim_in_plpgsql', class: ClaimInPlpgsql },
 ];

@@ -150,7 +150,7 @@ export class PostgresJobStore extends SqlJobStore {
          insert into jobs (id, topic, payload, status, run_at, retries, max_retries, created, updated)
          select t.id, t.topic, t.payload, 'pending', t.run_at, 0, t.max_retries, ?, ?
          from unnest(?::uuid[], ?::text[], ?::jsonb[], ?::timestamptz[], ?::int[]) as t(id, topic, payload, run_at, max_retries)
-         returning ${JOB_COLUMNS}
+         returning id, topic, payload
        ),
        n as (select count(pg_notify(?, d.topic)) as sent from (select distinct topic from j) d)
        select j.* from j cross join n`,
@@ -167,8 +167,20 @@ export class PostgresJobStore extends SqlJobStore {
     ).catch((err: unknown) => {
       throw unstorableText(err) ?? err;
     });
-    const byId = new Map(rows.map((r) => [r.id as string, this.toRecord(r)]));
-    return items.map((p) => byId.get(p.id)!);
+    // Only the payload as stored (JSONB orders keys) comes back; the rest is what was written.
+    const payloads = new Map(rows.map((r) => [r.id as string, r.payload]));
+    return items.map((p) => ({
+      id: p.id,
+      topic: p.topic,
+      payload: payloads.get(p.id),
+      status: 'pending',
+      runAt: p.runAt,
+      retries: 0,
+      maxRetries: p.maxRetries,
+      lastError: null,
+      created: now,
+      updated: now,
+    }));
   }
 
   async listenForJobs(params: ListenParams): Promise<() => Promise<void>> {
