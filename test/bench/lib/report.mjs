@@ -35,7 +35,7 @@ function render(run, notes) {
 
 Jobbase against the queues its users would otherwise pick — graphile-worker and pg-boss on
 PostgreSQL, plainjob on SQLite — in one run on one machine (issue 7). Written by
-\`npm run bench\`${mode.name === 'full' ? ' -- --full' : ''} on ${run.startedAt.slice(0, 16).replace('T', ' ')} UTC
+\`npm run bench${mode.name === 'full' ? ' -- --full' : ''}\` on ${run.startedAt.slice(0, 16).replace('T', ' ')} UTC
 (**${mode.name} mode**, ${repeats}, ${run.minutes.toFixed(1)} minutes). Do not edit by hand except
 the notes at the end: the next run rewrites the rest.
 
