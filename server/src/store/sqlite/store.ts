@@ -11,6 +11,14 @@ interface Sqlite3Connection {
   exec(sql: string, callback: (err: Error | null) => void): void;
   all(sql: string, params: unknown[], callback: (err: Error | null, rows: Row[]) => void): void;
   run(sql: string, params: unknown[], callback: (this: { changes: number }, err: Error | null) => void): void;
+  prepare(sql: string, callback: (err: Error | null) => void): Sqlite3Statement;
+}
+
+/** The slice of node-sqlite3's Statement we use. */
+interface Sqlite3Statement {
+  all(params: unknown[], callback: (err: Error | null, rows: Row[]) => void): void;
+  run(params: unknown[], callback: (this: { changes: number }, err: Error | null) => void): void;
+  finalize(callback: (err: Error | null) => void): void;
 }
 
 /** Rows per statement: SQLite binds at most 32,766 values (an insert row takes 7). */
@@ -52,19 +60,29 @@ export class SqliteJobStore extends SqlJobStore {
   }
 
   protected all(sql: string, params: unknown[] = []): Promise<Row[]> {
-    return this.withConnection<Sqlite3Connection, Row[]>((conn) => rowsOf(conn, sql, params));
+    return this.withConnection<Sqlite3Connection, Row[]>(async (conn) => {
+      const statement = await this.statements.get(conn, sql);
+      return new Promise((resolve, reject) => statement.all(params, (err, rows) => (err ? reject(err) : resolve(rows))));
+    });
   }
 
   protected run(sql: string, params: unknown[] = []): Promise<number> {
-    return this.withConnection<Sqlite3Connection, number>(
-      (conn) =>
-        new Promise((resolve, reject) =>
-          conn.run(sql, params, function (err) {
-            if (err) reject(err);
-            else resolve(this.changes);
-          }),
-        ),
-    );
+    return this.withConnection<Sqlite3Connection, number>(async (conn) => {
+      const statement = await this.statements.get(conn, sql);
+      return new Promise((resolve, reject) =>
+        statement.run(params, function (err) {
+          if (err) reject(err);
+          else resolve(this.changes);
+        }),
+      );
+    });
+  }
+
+  private readonly statements = new StatementCache();
+
+  override async close(): Promise<void> {
+    await this.statements.finalizeAll();
+    await super.close();
   }
 
   /**
@@ -203,6 +221,46 @@ export class SqliteJobStore extends SqlJobStore {
     }
     return done;
   }
+}
+
+/**
+ * Prepared statements per connection, so SQLite parses each query once rather than on every
+ * call. node-sqlite3 resets a statement when it next runs, and `all`/`run` step it to the end,
+ * which ends its implicit transaction. A connection cannot close while it has statements left,
+ * so they are finalized before the pool closes. Bounded: the oldest is finalized past MAX.
+ */
+class StatementCache {
+  private static readonly MAX = 64;
+  private readonly byConnection = new Map<Sqlite3Connection, Map<string, Promise<Sqlite3Statement>>>();
+
+  get(conn: Sqlite3Connection, sql: string): Promise<Sqlite3Statement> {
+    let cache = this.byConnection.get(conn);
+    if (!cache) this.byConnection.set(conn, (cache = new Map()));
+    let statement = cache.get(sql);
+    if (!statement) {
+      statement = new Promise<Sqlite3Statement>((resolve, reject) => {
+        const prepared = conn.prepare(sql, (err) => (err ? reject(err) : resolve(prepared)));
+      });
+      cache.set(sql, statement);
+      statement.catch(() => cache.delete(sql));
+      if (cache.size > StatementCache.MAX) {
+        const [oldestSql, oldest] = cache.entries().next().value!;
+        cache.delete(oldestSql);
+        void oldest.then(finalize, () => undefined);
+      }
+    }
+    return statement;
+  }
+
+  async finalizeAll(): Promise<void> {
+    const all = [...this.byConnection.values()].flatMap((cache) => [...cache.values()]);
+    this.byConnection.clear();
+    await Promise.all(all.map((s) => s.then(finalize, () => undefined)));
+  }
+}
+
+function finalize(statement: Sqlite3Statement): Promise<void> {
+  return new Promise((resolve) => statement.finalize(() => resolve()));
 }
 
 /** node-sqlite3's callback `all` as a promise, on a connection the caller holds. */
