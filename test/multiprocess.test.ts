@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { dialects, type Dialect } from './helpers/databases.js';
-import { EngineFixture } from './helpers/engine.js';
+import { engineWithProcesses } from './helpers/engine.js';
 import { WorkerProcess } from './helpers/processes.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -17,13 +17,7 @@ function countBy<T>(items: T[]): Map<T, number> {
 }
 
 describe.each(dialects())('many processes on %s', (dialect) => {
-  const fx = new EngineFixture(dialect);
-  const workers: WorkerProcess[] = [];
-  beforeEach(() => fx.setup());
-  afterEach(async () => {
-    await Promise.all(workers.splice(0).map((w) => w.kill9()));
-    await fx.teardown();
-  });
+  const { fx, processes: workers } = engineWithProcesses<WorkerProcess>(dialect);
 
   const spawnWorkers = async (n: number, extra: Partial<ConstructorParameters<typeof WorkerProcess>[0]> = {}) => {
     const spawned = Array.from(

@@ -1,17 +1,11 @@
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { EngineFixture } from './helpers/engine.js';
+import { describe, expect, inject, it } from 'vitest';
+import { engineWithProcesses } from './helpers/engine.js';
 import { terminateBackends } from './helpers/postgres-admin.js';
 import { WorkerProcess } from './helpers/processes.js';
 import { waitFor } from './helpers/wait.js';
 
 describe.skipIf(!inject('postgres'))('PostgreSQL only', () => {
-  const fx = new EngineFixture('postgres');
-  const workers: WorkerProcess[] = [];
-  beforeEach(() => fx.setup());
-  afterEach(async () => {
-    await Promise.all(workers.splice(0).map((w) => w.kill9()));
-    await fx.teardown();
-  });
+  const { fx, processes: workers } = engineWithProcesses<WorkerProcess>('postgres');
 
   it('pg_terminate_backend of the workers’ connections mid-run: all jobs still complete', async () => {
     const total = 2_000;

@@ -1,3 +1,4 @@
+import { afterEach, beforeEach } from 'vitest';
 import { createJobs, type Jobs, type JobsOptions } from '@jobbase/server';
 import { createTestDatabase, type Dialect, type TestDatabase } from './databases.js';
 
@@ -29,4 +30,20 @@ export class EngineFixture {
     await Promise.all(this.engines.splice(0).map((j) => j.close().catch(() => undefined)));
     await this.db.drop();
   }
+}
+
+/**
+ * For a describe block whose tests start child processes: a new database before each test;
+ * after it, every process in `processes` killed, then the engines closed and the database
+ * dropped. Push each process a test starts into `processes`.
+ */
+export function engineWithProcesses<P extends { kill9(): Promise<unknown> }>(dialect: Dialect): { fx: EngineFixture; processes: P[] } {
+  const fx = new EngineFixture(dialect);
+  const processes: P[] = [];
+  beforeEach(() => fx.setup());
+  afterEach(async () => {
+    await Promise.all(processes.splice(0).map((p) => p.kill9()));
+    await fx.teardown();
+  });
+  return { fx, processes };
 }

@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { dialects } from '../helpers/databases.js';
-import { EngineFixture } from '../helpers/engine.js';
+import { engineWithProcesses } from '../helpers/engine.js';
 import { soak, report } from '../helpers/soak.js';
 import { waitFor } from '../helpers/wait.js';
 import { WorkProcess, doubleRunsWithinLock, type Execution } from '../helpers/work-process.js';
@@ -30,13 +30,7 @@ describe('the lock checker', () => {
 });
 
 describe.each(dialects())('kill -9 of workers on %s', (dialect) => {
-  const fx = new EngineFixture(dialect);
-  const processes: WorkProcess[] = [];
-  beforeEach(() => fx.setup());
-  afterEach(async () => {
-    await Promise.all(processes.splice(0).map((p) => p.kill9()));
-    await fx.teardown();
-  });
+  const { fx, processes } = engineWithProcesses<WorkProcess>(dialect);
 
   it(`${PLAN.rounds} rounds of ${PLAN.jobsPerRound} jobs, ${PLAN.killsPerRound} kills each: all complete, none ran twice within a valid lock`, { timeout: soak() ? 900_000 : 180_000 }, async () => {
     const producer = await fx.open();

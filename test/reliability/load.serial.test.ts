@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EMAIL, PASSWORD, login } from '../helpers/app.js';
 import { dialects } from '../helpers/databases.js';
-import { EngineFixture } from '../helpers/engine.js';
+import { engineWithProcesses } from '../helpers/engine.js';
 import { quantile, runLoad } from '../helpers/load.js';
 import { envInt, report, soak } from '../helpers/soak.js';
 import { waitFor } from '../helpers/wait.js';
@@ -18,13 +18,7 @@ const MB = 1024 * 1024;
 const median = (values: number[]) => quantile(values, 0.5);
 
 describe.each(dialects())('sustained HTTP enqueue on %s', (dialect) => {
-  const fx = new EngineFixture(dialect);
-  const processes: WorkProcess[] = [];
-  beforeEach(() => fx.setup());
-  afterEach(async () => {
-    await Promise.all(processes.splice(0).map((p) => p.kill9()));
-    await fx.teardown();
-  });
+  const { fx, processes } = engineWithProcesses<WorkProcess>(dialect);
 
   it(`${SECONDS} s of enqueues from ${CONCURRENCY} clients while 2 workers drain: 0 errors, memory flat`, { timeout: (SECONDS + 180) * 1_000 }, async () => {
     const engine = await fx.open();

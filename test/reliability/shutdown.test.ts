@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EMAIL, PASSWORD, login } from '../helpers/app.js';
 import { dialects } from '../helpers/databases.js';
-import { EngineFixture } from '../helpers/engine.js';
+import { engineWithProcesses } from '../helpers/engine.js';
 import { runLoad } from '../helpers/load.js';
 import { report } from '../helpers/soak.js';
 import { waitFor } from '../helpers/wait.js';
@@ -13,13 +13,7 @@ const CLOSE_SLACK = 2_000;
 const OPTIONS = { pollInterval: 100, workerPoolSize: 10, lockDuration: 60_000, shutdownTimeout: SHUTDOWN_TIMEOUT, backoff: { base: 10, max: 50 } };
 
 describe.each(dialects())('graceful shutdown (SIGTERM) under load on %s', (dialect) => {
-  const fx = new EngineFixture(dialect);
-  const processes: WorkProcess[] = [];
-  beforeEach(() => fx.setup());
-  afterEach(async () => {
-    await Promise.all(processes.splice(0).map((p) => p.kill9()));
-    await fx.teardown();
-  });
+  const { fx, processes } = engineWithProcesses<WorkProcess>(dialect);
 
   const spawn = async (config: Partial<ConstructorParameters<typeof WorkProcess>[0]> = {}) => {
     const p = new WorkProcess({ database: fx.db.url, options: OPTIONS, ...config });

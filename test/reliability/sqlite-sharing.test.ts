@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Jobs } from '@jobbase/server';
 import { EMAIL, PASSWORD, login } from '../helpers/app.js';
-import { EngineFixture } from '../helpers/engine.js';
+import { engineWithProcesses } from '../helpers/engine.js';
 import { runLoad, quantile } from '../helpers/load.js';
 import { report, soak } from '../helpers/soak.js';
 import { waitFor } from '../helpers/wait.js';
@@ -16,13 +16,7 @@ async function integrityCheck(jobs: Jobs): Promise<string[]> {
 }
 
 describe('SQLite: several processes on one file', () => {
-  const fx = new EngineFixture('sqlite');
-  const processes: WorkProcess[] = [];
-  beforeEach(() => fx.setup());
-  afterEach(async () => {
-    await Promise.all(processes.splice(0).map((p) => p.kill9()));
-    await fx.teardown();
-  });
+  const { fx, processes } = engineWithProcesses<WorkProcess>('sqlite');
 
   const spawn = async (config: Partial<ConstructorParameters<typeof WorkProcess>[0]>) => {
     const p = new WorkProcess({ database: fx.db.url, options: WORKER_OPTIONS, logLevel: 'warn', ...config });
