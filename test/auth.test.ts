@@ -1,3 +1,4 @@
+import { rawQuery } from '@jobbase/server/testing';
 import { randomBytes } from 'node:crypto';
 import { decodeJwt, SignJWT } from 'jose';
 import PocketBase from 'pocketbase';
@@ -67,9 +68,7 @@ describe.each(dialects())('superuser auth on %s', (dialect) => {
 
   it('stores the password hashed with scrypt', async () => {
     const { app } = await fx.startSignedIn();
-    const rows = await app.jobs.store.orm.em
-      .getConnection()
-      .execute<{ password_hash: string }[]>('select password_hash from superusers where email = ?', [EMAIL]);
+    const rows = await rawQuery(app.jobs.store, 'select password_hash from superusers where email = ?', [EMAIL]);
     expect(rows).toHaveLength(1);
     expect(rows[0]!.password_hash).toMatch(/^scrypt\$/);
     expect(rows[0]!.password_hash).not.toContain(PASSWORD);
@@ -100,10 +99,10 @@ describe.each(dialects())('superuser auth on %s', (dialect) => {
 
   it('a new password revokes the old tokens; the same password keeps them', async () => {
     const { app, url, token } = await fx.startSignedIn();
-    expect(await upsertSuperuser(app.jobs.store.orm, EMAIL, PASSWORD)).toBe('unchanged');
+    expect(await upsertSuperuser(app.jobs.store, EMAIL, PASSWORD)).toBe('unchanged');
     expect(await statsStatus(url, token)).toBe(200);
 
-    expect(await upsertSuperuser(app.jobs.store.orm, EMAIL, 'a brand new password')).toBe('updated');
+    expect(await upsertSuperuser(app.jobs.store, EMAIL, 'a brand new password')).toBe('updated');
     expect(await statsStatus(url, token)).toBe(401);
     expect((await api(url, AUTH_PATH, { json: { identity: EMAIL, password: PASSWORD } })).status).toBe(400);
     expect(await statsStatus(url, await login(url, EMAIL, 'a brand new password'))).toBe(200);
@@ -111,14 +110,14 @@ describe.each(dialects())('superuser auth on %s', (dialect) => {
 
   it("a deleted superuser's token is refused (401)", async () => {
     const { app, url, token } = await fx.startSignedIn();
-    await app.jobs.store.orm.em.getConnection().execute('delete from superusers where email = ?', [EMAIL], 'run');
+    await rawQuery(app.jobs.store, 'delete from superusers where email = ?', [EMAIL]);
     expect(await statsStatus(url, token)).toBe(401);
   });
 
   it('upsertSuperuser refuses a bad email or a short password', async () => {
     const { app } = await fx.start();
-    await expect(upsertSuperuser(app.jobs.store.orm, 'not an email', PASSWORD)).rejects.toMatchObject({ code: 'validation' });
-    await expect(upsertSuperuser(app.jobs.store.orm, EMAIL, 'short')).rejects.toMatchObject({ code: 'validation' });
+    await expect(upsertSuperuser(app.jobs.store, 'not an email', PASSWORD)).rejects.toMatchObject({ code: 'validation' });
+    await expect(upsertSuperuser(app.jobs.store, EMAIL, 'short')).rejects.toMatchObject({ code: 'validation' });
   });
 
   it('limits failed sign-ins per address: the 6th attempt within a minute is 429, even with the right password', async () => {
@@ -157,10 +156,10 @@ describe.each(dialects())('superuser auth on %s', (dialect) => {
     // Migrate first: the race under test is the secret's, not the schema's.
     await (await createJobs({ database: fx.db.url })).close();
     const [a, b] = await Promise.all([fx.start(), fx.start()]);
-    await upsertSuperuser(a.app.jobs.store.orm, EMAIL, PASSWORD);
+    await upsertSuperuser(a.app.jobs.store, EMAIL, PASSWORD);
     expect(await statsStatus(b.url, await login(a.url))).toBe(200);
     expect(await statsStatus(a.url, await login(b.url))).toBe(200);
-    const rows = await a.app.jobs.store.orm.em.getConnection().execute('select key from settings', []);
+    const rows = await rawQuery(a.app.jobs.store, 'select key from settings', []);
     expect(rows).toHaveLength(1);
   });
 

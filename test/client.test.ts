@@ -144,7 +144,7 @@ describe.each(dialects())('@jobbase/client against a live server on %s', (dialec
   beforeEach(async () => {
     await fx.setup();
     running = await fx.start();
-    await upsertSuperuser(running.app.jobs.store.orm, EMAIL, PASSWORD);
+    await upsertSuperuser(running.app.jobs.store, EMAIL, PASSWORD);
     client = createJobsClient({ baseUrl: running.url });
   });
   afterEach(() => fx.teardown());

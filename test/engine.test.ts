@@ -1,3 +1,4 @@
+import { rawQuery } from '@jobbase/server/testing';
 import { once } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -170,7 +171,9 @@ describe.each(dialects())('engine on %s', (dialect) => {
     const [stale] = await store.jobClaim({ topics: ['cas'], limit: 1, lockDuration: 1 });
     expect(stale!.id).toBe(first.id);
     await waitFor('lock to expire', () => Date.now() > stale!.lockedUntil.getTime());
-    expect(await store.jobRescueExpired({ limit: 10, error: 'rescued', retryAt: () => new Date() })).toBe(1);
+    const expired = await store.jobGetExpired({ before: new Date(), limit: 10 });
+    expect(expired).toEqual([{ id: first.id, lockToken: stale!.lockToken, retries: 0, maxRetries: 0 }]);
+    expect(await store.jobRescueMany([{ ...expired[0]!, error: 'rescued', status: 'failed' }])).toEqual([first.id]);
     expect(await jobs.get(first.id)).toMatchObject({ status: 'failed', lastError: 'rescued' });
     await jobs.requeue(first.id);
     const [fresh] = await store.jobClaim({ topics: ['cas'], limit: 1, lockDuration: 60_000 });
@@ -448,9 +451,7 @@ describe.each(dialects())('engine on %s', (dialect) => {
   it('the kept counts match the table through enqueues, runs, retries, failures, requeues, deletes and retention', async () => {
     const jobs = await fx.open({ cleanupInterval: 50 });
     const counted = async () => {
-      const rows: { topic: string; status: string; n: number | string }[] = await jobs.store.orm.em
-        .getConnection()
-        .execute('select topic, status, count(*) as n from jobs group by topic, status');
+      const rows: { topic: string; status: string; n: number | string }[] = await rawQuery(jobs.store, 'select topic, status, count(*) as n from jobs group by topic, status');
       return rows.map((r) => ({ topic: r.topic, status: r.status, n: Number(r.n) }));
     };
     const expectCountsMatch = async () => {
@@ -493,11 +494,11 @@ describe.each(dialects())('engine on %s', (dialect) => {
     const reopened = await fx.open();
     expect(await reopened.stats()).toMatchObject({ pending: 13, processing: 0, completed: 0, failed: 25, total: 38 });
     if ('compactCounts' in reopened.store) {
-      const deltas = async () => Number((await reopened.store.orm.em.getConnection().execute('select count(*) as n from job_counts'))[0].n);
+      const deltas = async () => Number((await rawQuery(reopened.store, 'select count(*) as n from job_counts'))[0]!.n);
       await (reopened.store as unknown as { compactCounts(): Promise<void> }).compactCounts();
       expect(await deltas()).toBe(2); // idle/pending and broken/failed; the zero rows are gone
       expect(await reopened.stats()).toMatchObject({ pending: 13, failed: 25, total: 38 });
-      await reopened.store.orm.em.getConnection().execute('truncate jobs');
+      await rawQuery(reopened.store, 'truncate jobs');
       expect(await reopened.stats()).toMatchObject({ pending: 0, failed: 0, total: 0 });
     }
   });

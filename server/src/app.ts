@@ -61,7 +61,7 @@ export async function createApp<T extends TopicSchemas = {}>(options: AppOptions
   const jobs = await createJobs({ ...jobsOptions, logger });
   let expressApp: Express;
   try {
-    const auth = await SuperuserAuth.create(jobs.store.orm, { tokenDuration });
+    const auth = await SuperuserAuth.create(jobs.store, { tokenDuration });
     expressApp = createExpressApp({ jobs, auth, loginLimiter: new LoginLimiter(), logger, bodyLimit, corsOrigins });
   } catch (err) {
     await jobs.close();

@@ -54,16 +54,16 @@ async function serve(options: { http: HttpAddress; db: string; corsOrigins?: str
 
 /** Upserts the superuser the environment names; with none at all, says how to make one. */
 async function bootstrapSuperuser(app: App, database: string): Promise<void> {
-  const orm = app.jobs.store.orm;
+  const store = app.jobs.store;
   const email = process.env.JOBBASE_SUPERUSER_EMAIL;
   const password = process.env.JOBBASE_SUPERUSER_PASSWORD;
   if (email && password) {
-    const result = await upsertSuperuser(orm, email, password);
+    const result = await upsertSuperuser(store, email, password);
     if (result !== 'unchanged') console.log(`Superuser ${email} ${result} from JOBBASE_SUPERUSER_EMAIL.`);
   } else if (email || password) {
     console.warn('Set both JOBBASE_SUPERUSER_EMAIL and JOBBASE_SUPERUSER_PASSWORD to create a superuser; ignoring.');
   }
-  if ((await countSuperusers(orm)) === 0) {
+  if ((await countSuperusers(store)) === 0) {
     const db = database === DEFAULT_DATABASE ? '' : ` --db '${database}'`;
     console.log(`No superuser yet: the /api/jobs routes refuse every request until you create one:
   ${selfCommand()} superuser upsert EMAIL PASSWORD${db}
@@ -138,7 +138,7 @@ function program(): Command {
     .argument('<password>')
     .addOption(dbOption())
     .action(async (email: string, password: string, options: { db: string }) => {
-      const result = await withDatabase(options.db, (jobs) => upsertSuperuser(jobs.store.orm, email, password));
+      const result = await withDatabase(options.db, (jobs) => upsertSuperuser(jobs.store, email, password));
       console.log(`Superuser ${email} ${result}.`);
     });
 

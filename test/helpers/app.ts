@@ -39,7 +39,7 @@ export class AppFixture {
   /** A listening app with the test superuser, and that superuser's token. */
   async startSignedIn(options: AppOptions = {}): Promise<RunningApp & { token: string }> {
     const running = await this.start(options);
-    await upsertSuperuser(running.app.jobs.store.orm, EMAIL, PASSWORD);
+    await upsertSuperuser(running.app.jobs.store, EMAIL, PASSWORD);
     return { ...running, token: await login(running.url) };
   }
 

@@ -1,3 +1,4 @@
+import { rawQuery } from '@jobbase/server/testing';
 import type { JobStatus } from '@jobbase/contract';
 import type { Jobs } from '@jobbase/server';
 
@@ -9,12 +10,12 @@ import type { Jobs } from '@jobbase/server';
  * engine neither claims nor rescues them. Returns the counts it wrote by status.
  */
 export async function insertBulkJobs(jobs: Jobs, total: number): Promise<Record<JobStatus, number>> {
-  const connection = jobs.store.orm.em.getConnection();
+  const query = (sql: string, params?: unknown[]) => rawQuery(jobs.store, sql, params);
   const chunk = 100_000;
   for (let from = 0; from < total; from += chunk) {
     const to = Math.min(total, from + chunk);
     if (jobs.store.dialect === 'postgres') {
-      await connection.execute(
+      await query(
         `insert into jobs (id, topic, payload, status, run_at, retries, max_retries, last_error, lock_token, locked_until, created, updated)
          select gen_random_uuid(), 'bulk_' || (i % 10), jsonb_build_object('i', i),
            s.status,
@@ -28,10 +29,9 @@ export async function insertBulkJobs(jobs: Jobs, total: number): Promise<Record<
            lateral (select case when i % 100 < 70 then 'completed' when i % 100 < 85 then 'pending'
                                 when i % 100 < 95 then 'failed' else 'processing' end as status) s`,
         [from, to - 1],
-        'run',
       );
     } else {
-      await connection.execute(
+      await query(
         `with recursive n(i) as (select ? union all select i + 1 from n where i < ?),
          s as (select i, case when i % 100 < 70 then 'completed' when i % 100 < 85 then 'pending'
                               when i % 100 < 95 then 'failed' else 'processing' end as status,
@@ -48,12 +48,11 @@ export async function insertBulkJobs(jobs: Jobs, total: number): Promise<Record<
            at, at
          from s`,
         [from, to - 1],
-        'run',
       );
     }
   }
-  if (jobs.store.dialect === 'postgres') await connection.execute('analyze jobs', [], 'run');
-  else await connection.execute('analyze', [], 'run');
+  if (jobs.store.dialect === 'postgres') await query('analyze jobs');
+  else await query('analyze');
   const counts: Record<JobStatus, number> = { completed: 0, pending: 0, failed: 0, processing: 0 };
   for (let i = 0; i < total; i++) {
     const bucket = i % 100;

@@ -1,3 +1,4 @@
+import { rawQuery } from '@jobbase/server/testing';
 import { expect } from 'vitest';
 import type { App } from '@jobbase/server';
 import type { AppFixture } from './app.js';
@@ -82,7 +83,7 @@ export async function enqueueThroughOutage(fx: AppFixture, fault: (scenario: Out
   await waitFor('every acknowledged job to run', () => acknowledged.every((id) => ran.has(id)), { timeout: 60_000 });
   const completed = new Set<string>();
   await waitFor('every acknowledged job completed', async () => {
-    const rows: { id: string }[] = await app.jobs.store.orm.em.getConnection().execute(`select id from jobs where status = 'completed'`);
+    const rows: { id: string }[] = await rawQuery(app.jobs.store, `select id from jobs where status = 'completed'`);
     for (const r of rows) completed.add(r.id);
     return acknowledged.every((id) => completed.has(id));
   }, { timeout: 60_000 });

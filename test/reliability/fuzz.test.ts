@@ -1,3 +1,4 @@
+import { rawQuery } from '@jobbase/server/testing';
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { pino } from 'pino';
@@ -61,15 +62,14 @@ describe.each(dialects())('fuzzing every route on %s', (dialect) => {
     const model: ModelJob[] = [];
     const seeded = await app.jobs.enqueueMany(Array.from({ length: 40 }, (_, i) => ({ topic: `seed_${i % 4}`, payload: { i } })));
     const states = ['pending', 'failed', 'completed', 'processing'];
-    const connection = app.jobs.store.orm.em.getConnection();
+    const query = <T,>(sql: string, params?: unknown[]) => rawQuery<T>(app.jobs.store, sql, params);
     for (const [i, job] of seeded.entries()) {
       const status = states[i % 4]!;
       if (status !== 'pending') {
         const locked = status === 'processing';
-        await connection.execute(
+        await query(
           `update jobs set status = ?, lock_token = ?, locked_until = ? where id = ?`,
           [status, locked ? 'seed-token' : null, locked ? (dialect === 'postgres' ? new Date(Date.now() + 3_600_000) : new Date(Date.now() + 3_600_000).toISOString()) : null, job.id],
-          'run',
         );
       }
       model.push({ id: job.id, status, topic: job.topic, payload: job.payload, deleted: false });
@@ -169,7 +169,7 @@ describe.each(dialects())('fuzzing every route on %s', (dialect) => {
     expect(problems, `seed ${SEED}`).toEqual([]);
 
     // Stored jobs are exactly what the successful requests made them.
-    const rows: { id: string; status: string; topic: string; payload: unknown }[] = await connection.execute('select id, status, topic, payload from jobs');
+    const rows: { id: string; status: string; topic: string; payload: unknown }[] = await query<{ id: string; status: string; topic: string; payload: unknown }>('select id, status, topic, payload from jobs');
     const stored = new Map(rows.map((r) => [r.id, { ...r, payload: dialect === 'sqlite' ? JSON.parse(r.payload as string) : r.payload }]));
     const live = model.filter((j) => !j.deleted);
     expect([...stored.keys()].sort()).toEqual(live.map((j) => j.id).sort());

@@ -1,3 +1,4 @@
+import { rawQuery } from '@jobbase/server/testing';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { connect } from 'node:net';
@@ -117,7 +118,7 @@ describe.each(dialects())('hostile requests and secrets on %s', (dialect) => {
     const otherDb = await createTestDatabase(dialect);
     const other = await createApp({ database: otherDb.url });
     try {
-      await upsertSuperuser(other.jobs.store.orm, EMAIL, PASSWORD);
+      await upsertSuperuser(other.jobs.store, EMAIL, PASSWORD);
       const otherServer = await other.listen({ port: 0 });
       const foreign = await login(`http://127.0.0.1:${otherServer.port}`);
       for (const bad of [forged, unsigned, foreign]) expectError(await api(url, '/api/jobs/stats', { token: bad }), 401);
@@ -134,7 +135,7 @@ describe.each(dialects())('hostile requests and secrets on %s', (dialect) => {
     await waitFor('the token to expire', async () => (await api(url, '/api/jobs/stats', { token: expiring })).status === 401, { timeout: 10_000 });
     expectError(await api(url, '/api/jobs/stats', { token: expiring }), 401);
 
-    await app.jobs.store.orm.em.getConnection().execute('delete from superusers', [], 'run');
+    await rawQuery(app.jobs.store, 'delete from superusers');
     expectError(await api(url, '/api/jobs/stats', { token }), 401);
   });
 
@@ -287,7 +288,7 @@ describe.each(dialects())('hostile requests and secrets on %s', (dialect) => {
 
     const admin = 'https://admin.example.com';
     const open = await fx.start({ corsOrigins: [admin] });
-    await upsertSuperuser(open.app.jobs.store.orm, EMAIL, PASSWORD);
+    await upsertSuperuser(open.app.jobs.store, EMAIL, PASSWORD);
     const allowed = await fetch(`${open.url}/api/jobs/enqueue`, {
       method: 'OPTIONS',
       headers: { origin: admin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },

@@ -1,3 +1,4 @@
+import { rawQuery } from '@jobbase/server/testing';
 import { describe, expect, it } from 'vitest';
 import { EMAIL, PASSWORD, login } from '../helpers/app.js';
 import { dialects } from '../helpers/databases.js';
@@ -100,7 +101,7 @@ describe.each(dialects())('graceful shutdown (SIGTERM) under load on %s', (diale
     expect([...statuses.keys()].filter((s) => s !== '200')).toEqual([]);
     expect(Object.keys(result.errors).filter((s) => s !== 'network')).toEqual([]);
     expect(closedAfter).toBeLessThan(SHUTDOWN_TIMEOUT + CLOSE_SLACK);
-    const rows: { id: string }[] = await producer.store.orm.em.getConnection().execute('select id from jobs');
+    const rows: { id: string }[] = await rawQuery(producer.store, 'select id from jobs');
     const stored = new Set(rows.map((r) => r.id));
     expect([...acknowledged].filter((id) => !stored.has(id))).toEqual([]);
     expect((await producer.stats()).processing).toBe(0);

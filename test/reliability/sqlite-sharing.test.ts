@@ -1,3 +1,4 @@
+import { rawQuery } from '@jobbase/server/testing';
 import { describe, expect, it } from 'vitest';
 import type { Jobs } from '@jobbase/server';
 import { EMAIL, PASSWORD, login } from '../helpers/app.js';
@@ -11,7 +12,7 @@ const PLAN = soak() ? { requests: 15_000, bulkKills: 10 } : { requests: 3_000, b
 const WORKER_OPTIONS = { pollInterval: 100, lockDuration: 5_000, rescueInterval: 250, backoff: { base: 10, max: 50 } };
 
 async function integrityCheck(jobs: Jobs): Promise<string[]> {
-  const rows: { integrity_check: string }[] = await jobs.store.orm.em.getConnection().execute('pragma integrity_check');
+  const rows: { integrity_check: string }[] = await rawQuery(jobs.store, 'pragma integrity_check');
   return rows.map((r) => r.integrity_check);
 }
 
@@ -96,9 +97,7 @@ describe('SQLite: several processes on one file', () => {
     await workers[1]!.terminate();
 
     expect(await integrityCheck(engine)).toEqual(['ok']);
-    const rows: { run: number; batch: number; n: number }[] = await engine.store.orm.em
-      .getConnection()
-      .execute(
+    const rows: { run: number; batch: number; n: number }[] = await rawQuery(engine.store, 
         `select json_extract(payload, '$.run') as run, json_extract(payload, '$.batch') as batch, count(*) as n
          from jobs where topic = 'bulk' group by 1, 2 order by 1, 2`,
       );

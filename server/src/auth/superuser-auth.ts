@@ -1,8 +1,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import type { MikroORM } from '@mikro-orm/core';
 import { JobsError } from '../errors.js';
 import { hashPassword, verifyPassword } from './password.js';
-import { findSuperuserByEmail, findSuperuserById, type Superuser } from './superusers.js';
+import type { SuperuserStore, SettingStore } from '../store/types.js';
+import { findSuperuserByEmail, type Superuser } from './superusers.js';
 import { loadTokenSecret } from './token-secret.js';
 import { TokenSigner } from './tokens.js';
 
@@ -16,27 +16,27 @@ export interface SuperuserAuthOptions {
 /** Signs superusers in and checks their tokens; the HTTP layer's only door to credentials. */
 export class SuperuserAuth {
   private constructor(
-    private readonly orm: MikroORM,
+    private readonly store: SuperuserStore,
     private readonly signer: TokenSigner,
     /** Checked against when the email is unknown, so both answers take one scrypt. */
     private readonly dummyHash: string,
   ) {}
 
-  static async create(orm: MikroORM, options: SuperuserAuthOptions = {}): Promise<SuperuserAuth> {
+  static async create(store: SuperuserStore & SettingStore, options: SuperuserAuthOptions = {}): Promise<SuperuserAuth> {
     const duration = options.tokenDuration ?? DEFAULT_TOKEN_DURATION;
     if (!Number.isInteger(duration) || duration < 1) {
       throw new RangeError(`Option tokenDuration must be a positive integer (ms), got ${String(options.tokenDuration)}.`);
     }
     const [secret, dummyHash] = await Promise.all([
-      loadTokenSecret(orm),
+      loadTokenSecret(store),
       hashPassword(randomBytes(16).toString('hex')),
     ]);
-    return new SuperuserAuth(orm, new TokenSigner(secret, duration), dummyHash);
+    return new SuperuserAuth(store, new TokenSigner(secret, duration), dummyHash);
   }
 
   /** A token and the superuser, or null when the email or password is wrong (not saying which). */
   async login(identity: string, password: string): Promise<{ token: string; superuser: Superuser } | null> {
-    const superuser = await databaseCall(() => findSuperuserByEmail(this.orm, identity));
+    const superuser = await databaseCall(() => findSuperuserByEmail(this.store, identity));
     const valid = await verifyPassword(password, superuser?.passwordHash ?? this.dummyHash);
     if (!superuser || !valid) return null;
     return { token: await this.signer.issue(superuser), superuser };
@@ -49,7 +49,7 @@ export class SuperuserAuth {
   async authenticate(token: string): Promise<Superuser | null> {
     const claims = await this.signer.verify(token);
     if (!claims) return null;
-    const superuser = await databaseCall(() => findSuperuserById(this.orm, claims.superuserId));
+    const superuser = await databaseCall(() => this.store.superuserGetById(claims.superuserId));
     if (!superuser || !sameString(superuser.tokenKey, claims.tokenKey)) return null;
     return superuser;
   }

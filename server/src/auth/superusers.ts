@@ -1,17 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { UniqueConstraintViolationException, type MikroORM } from '@mikro-orm/core';
 import { JobsError } from '../errors.js';
-import { SuperuserEntity } from '../store/entities.js';
+import type { SuperuserRecord, SuperuserStore } from '../store/types.js';
 import { hashPassword, verifyPassword } from './password.js';
 
-export interface Superuser {
-  id: string;
-  email: string;
-  passwordHash: string;
-  tokenKey: string;
-  created: Date;
-  updated: Date;
-}
+/** A superuser as the server sees it (the password only as its hash). */
+export type Superuser = SuperuserRecord;
 
 export type UpsertResult = 'created' | 'updated' | 'unchanged';
 
@@ -24,36 +17,12 @@ export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
-export async function findSuperuserByEmail(orm: MikroORM, email: string): Promise<Superuser | null> {
-  return orm.em.fork().findOne(SuperuserEntity, { email: normalizeEmail(email) }, { disableIdentityMap: true });
+export function findSuperuserByEmail(store: SuperuserStore, email: string): Promise<Superuser | null> {
+  return store.superuserGetByEmail(normalizeEmail(email));
 }
 
-/**
- * Runs on every authenticated request, so it is one plain parameterized query rather than an
- * entity load: 0.1 ms instead of 1.3 ms (measured on SQLite), most of a small request's cost.
- */
-export async function findSuperuserById(orm: MikroORM, id: string): Promise<Superuser | null> {
-  const rows = await orm.em
-    .getConnection()
-    .execute<Record<string, unknown>[]>(
-      'select id, email, password_hash, token_key, created, updated from superusers where id = ?',
-      [id],
-      'all',
-    );
-  const row = rows[0];
-  if (!row) return null;
-  return {
-    id: row.id as string,
-    email: row.email as string,
-    passwordHash: row.password_hash as string,
-    tokenKey: row.token_key as string,
-    created: new Date(row.created as string | Date),
-    updated: new Date(row.updated as string | Date),
-  };
-}
-
-export function countSuperusers(orm: MikroORM): Promise<number> {
-  return orm.em.fork().count(SuperuserEntity);
+export function countSuperusers(store: SuperuserStore): Promise<number> {
+  return store.superuserCount();
 }
 
 /**
@@ -62,39 +31,34 @@ export function countSuperusers(orm: MikroORM): Promise<number> {
  * environment at every start keeps sessions alive. Two processes upserting at once: the
  * loser of the insert race falls back to the update path.
  */
-export async function upsertSuperuser(orm: MikroORM, email: string, password: string): Promise<UpsertResult> {
+export async function upsertSuperuser(store: SuperuserStore, email: string, password: string): Promise<UpsertResult> {
   const normalized = validEmail(email);
   validPassword(password);
-  const existing = await findSuperuserByEmail(orm, normalized);
-  if (existing) return updatePassword(orm, existing, password);
+  const existing = await store.superuserGetByEmail(normalized);
+  if (existing) return updatePassword(store, existing, password);
   const now = new Date();
-  try {
-    await orm.em.fork().insert(SuperuserEntity, {
-      id: randomUUID(),
-      email: normalized,
-      passwordHash: await hashPassword(password),
-      tokenKey: newTokenKey(),
-      created: now,
-      updated: now,
-    });
-    return 'created';
-  } catch (err) {
-    if (!(err instanceof UniqueConstraintViolationException)) throw err;
-    const winner = await findSuperuserByEmail(orm, normalized);
-    if (!winner) throw err;
-    return updatePassword(orm, winner, password);
-  }
+  const inserted = await store.superuserInsert({
+    id: randomUUID(),
+    email: normalized,
+    passwordHash: await hashPassword(password),
+    tokenKey: newTokenKey(),
+    created: now,
+    updated: now,
+  });
+  if (inserted === 'created') return 'created';
+  const winner = await store.superuserGetByEmail(normalized);
+  if (!winner) throw new JobsError('conflict', `The superuser ${normalized} was deleted while being created; try again.`);
+  return updatePassword(store, winner, password);
 }
 
-async function updatePassword(orm: MikroORM, superuser: Superuser, password: string): Promise<UpsertResult> {
+/** Deletes the superuser with that email (and so every token of theirs); false when there is none. */
+export function deleteSuperuser(store: SuperuserStore, email: string): Promise<boolean> {
+  return store.superuserDelete(normalizeEmail(email));
+}
+
+async function updatePassword(store: SuperuserStore, superuser: Superuser, password: string): Promise<UpsertResult> {
   if (await verifyPassword(password, superuser.passwordHash)) return 'unchanged';
-  await orm.em
-    .fork()
-    .nativeUpdate(
-      SuperuserEntity,
-      { id: superuser.id },
-      { passwordHash: await hashPassword(password), tokenKey: newTokenKey(), updated: new Date() },
-    );
+  await store.superuserSetPassword({ id: superuser.id, passwordHash: await hashPassword(password), tokenKey: newTokenKey() });
   return 'updated';
 }
 

@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { JobStore } from '../store/types.js';
-import { PeriodicPass } from './periodic-pass.js';
+import { PeriodicPass } from '../periodic-pass.js';
 
 /** How long finished jobs are kept, per status, in ms; a status left out is kept for ever. */
 export interface Retention {

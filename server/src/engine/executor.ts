@@ -3,7 +3,7 @@ import type { Logger } from '../logger.js';
 import type { ClaimedJob, JobStore } from '../store/types.js';
 import type { Completer } from './completer.js';
 import { toJobContext, type JobHandler } from './job.js';
-import { retryAt, type BackoffFunction } from './retry-policy.js';
+import { afterFailedAttempt, type BackoffFunction } from './retry-policy.js';
 
 /** How one execution ended. `lost`: another worker or the rescuer had taken the job over. */
 export type Outcome = 'completed' | 'retried' | 'failed' | 'released' | 'lost';
@@ -90,9 +90,9 @@ export class Execution {
   private async failAttempt(error: string): Promise<Outcome> {
     const { job, deps } = this;
     const held = { id: job.id, lockToken: job.lockToken, error };
-    if (job.retries < job.maxRetries) {
-      const runAt = retryAt(deps.backoff, job.retries + 1);
-      return (await deps.store.jobRetry({ ...held, runAt })) ? 'retried' : 'lost';
+    const next = afterFailedAttempt(job, deps.backoff);
+    if (next.status === 'pending') {
+      return (await deps.store.jobRetry({ ...held, runAt: next.runAt })) ? 'retried' : 'lost';
     }
     return (await deps.store.jobFail(held)) ? 'failed' : 'lost';
   }

@@ -25,8 +25,9 @@ import {
 import { JobsError, validationError, type FieldProblem } from '../errors.js';
 import { defaultLogger, type Logger } from '../logger.js';
 import { openStore } from '../store/open.js';
-import type { SqlJobStore } from '../store/sql-job-store.js';
-import type { ClaimedJob, JobInsertParams, JobRecord, JobStore } from '../store/types.js';
+import type { ClaimedJob, JobInsertParams, JobRecord, Store } from '../store/types.js';
+
+export type { JobRecord, ClaimedJob } from '../store/types.js';
 import { Cleaner, type Retention } from './cleaner.js';
 import { Completer } from './completer.js';
 import type { Outcome } from './executor.js';
@@ -122,8 +123,8 @@ export class Jobs<T extends TopicSchemas = {}> {
   private readonly topics: Topics<T> | undefined;
 
   constructor(
-    /** The store; its `orm` is open to the server (auth) but the engine only calls its methods. */
-    readonly store: JobStore & Pick<SqlJobStore, 'orm'>,
+    /** The store: the engine uses its job methods; the server's auth uses the same database through it. */
+    readonly store: Store,
     options: JobsOptions<T> = {},
     readonly logger: Logger = options.logger ?? defaultLogger(),
   ) {

@@ -1,13 +1,14 @@
 import type { Logger } from '../logger.js';
-import type { JobStore } from '../store/types.js';
-import { PeriodicPass } from './periodic-pass.js';
-import { retryAt, type BackoffFunction } from './retry-policy.js';
+import type { ExpiredJob, JobStore } from '../store/types.js';
+import { PeriodicPass } from '../periodic-pass.js';
+import { afterFailedAttempt, type BackoffFunction } from './retry-policy.js';
 
 const RESCUE_BATCH = 100;
 
 /**
  * Finds processing jobs whose lock expired (their worker crashed or hung, in this process or
- * another) and fails-or-retries them; each counts as a failed attempt.
+ * another) and fails-or-retries them; each counts as a failed attempt. The decision is the
+ * executor's (`afterFailedAttempt`); the store only applies it.
  */
 export class Rescuer extends PeriodicPass {
   constructor(
@@ -20,15 +21,16 @@ export class Rescuer extends PeriodicPass {
   protected async pass(): Promise<void> {
     const error = `Lock expired after ${this.options.lockDuration} ms: the worker crashed or the handler hung.`;
     try {
-      let rescued: number;
+      let expired: ExpiredJob[];
       do {
-        rescued = await this.store.jobRescueExpired({
-          limit: RESCUE_BATCH,
-          error,
-          retryAt: (retry) => retryAt(this.options.backoff, retry),
-        });
-        if (rescued > 0) this.options.logger.warn({ rescued }, 'rescued jobs whose lock expired');
-      } while (rescued === RESCUE_BATCH);
+        const now = Date.now();
+        expired = await this.store.jobGetExpired({ before: new Date(now), limit: RESCUE_BATCH });
+        if (expired.length === 0) break;
+        const rescued = await this.store.jobRescueMany(
+          expired.map((job) => ({ id: job.id, lockToken: job.lockToken, error, ...afterFailedAttempt(job, this.options.backoff, now) })),
+        );
+        if (rescued.length > 0) this.options.logger.warn({ rescued: rescued.length }, 'rescued jobs whose lock expired');
+      } while (expired.length === RESCUE_BATCH);
     } catch (err) {
       this.options.logger.error({ err }, 'rescuing expired jobs failed; will try again');
     }

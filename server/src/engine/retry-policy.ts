@@ -1,3 +1,5 @@
+import type { FailedAttemptState } from '../store/types.js';
+
 /** Milliseconds to wait before retry number `retry` (1 for the first retry). */
 export type BackoffFunction = (retry: number) => number;
 
@@ -32,4 +34,19 @@ export function toBackoffFunction(backoff: ExponentialBackoff | BackoffFunction)
 export function retryAt(backoff: BackoffFunction, retry: number, now: number = Date.now()): Date {
   const delay = backoff(retry);
   return new Date(now + (Number.isFinite(delay) && delay > 0 ? delay : 0));
+}
+
+/**
+ * The one retry-or-fail decision, used by the executor for a handler that threw or timed out
+ * and by the rescuer for a job whose worker vanished: another attempt after the backoff while
+ * retries remain (`retries` counts the failed attempts retried so far), failed for good after.
+ */
+export function afterFailedAttempt(
+  job: { retries: number; maxRetries: number },
+  backoff: BackoffFunction,
+  now: number = Date.now(),
+): FailedAttemptState {
+  return job.retries < job.maxRetries
+    ? { status: 'pending', runAt: retryAt(backoff, job.retries + 1, now) }
+    : { status: 'failed' };
 }

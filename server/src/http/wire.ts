@@ -1,8 +1,7 @@
 import type { JobBody, JobPage as JobPageBody, SuperuserBody } from '@jobbase/contract';
 import type { Superuser } from '../auth/superusers.js';
 import { SUPERUSERS_COLLECTION_ID } from '../auth/tokens.js';
-import type { JobPage } from '../engine/jobs.js';
-import type { JobRecord } from '../store/types.js';
+import type { JobPage, JobRecord } from '../engine/jobs.js';
 
 /** camelCase records with Dates → the contract's snake_case bodies with ISO 8601 UTC times. */
 export function toJobBody(job: JobRecord): JobBody {

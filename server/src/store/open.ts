@@ -1,8 +1,8 @@
 import { JobsError } from '../errors.js';
 import { defaultLogger } from '../logger.js';
 import type { StoreOpenOptions } from './orm-config.js';
-import { SqliteJobStore } from './sqlite/store.js';
-import type { SqlJobStore } from './sql-job-store.js';
+import { SqliteStore } from './sqlite/store.js';
+import type { Store } from './types.js';
 
 export type DatabaseLocation = { dialect: 'sqlite'; filename: string } | { dialect: 'postgres'; url: string };
 
@@ -24,12 +24,12 @@ export function parseDatabaseUrl(database: string): DatabaseLocation {
 export async function openStore(
   database: string,
   options: StoreOpenOptions = { logger: defaultLogger() },
-): Promise<SqlJobStore> {
+): Promise<Store> {
   const location = parseDatabaseUrl(database);
   const store =
     location.dialect === 'postgres'
-      ? await (await import('./postgres/store.js')).PostgresJobStore.open(location.url, options)
-      : await SqliteJobStore.open(location.filename, options);
+      ? await (await import('./postgres/store.js')).PostgresStore.open(location.url, options)
+      : await SqliteStore.open(location.filename, options);
   try {
     await store.migrate();
   } catch (err) {

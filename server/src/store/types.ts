@@ -56,12 +56,27 @@ export interface JobFailParams extends JobFinishParams {
   error: string;
 }
 
-export interface JobRescueParams {
+export interface JobGetExpiredParams {
+  /** Locks that ran out before this instant. */
+  before: Date;
   limit: number;
-  error: string;
-  /** When a rescued job with `retries` failed attempts so far is due again. */
-  retryAt: (retries: number) => Date;
 }
+
+/** A processing job whose lock expired, with what the engine needs to decide its fate. */
+export interface ExpiredJob {
+  id: string;
+  lockToken: string;
+  retries: number;
+  maxRetries: number;
+}
+
+/**
+ * What the engine decided for a job whose attempt failed: back to pending (one more retry
+ * counted, due at `runAt`) or failed for good. The store applies it; it holds no policy.
+ */
+export type FailedAttemptState = { status: 'pending'; runAt: Date } | { status: 'failed' };
+
+export type JobRescueItem = JobFinishParams & { error: string } & FailedAttemptState;
 
 export interface JobDeleteFinishedParams {
   status: 'completed' | 'failed';
@@ -76,10 +91,6 @@ export type StatusCounts = Record<JobStatus, number>;
  * these same names; the engine never asks which dialect it runs on.
  */
 export interface JobStore {
-  readonly dialect: 'sqlite' | 'postgres';
-  /** Creates or upgrades the schema; safe to call on every start. */
-  migrate(): Promise<void>;
-
   jobInsert(params: JobInsertParams): Promise<JobRecord>;
   /** Inserts all or none, in one transaction; returns the jobs in the order given. */
   jobInsertMany(params: readonly JobInsertParams[]): Promise<JobRecord[]>;
@@ -100,8 +111,14 @@ export interface JobStore {
   jobFail(params: JobFailParams): Promise<boolean>;
   /** Back to pending without counting an attempt (shutdown gave up waiting). CAS. */
   jobRelease(params: JobFinishParams): Promise<boolean>;
-  /** Fails-or-retries processing jobs whose lock expired; returns how many it handled. */
-  jobRescueExpired(params: JobRescueParams): Promise<number>;
+  /** Processing jobs whose lock expired before `before`, soonest-expired first. */
+  jobGetExpired(params: JobGetExpiredParams): Promise<ExpiredJob[]>;
+  /**
+   * Applies the engine's decisions to rescued jobs, each compare-and-set on its lock token (a
+   * rescuer racing the job's own worker, or another rescuer, changes it at most once); returns
+   * the ids it changed.
+   */
+  jobRescueMany(items: readonly JobRescueItem[]): Promise<string[]>;
 
   /** Deletes up to `limit` jobs in `status` last updated before `before`; returns how many. */
   jobDeleteFinished(params: JobDeleteFinishedParams): Promise<number>;
@@ -118,8 +135,6 @@ export interface JobStore {
    * another connection committed to the file. Resolves to a function that stops listening.
    */
   listenForJobs?(params: ListenParams): Promise<() => Promise<void>>;
-
-  close(): Promise<void>;
 }
 
 export interface ListenParams {
@@ -127,4 +142,49 @@ export interface ListenParams {
   onTopic: (topic: string) => void;
   /** Jobs of any topic may have been committed. */
   onWake: () => void;
+}
+
+/** A superuser as stored: the password only as its hash. */
+export interface SuperuserRecord {
+  id: string;
+  email: string;
+  passwordHash: string;
+  /** Part of every token's signature: replacing it revokes the tokens issued before. */
+  tokenKey: string;
+  created: Date;
+  updated: Date;
+}
+
+export interface SuperuserPasswordParams {
+  id: string;
+  passwordHash: string;
+  tokenKey: string;
+}
+
+/** The superusers table. Emails arrive normalized (the auth layer owns that rule). */
+export interface SuperuserStore {
+  superuserGetById(id: string): Promise<SuperuserRecord | null>;
+  superuserGetByEmail(email: string): Promise<SuperuserRecord | null>;
+  superuserCount(): Promise<number>;
+  /** `duplicate` when the email is taken (another process may have won the race). */
+  superuserInsert(record: SuperuserRecord): Promise<'created' | 'duplicate'>;
+  /** Sets the password hash and token key; false when the superuser no longer exists. */
+  superuserSetPassword(params: SuperuserPasswordParams): Promise<boolean>;
+  /** False when no superuser has that email. */
+  superuserDelete(email: string): Promise<boolean>;
+}
+
+/** Small key/value settings the server keeps in its database, e.g. the token signing secret. */
+export interface SettingStore {
+  settingGet(key: string): Promise<string | null>;
+  /** Stores `value` unless the key has one already; returns the value stored (first writer wins). */
+  settingInsertIfAbsent(key: string, value: string): Promise<string>;
+}
+
+/** Everything the server keeps, on one database: what `openStore` returns. */
+export interface Store extends JobStore, SuperuserStore, SettingStore {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Creates or upgrades the schema; safe to call on every start, from many processes at once. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import { MikroORM } from '@mikro-orm/sqlite';
 import { JobsError } from '../../errors.js';
 import { baseOrmConfig, type StoreOpenOptions } from '../orm-config.js';
-import { JOB_COLUMNS, SqlJobStore, type Row } from '../sql-job-store.js';
+import { JOB_COLUMNS, SqlStore, type Row } from '../sql-store.js';
 import type { ClaimedJob, JobClaimParams, JobFinishParams, JobInsertParams, JobRecord, ListenParams } from '../types.js';
 import { sqliteMigrations } from './migrations.js';
 
@@ -27,11 +27,10 @@ const INSERT_CHUNK = 500;
 /** How often an idle worker checks whether another process committed, ms. */
 const WATCH_INTERVAL = 10;
 
-export class SqliteJobStore extends SqlJobStore {
+export class SqliteStore extends SqlStore {
   readonly dialect = 'sqlite' as const;
-  protected readonly payloadParam = '?';
 
-  static async open(filename: string, options: StoreOpenOptions): Promise<SqliteJobStore> {
+  static async open(filename: string, options: StoreOpenOptions): Promise<SqliteStore> {
     const busyTimeout = options.busyTimeout ?? 10_000;
     const synchronous = options.synchronous ?? 'NORMAL';
     // Both go into a PRAGMA, which takes no parameters: only known values pass.
@@ -56,7 +55,7 @@ export class SqliteJobStore extends SqlJobStore {
         },
       },
     });
-    return new SqliteJobStore(orm);
+    return new SqliteStore(orm);
   }
 
   protected all(sql: string, params: unknown[] = []): Promise<Row[]> {
@@ -80,9 +79,19 @@ export class SqliteJobStore extends SqlJobStore {
 
   private readonly statements = new StatementCache();
 
-  override async close(): Promise<void> {
+  /** A connection cannot close while it has statements left. */
+  protected async closeDialect(): Promise<void> {
     await this.statements.finalizeAll();
-    await super.close();
+  }
+
+  async jobInsert(p: JobInsertParams): Promise<JobRecord> {
+    const now = new Date().toISOString();
+    const rows = await this.all(
+      `insert into jobs (id, topic, payload, status, run_at, retries, max_retries, created, updated)
+       values (?, ?, ?, 'pending', ?, 0, ?, ?, ?) returning ${JOB_COLUMNS}`,
+      [p.id, p.topic, p.payloadJson, p.runAt.toISOString(), p.maxRetries, now, now],
+    );
+    return this.toRecord(rows[0]!);
   }
 
   /**
@@ -125,10 +134,10 @@ export class SqliteJobStore extends SqlJobStore {
    * Several processes may start on a new file at once; all but one then find the tables made
    * while they looked. Migrations are recorded transactionally, so trying again finds them done.
    */
-  override async migrate(): Promise<void> {
+  async migrate(): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await super.migrate();
+        return await this.applyMigrations();
       } catch (err) {
         // Which error the loser sees depends on where the race caught it (a table that exists, a
         // busy lock, a duplicate migration row); a real fault fails every attempt and surfaces.

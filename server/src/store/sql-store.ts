@@ -5,17 +5,21 @@ import { JobsError } from '../errors.js';
 import { JOB_STATUSES } from '@jobbase/contract';
 import type {
   ClaimedJob,
+  ExpiredJob,
   JobClaimParams,
   JobDeleteFinishedParams,
   JobFailParams,
   JobFinishParams,
+  JobGetExpiredParams,
   JobInsertParams,
   JobListParams,
   JobRecord,
-  JobRescueParams,
+  JobRescueItem,
   JobRetryParams,
-  JobStore,
   StatusCounts,
+  Store,
+  SuperuserPasswordParams,
+  SuperuserRecord,
 } from './types.js';
 
 export type Row = Record<string, unknown>;
@@ -25,31 +29,40 @@ export const JOB_COLUMNS =
   'id, topic, payload, status, run_at, retries, max_retries, last_error, created, updated';
 
 /**
- * The queries both dialects write the same way. Placeholders are `?` on both (knex turns
- * them into `$n` on PostgreSQL). A dialect overrides the methods whose SQL differs (the
- * claim above all) and the few hooks that say how it stores times, JSON and lock tokens.
+ * The queries both dialects write the same way, with `?` placeholders on both. What differs is
+ * abstract here and written out once in each dialect's store (`sqlite/store.ts`,
+ * `postgres/store.ts`): the inserts, the claim, the batched completion, migrating and closing.
+ * Nothing here is overridden.
  */
-export abstract class SqlJobStore implements JobStore {
+export abstract class SqlStore implements Store {
   abstract readonly dialect: 'sqlite' | 'postgres';
 
-  constructor(readonly orm: MikroORM) {}
+  constructor(protected readonly orm: MikroORM) {}
 
-  /** SQL for a value bound as the payload's JSON text. */
-  protected abstract readonly payloadParam: string;
   /** A time as this dialect binds it. */
   protected abstract time(date: Date): unknown;
   /** The stored payload back to a JS value. */
   protected abstract decodePayload(value: unknown): unknown;
+  abstract migrate(): Promise<void>;
+  abstract jobInsert(params: JobInsertParams): Promise<JobRecord>;
   abstract jobInsertMany(items: readonly JobInsertParams[]): Promise<JobRecord[]>;
   abstract jobClaim(params: JobClaimParams): Promise<ClaimedJob[]>;
   abstract jobCompleteMany(items: readonly JobFinishParams[]): Promise<string[]>;
+  /** Stops what the dialect runs in the background and frees what it holds, before the pool closes. */
+  protected abstract closeDialect(): Promise<void>;
 
-  async migrate(): Promise<void> {
+  /** The migrations not yet recorded in jb_migrations, in order. */
+  protected async applyMigrations(): Promise<void> {
     await this.orm.getMigrator().up();
   }
 
   /** Rows of a query (`?` placeholders), straight through the driver: see `withConnection`. */
   protected abstract all(sql: string, params?: unknown[]): Promise<Row[]>;
+
+  /** Rows of any statement, for tests that inspect the database (see `store/testing.ts`). */
+  rawQuery(sql: string, params: unknown[] = []): Promise<Row[]> {
+    return this.all(sql, params);
+  }
   /** Rows changed by a statement (`?` placeholders). */
   protected abstract run(sql: string, params?: unknown[]): Promise<number>;
 
@@ -98,16 +111,6 @@ export abstract class SqlJobStore implements JobStore {
 
   protected toClaimed(row: Row): ClaimedJob {
     return { ...this.toRecord(row), lockToken: row.lock_token as string, lockedUntil: toDate(row.locked_until) };
-  }
-
-  async jobInsert(p: JobInsertParams): Promise<JobRecord> {
-    const now = this.time(new Date());
-    const rows = await this.all(
-      `insert into jobs (id, topic, payload, status, run_at, retries, max_retries, created, updated)
-       values (?, ?, ${this.payloadParam}, 'pending', ?, 0, ?, ?, ?) returning ${JOB_COLUMNS}`,
-      [p.id, p.topic, p.payloadJson, this.time(p.runAt), p.maxRetries, now, now],
-    );
-    return this.toRecord(rows[0]!);
   }
 
   async jobGet(id: string): Promise<JobRecord | null> {
@@ -189,26 +192,33 @@ export abstract class SqlJobStore implements JobStore {
     return changed === 1;
   }
 
-  /**
-   * Rare (only after a crash or a hang), so it favours clarity: read the expired rows, then
-   * fail-or-retry each with the same compare-and-set a worker uses, so a rescuer racing the
-   * job's own worker (or another rescuer) changes it at most once.
-   */
-  async jobRescueExpired(p: JobRescueParams): Promise<number> {
+  async jobGetExpired(p: JobGetExpiredParams): Promise<ExpiredJob[]> {
     const rows = await this.all(
       `select id, retries, max_retries, lock_token from jobs
        where status = 'processing' and locked_until < ? order by locked_until limit ?`,
-      [this.time(new Date()), p.limit],
+      [this.time(p.before), p.limit],
     );
-    let rescued = 0;
-    for (const row of rows) {
-      const job = { id: row.id as string, lockToken: row.lock_token as string, error: p.error };
-      const retries = Number(row.retries);
+    return rows.map((r) => ({
+      id: r.id as string,
+      lockToken: r.lock_token as string,
+      retries: Number(r.retries),
+      maxRetries: Number(r.max_retries),
+    }));
+  }
+
+  /**
+   * Rare (only after a crash or a hang), so it favours clarity: each job with the same
+   * compare-and-set its worker would use.
+   */
+  async jobRescueMany(items: readonly JobRescueItem[]): Promise<string[]> {
+    const rescued: string[] = [];
+    for (const item of items) {
+      const { id, lockToken, error } = item;
       const done =
-        retries < Number(row.max_retries)
-          ? await this.jobRetry({ ...job, runAt: p.retryAt(retries + 1) })
-          : await this.jobFail(job);
-      if (done) rescued++;
+        item.status === 'pending'
+          ? await this.jobRetry({ id, lockToken, error, runAt: item.runAt })
+          : await this.jobFail({ id, lockToken, error });
+      if (done) rescued.push(id);
     }
     return rescued;
   }
@@ -245,9 +255,76 @@ export abstract class SqlJobStore implements JobStore {
     return (await this.jobGet(id)) ? 'conflict' : 'not_found';
   }
 
-  async close(): Promise<void> {
-    await this.orm.close(true);
+  async superuserGetById(id: string): Promise<SuperuserRecord | null> {
+    const rows = await this.all(`select ${SUPERUSER_COLUMNS} from superusers where id = ?`, [id]);
+    return rows[0] ? toSuperuser(rows[0]) : null;
   }
+
+  async superuserGetByEmail(email: string): Promise<SuperuserRecord | null> {
+    const rows = await this.all(`select ${SUPERUSER_COLUMNS} from superusers where email = ?`, [email]);
+    return rows[0] ? toSuperuser(rows[0]) : null;
+  }
+
+  async superuserCount(): Promise<number> {
+    const rows = await this.all('select count(*) as n from superusers');
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async superuserInsert(s: SuperuserRecord): Promise<'created' | 'duplicate'> {
+    const inserted = await this.run(
+      `insert into superusers (id, email, password_hash, token_key, created, updated) values (?, ?, ?, ?, ?, ?)
+       on conflict (email) do nothing`,
+      [s.id, s.email, s.passwordHash, s.tokenKey, this.time(s.created), this.time(s.updated)],
+    );
+    return inserted === 1 ? 'created' : 'duplicate';
+  }
+
+  async superuserSetPassword(p: SuperuserPasswordParams): Promise<boolean> {
+    const changed = await this.run('update superusers set password_hash = ?, token_key = ?, updated = ? where id = ?', [
+      p.passwordHash,
+      p.tokenKey,
+      this.time(new Date()),
+      p.id,
+    ]);
+    return changed === 1;
+  }
+
+  async superuserDelete(email: string): Promise<boolean> {
+    return (await this.run('delete from superusers where email = ?', [email])) === 1;
+  }
+
+  async settingGet(key: string): Promise<string | null> {
+    const rows = await this.all('select value from settings where key = ?', [key]);
+    return rows[0] ? (rows[0].value as string) : null;
+  }
+
+  async settingInsertIfAbsent(key: string, value: string): Promise<string> {
+    await this.run('insert into settings (key, value) values (?, ?) on conflict (key) do nothing', [key, value]);
+    const stored = await this.settingGet(key);
+    if (stored === null) throw new Error(`The setting "${key}" could not be stored.`);
+    return stored;
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.closeDialect();
+    } finally {
+      await this.orm.close(true);
+    }
+  }
+}
+
+const SUPERUSER_COLUMNS = 'id, email, password_hash, token_key, created, updated';
+
+function toSuperuser(row: Row): SuperuserRecord {
+  return {
+    id: row.id as string,
+    email: row.email as string,
+    passwordHash: row.password_hash as string,
+    tokenKey: row.token_key as string,
+    created: toDate(row.created),
+    updated: toDate(row.updated),
+  };
 }
 
 /** An outage as the engine's error (HTTP 503); the driver's error stays as the cause. */
