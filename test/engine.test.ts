@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { DEFAULT_MAX_PAYLOAD_SIZE, JobsError, type JobContext } from '@jobbase/server';
 import { dialects } from './helpers/databases.js';
 import { EngineFixture } from './helpers/engine.js';
+import { watchClaims, withoutPush } from './helpers/claims.js';
 import { deferred, waitFor } from './helpers/wait.js';
 
 describe.each(dialects())('engine on %s', (dialect) => {
@@ -110,15 +111,20 @@ describe.each(dialects())('engine on %s', (dialect) => {
 
   it('wakes at once when this process enqueues a due job (no poll wait)', async () => {
     const jobs = await fx.open({ pollInterval: 60_000 });
-    jobs.register('instant', () => {});
+    let ran = false;
+    jobs.register('instant', () => {
+      ran = true;
+    });
+    withoutPush(jobs);
+    const claims = watchClaims(jobs);
     jobs.start();
-    await waitFor('first idle claim', () => true);
-    const started = Date.now();
-    const done = once(jobs.events, 'job:completed');
+    // Enqueued while a claim is under way, the job would be taken by that claim: wait for sleep.
+    await claims.asleep();
+    const sleptAfter = claims.claims;
     await jobs.enqueue('instant');
-    await done;
     // A poll would take 60 s; the deadline is generous but far below it.
-    expect(Date.now() - started).toBeLessThan(10_000);
+    await waitFor('the woken worker to run the job', () => ran, { timeout: 10_000 });
+    expect(claims.claims).toBeGreaterThan(sleptAfter);
   });
 
   it('never runs more handlers than the pool has slots', async () => {
