@@ -127,6 +127,31 @@ describe.each(dialects())('engine on %s', (dialect) => {
     expect(claims.claims).toBeGreaterThan(sleptAfter);
   });
 
+  it('claims the oldest run_at first, and jobs due together in the order they were enqueued', async () => {
+    const jobs = await fx.open({ workerPoolSize: 1, batchSize: 1 });
+    const past = Date.now() - 60_000;
+    // Four due times, three jobs each, enqueued shuffled: neither the enqueue (id) order nor its
+    // reverse is the run_at order, and every due time has jobs enqueued early and late.
+    const dueSlots = [2, 0, 3, 1, 0, 2, 3, 1, 1, 3, 0, 2];
+    const made = [];
+    for (const [i, slot] of dueSlots.entries()) {
+      made.push(await jobs.enqueueWithOptions('ordered', { i }, { runAt: new Date(past + slot * 1_000) }));
+    }
+    // Enqueue order is id order (UUIDv7), the tie-break the claim must follow.
+    expect(made.map((j) => j.id).sort()).toEqual(made.map((j) => j.id));
+    const ran: string[] = [];
+    jobs.register('ordered', (job) => {
+      ran.push(job.id);
+    });
+    jobs.start();
+    await waitFor('all ran', () => ran.length === made.length);
+    const expected = made
+      .map((job, i) => ({ id: job.id, slot: dueSlots[i]!, i }))
+      .sort((a, b) => a.slot - b.slot || a.i - b.i)
+      .map((j) => j.id);
+    expect(ran).toEqual(expected);
+  });
+
   it('never runs more handlers than the pool has slots', async () => {
     const jobs = await fx.open({ workerPoolSize: 3, batchSize: 10 });
     let running = 0;
