@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { DEFAULT_MAX_PAYLOAD_SIZE, JobsError, type JobContext } from '@jobbase/server';
 import { dialects } from './helpers/databases.js';
 import { EngineFixture } from './helpers/engine.js';
+import { watchClaims, withoutPush } from './helpers/claims.js';
 import { deferred, waitFor } from './helpers/wait.js';
 
 describe.each(dialects())('engine on %s', (dialect) => {
@@ -111,15 +112,45 @@ describe.each(dialects())('engine on %s', (dialect) => {
 
   it('wakes at once when this process enqueues a due job (no poll wait)', async () => {
     const jobs = await fx.open({ pollInterval: 60_000 });
-    jobs.register('instant', () => {});
+    let ran = false;
+    jobs.register('instant', () => {
+      ran = true;
+    });
+    withoutPush(jobs);
+    const claims = watchClaims(jobs);
     jobs.start();
-    await waitFor('first idle claim', () => true);
-    const started = Date.now();
-    const done = once(jobs.events, 'job:completed');
+    // Enqueued while a claim is under way, the job would be taken by that claim: wait for sleep.
+    await claims.asleep();
+    const sleptAfter = claims.claims;
     await jobs.enqueue('instant');
-    await done;
     // A poll would take 60 s; the deadline is generous but far below it.
-    expect(Date.now() - started).toBeLessThan(10_000);
+    await waitFor('the woken worker to run the job', () => ran, { timeout: 10_000 });
+    expect(claims.claims).toBeGreaterThan(sleptAfter);
+  });
+
+  it('claims the oldest run_at first, and jobs due together in the order they were enqueued', async () => {
+    const jobs = await fx.open({ workerPoolSize: 1, batchSize: 1 });
+    const past = Date.now() - 60_000;
+    // Four due times, three jobs each, enqueued shuffled: neither the enqueue (id) order nor its
+    // reverse is the run_at order, and every due time has jobs enqueued early and late.
+    const dueSlots = [2, 0, 3, 1, 0, 2, 3, 1, 1, 3, 0, 2];
+    const made = [];
+    for (const [i, slot] of dueSlots.entries()) {
+      made.push(await jobs.enqueueWithOptions('ordered', { i }, { runAt: new Date(past + slot * 1_000) }));
+    }
+    // Enqueue order is id order (UUIDv7), the tie-break the claim must follow.
+    expect(made.map((j) => j.id).sort()).toEqual(made.map((j) => j.id));
+    const ran: string[] = [];
+    jobs.register('ordered', (job) => {
+      ran.push(job.id);
+    });
+    jobs.start();
+    await waitFor('all ran', () => ran.length === made.length);
+    const expected = made
+      .map((job, i) => ({ id: job.id, slot: dueSlots[i]!, i }))
+      .sort((a, b) => a.slot - b.slot || a.i - b.i)
+      .map((j) => j.id);
+    expect(ran).toEqual(expected);
   });
 
   it('never runs more handlers than the pool has slots', async () => {
