@@ -51,7 +51,19 @@ export abstract class SqlStore implements Store {
   /** Stops what the dialect runs in the background and frees what it holds, before the pool closes. */
   protected abstract closeDialect(): Promise<void>;
 
-  /** The migrations not yet recorded in jb_migrations, in order. */
+  /** Whether jb_migrations records every one of `migrations` (false when it does not exist yet). */
+  protected async migrationsRecorded(migrations: readonly { name: string }[]): Promise<boolean> {
+    let rows: Row[];
+    try {
+      rows = await this.all('select name from jb_migrations');
+    } catch {
+      return false;
+    }
+    const recorded = new Set(rows.map((r) => r.name));
+    return migrations.every((m) => recorded.has(m.name));
+  }
+
+  /** Applies the migrations not yet recorded in jb_migrations, in order. */
   protected async applyMigrations(): Promise<void> {
     await this.orm.getMigrator().up();
   }

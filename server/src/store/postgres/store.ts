@@ -32,10 +32,13 @@ export class PostgresStore extends SqlStore {
     if (!Number.isInteger(poolSize) || poolSize < 1) {
       throw new JobsError('validation', `Option poolSize must be an integer ≥ 1, got ${String(options.poolSize)}.`);
     }
+    await createDatabaseIfMissing(url);
     const orm = await MikroORM.init({
       ...baseOrmConfig(postgresMigrations, options.logger),
       clientUrl: url,
       pool: { min: 0, max: poolSize },
+      // Done above, where two processes creating it at once is not an error.
+      ensureDatabase: false,
     });
     return new PostgresStore(orm, url, options.logger);
   }
@@ -296,6 +299,36 @@ class CountCompactor extends PeriodicPass {
 }
 
 const COMPACT_INTERVAL = 5_000;
+
+/**
+ * Creates the URL's database when it does not exist (as MikroORM would, through the `postgres`
+ * maintenance database), tolerating another process that created it meanwhile: PostgreSQL then
+ * answers duplicate_database (42P04), or a unique violation (23505) when both ran at once.
+ */
+async function createDatabaseIfMissing(url: string): Promise<void> {
+  const name = decodeURIComponent(new URL(url).pathname.slice(1)) || 'postgres';
+  const probe = new pg.Client({ connectionString: url, application_name: 'jobbase-open' });
+  try {
+    await probe.connect();
+    return;
+  } catch (err) {
+    if ((err as { code?: string }).code !== '3D000') return; // not "no such database": surfaces at init
+  } finally {
+    await probe.end().catch(() => undefined);
+  }
+  const maintenance = new URL(url);
+  maintenance.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: maintenance.toString(), application_name: 'jobbase-open' });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${pg.escapeIdentifier(name)}`);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code !== '42P04' && code !== '23505') throw err;
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
+}
 
 /** JSONB cannot hold `\u0000` in a string (22P05); that is bad input, not a server fault. */
 function unstorableText(err: unknown): JobsError | null {

@@ -24,6 +24,8 @@ interface Sqlite3Statement {
 /** Rows per statement: SQLite binds at most 32,766 values (an insert row takes 7). */
 const COMPLETE_CHUNK = 500;
 const INSERT_CHUNK = 500;
+/** How long racing first starts keep trying to migrate, at least, whatever the busy timeout. */
+const MIN_MIGRATE_WAIT = 5_000;
 /** How often an idle worker checks whether another process committed, ms. */
 const WATCH_INTERVAL = 10;
 
@@ -48,14 +50,27 @@ export class SqliteStore extends SqlStore {
         // processes then share the file, and a writer waits rather than failing SQLITE_BUSY.
         afterCreate: (conn: Sqlite3Connection, done: (err: Error | null, conn: Sqlite3Connection) => void) => {
           conn.configure('busyTimeout', busyTimeout);
-          conn.exec(
-            `pragma journal_mode = wal; pragma synchronous = ${synchronous}; pragma busy_timeout = ${busyTimeout};`,
-            (err) => done(err, conn),
-          );
+          const deadline = Date.now() + busyTimeout;
+          // Switching a new file to WAL needs it to itself, and SQLite answers SQLITE_BUSY at
+          // once rather than through the busy handler while another process switches it too.
+          const setUp = () =>
+            conn.exec(`pragma busy_timeout = ${busyTimeout}; pragma journal_mode = wal; pragma synchronous = ${synchronous};`, (err) => {
+              const busy = /^SQLITE_BUSY/.test((err as { code?: string } | null)?.code ?? '');
+              if (busy && Date.now() < deadline) setTimeout(setUp, 5 + Math.random() * 20);
+              else done(err, conn);
+            });
+          setUp();
         },
       },
     });
-    return new SqliteStore(orm);
+    return new SqliteStore(orm, busyTimeout);
+  }
+
+  private constructor(
+    orm: MikroORM,
+    private readonly busyTimeout: number,
+  ) {
+    super(orm);
   }
 
   protected all(sql: string, params: unknown[] = []): Promise<Row[]> {
@@ -132,17 +147,22 @@ export class SqliteStore extends SqlStore {
 
   /**
    * Several processes may start on a new file at once; all but one then find the tables made
-   * while they looked. Migrations are recorded transactionally, so trying again finds them done.
+   * while they looked. Which error a loser sees depends on where the race caught it (a table
+   * that exists, a duplicate migration row, or SQLITE_BUSY without waiting: SQLite refuses at
+   * once to upgrade a read transaction to a write while another connection writes, since
+   * waiting could deadlock). Migrations are recorded transactionally, so trying again after a
+   * random pause finds them done; a real fault fails every attempt and surfaces once the busy
+   * timeout has passed. An up-to-date file (every start but the first) is only read.
    */
   async migrate(): Promise<void> {
+    const deadline = Date.now() + Math.max(this.busyTimeout, MIN_MIGRATE_WAIT);
     for (let attempt = 1; ; attempt++) {
+      if (await this.migrationsRecorded(sqliteMigrations)) return;
       try {
         return await this.applyMigrations();
       } catch (err) {
-        // Which error the loser sees depends on where the race caught it (a table that exists, a
-        // busy lock, a duplicate migration row); a real fault fails every attempt and surfaces.
-        if (attempt >= 5) throw err;
-        await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+        if (Date.now() >= deadline) throw err;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 25 * Math.min(attempt, 8)));
       }
     }
   }
