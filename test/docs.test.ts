@@ -3,7 +3,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contract } from '@jobbase/contract';
-import { serializeOpenApiDocument } from '@jobbase/contract/openapi';
+import { serializeOpenApiDocument } from '@jobbase/openapi';
 import { isAppRoute, type AppRouter } from '@ts-rest/core';
 import { AppFixture, api, type RunningApp } from './helpers/app.js';
 

@@ -8,7 +8,7 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import { isAppRoute, isZodType, type AppRoute, type AppRouter } from '@ts-rest/core';
 import { describe, expect, it } from 'vitest';
 import { contract, type RouteDocs } from '@jobbase/contract';
-import { API_VERSION, buildOpenApiDocument, serializeOpenApiDocument } from '@jobbase/contract/openapi';
+import { API_VERSION, buildOpenApiDocument, serializeOpenApiDocument } from '@jobbase/openapi';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -84,18 +84,6 @@ export const deleteConflictExample = {
   data: {},
 } satisfies ErrorBody;
 
-export const unauthorizedExample = {
-  status: 401,
-  message: 'The request requires valid record authorization token.',
-  data: {},
-} satisfies ErrorBody;
-
-export const notFoundExample = {
-  status: 404,
-  message: "The requested resource wasn't found.",
-  data: {},
-} satisfies ErrorBody;
-
 export const payloadTooLargeExample = {
   status: 413,
   message: 'The request body must be at most 2097152 bytes.',

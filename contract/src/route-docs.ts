@@ -2,7 +2,8 @@ import { z } from 'zod';
 
 /**
  * What a route says about itself beyond its shapes, carried in ts-rest's `metadata` so the
- * contract stays the one place a route is described. The OpenAPI generator reads it.
+ * contract stays the one place a route is described. `@jobbase/openapi` reads it; here it is
+ * plain data, so the contract needs no OpenAPI tooling.
  */
 export const RouteDocsSchema = z.object({
   /** Stable and unique: generated clients name their methods after it. */

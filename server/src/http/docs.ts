@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Express, RequestHandler } from 'express';
-import { API_REFERENCE_PATH, OPENAPI_DOCUMENT_PATH, serializeOpenApiDocument } from '@jobbase/contract/openapi';
+import { API_REFERENCE_PATH, OPENAPI_DOCUMENT_PATH, serializeOpenApiDocument } from '@jobbase/openapi';
 
 /*
  * The OpenAPI document and the API reference rendered from it, both without auth (SPEC §4).
@@ -9,9 +9,9 @@ import { API_REFERENCE_PATH, OPENAPI_DOCUMENT_PATH, serializeOpenApiDocument } f
  * Neither route is in the ts-rest contract, on purpose. The contract describes the API; these
  * two routes publish that description. Putting the document's route into the document would
  * describe it as "any JSON" (the OpenAPI schema is not ours to restate), and the reference is
- * an HTML page with its assets, which ts-rest's JSON routes do not model. Their paths still
- * come from the contract package (OPENAPI_DOCUMENT_PATH, API_REFERENCE_PATH), so nothing
- * about them is written twice.
+ * an HTML page with its assets, which ts-rest's JSON routes do not model. Their paths come
+ * from `@jobbase/openapi` with the document (OPENAPI_DOCUMENT_PATH, API_REFERENCE_PATH), so
+ * nothing about them is written twice.
  */
 
 /** swagger-ui-dist, installed with the server: the reference loads nothing from any CDN. */

@@ -1,3 +1,20 @@
+import {
+  AuthRequestSchema,
+  AuthResponseSchema,
+  contract,
+  EnqueueBodySchema,
+  ErrorSchema,
+  HealthSchema,
+  JobPageSchema,
+  JobSchema,
+  JobStatusSchema,
+  RouteMetadataSchema,
+  StatsSchema,
+  SuperuserSchema,
+  type Contract,
+  type ErrorBody,
+  type RouteMetadata,
+} from '@jobbase/contract';
 import { ContractNoBody, isAppRoute, isZodType, type AppRoute, type AppRouter } from '@ts-rest/core';
 import {
   OpenApiBuilder,
@@ -8,22 +25,7 @@ import {
   type ServerObject,
 } from 'openapi3-ts/oas31';
 import { z, type ZodTypeAny } from 'zod';
-import { contract, type Contract } from './contract.js';
-import { notFoundExample, unauthorizedExample } from './examples.js';
 import { JsonSchemas, type ComponentSchema } from './json-schemas.js';
-import { RouteMetadataSchema, type RouteMetadata } from './route-docs.js';
-import {
-  AuthRequestSchema,
-  AuthResponseSchema,
-  EnqueueBodySchema,
-  ErrorSchema,
-  HealthSchema,
-  JobPageSchema,
-  JobSchema,
-  JobStatusSchema,
-  StatsSchema,
-  SuperuserSchema,
-} from './schemas.js';
 
 /** The API's version; follows `@jobbase/contract`'s (a test keeps them equal). */
 export const API_VERSION = '0.1.0';
@@ -36,7 +38,7 @@ const SECURITY_SCHEME = 'superuserToken';
 
 /**
  * The schemas published as named components. Which schemas get a name is a documentation
- * choice; their shapes come from `schemas.ts`.
+ * choice; their shapes come from `@jobbase/contract`.
  */
 const COMPONENTS: Record<string, ComponentSchema> = {
   Job: { schema: JobSchema, description: 'A job as the API returns it.' },
@@ -63,6 +65,22 @@ const TAGS: Record<keyof Contract, string> = {
   auth: 'Superuser sign-in, compatible with PocketBase and its SDK.',
   system: 'The server itself.',
 };
+
+/*
+ * The generic answers' examples live here rather than in the contract's examples: only the
+ * document uses them, for routes that leave a 401 or 404 undescribed.
+ */
+const unauthorizedExample = {
+  status: 401,
+  message: 'The request requires valid record authorization token.',
+  data: {},
+} satisfies ErrorBody;
+
+const notFoundExample = {
+  status: 404,
+  message: "The requested resource wasn't found.",
+  data: {},
+} satisfies ErrorBody;
 
 /** Used where a route does not describe a response itself. */
 const GENERIC_RESPONSES: Partial<Record<number, { description: string; example: unknown }>> = {

@@ -5,11 +5,11 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { serializeOpenApiDocument } from './openapi.js';
+import { serializeOpenApiDocument } from './document.js';
 
 const target = process.argv[2];
 if (!target) {
-  console.error('Usage: openapi-cli <output.json>');
+  console.error('Usage: node openapi/dist/cli.js <output.json>');
   process.exit(2);
 }
 const file = resolve(target);
