@@ -98,6 +98,10 @@ export class Producer {
       for (const job of claimed) this.execute(job);
       this.saturated = claimed.length === limit;
       if (!this.saturated) await this.sleep(this.options.pollInterval);
+      // A store whose driver answers synchronously (SQLite) resolves every claim, handler and
+      // completion as a microtask: without a turn of the event loop here a busy queue would
+      // starve the process's timers and I/O for as long as the backlog lasts.
+      else await new Promise((resolve) => setImmediate(resolve));
     }
   }
 

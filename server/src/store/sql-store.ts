@@ -84,10 +84,7 @@ export abstract class SqlStore implements Store {
    * single-row inserts/s), and the pool still owns the connection, its set-up and its health.
    */
   protected async withConnection<C, T>(work: (conn: C) => Promise<T>): Promise<T> {
-    const client = (this.orm.em.getConnection() as AbstractSqlConnection).getKnex().client as {
-      acquireConnection(): Promise<C>;
-      releaseConnection(conn: C): Promise<void>;
-    };
+    const client = this.knexClient<C>();
     let conn: C;
     try {
       conn = await client.acquireConnection();
@@ -101,6 +98,14 @@ export abstract class SqlStore implements Store {
     } finally {
       await client.releaseConnection(conn);
     }
+  }
+
+  /** knex's client under MikroORM, which owns the pool of driver connections. */
+  protected knexClient<C = unknown>(): { acquireConnection(): Promise<C>; releaseConnection(conn: C | null): Promise<void> } {
+    return (this.orm.em.getConnection() as AbstractSqlConnection).getKnex().client as {
+      acquireConnection(): Promise<C>;
+      releaseConnection(conn: C | null): Promise<void>;
+    };
   }
 
   /** True when `err` says the database cannot be reached or is busy, not that the query is wrong. */
@@ -340,7 +345,7 @@ function toSuperuser(row: Row): SuperuserRecord {
 }
 
 /** An outage as the engine's error (HTTP 503); the driver's error stays as the cause. */
-function unavailable(err: unknown): JobsError {
+export function unavailable(err: unknown): JobsError {
   if (err instanceof JobsError) return err;
   const reason = err instanceof Error ? err.message : String(err);
   return new JobsError('unavailable', `The database is unavailable: ${reason}`, {}, { cause: err });

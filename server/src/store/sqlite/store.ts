@@ -1,25 +1,10 @@
-import { MikroORM } from '@mikro-orm/sqlite';
+import type { Database, Statement } from 'better-sqlite3';
+import { MikroORM } from '@mikro-orm/better-sqlite';
 import { JobsError } from '../../errors.js';
 import { baseOrmConfig, type StoreOpenOptions } from '../orm-config.js';
-import { JOB_COLUMNS, SqlStore, type Row } from '../sql-store.js';
+import { JOB_COLUMNS, SqlStore, unavailable, type Row } from '../sql-store.js';
 import type { ClaimedJob, JobClaimParams, JobFinishParams, JobInsertParams, JobRecord, ListenParams } from '../types.js';
 import { sqliteMigrations } from './migrations.js';
-
-/** The slice of node-sqlite3's Database we use. */
-interface Sqlite3Connection {
-  configure(option: 'busyTimeout', ms: number): void;
-  exec(sql: string, callback: (err: Error | null) => void): void;
-  all(sql: string, params: unknown[], callback: (err: Error | null, rows: Row[]) => void): void;
-  run(sql: string, params: unknown[], callback: (this: { changes: number }, err: Error | null) => void): void;
-  prepare(sql: string, callback: (err: Error | null) => void): Sqlite3Statement;
-}
-
-/** The slice of node-sqlite3's Statement we use. */
-interface Sqlite3Statement {
-  all(params: unknown[], callback: (err: Error | null, rows: Row[]) => void): void;
-  run(params: unknown[], callback: (this: { changes: number }, err: Error | null) => void): void;
-  finalize(callback: (err: Error | null) => void): void;
-}
 
 /** Rows per statement: SQLite binds at most 32,766 values (an insert row takes 7). */
 const COMPLETE_CHUNK = 500;
@@ -28,6 +13,14 @@ const INSERT_CHUNK = 500;
 const MIN_MIGRATE_WAIT = 5_000;
 /** How often an idle worker checks whether another process committed, ms. */
 const WATCH_INTERVAL = 10;
+/**
+ * How long one statement may wait, blocking, for another process's write lock. better-sqlite3
+ * runs on the event loop's thread, so SQLite's own busy wait would freeze the process for the
+ * whole busy timeout; past this short wait the store lets go and tries again from a timer.
+ */
+const BLOCKING_BUSY_WAIT = 20;
+/** Most prepared statements kept; the claim and the batched completion vary with their sizes. */
+const MAX_STATEMENTS = 128;
 
 export class SqliteStore extends SqlStore {
   readonly dialect = 'sqlite' as const;
@@ -48,19 +41,26 @@ export class SqliteStore extends SqlStore {
       pool: {
         // Every connection knex opens gets WAL, the busy timeout and the sync level: several
         // processes then share the file, and a writer waits rather than failing SQLITE_BUSY.
-        afterCreate: (conn: Sqlite3Connection, done: (err: Error | null, conn: Sqlite3Connection) => void) => {
-          conn.configure('busyTimeout', busyTimeout);
+        afterCreate: (db: Database, done: (err: Error | null, db: Database) => void) => {
           const deadline = Date.now() + busyTimeout;
           // Switching a new file to WAL needs it to itself, and SQLite answers SQLITE_BUSY at
           // once rather than through the busy handler while another process switches it too.
-          const setUp = () =>
-            conn.exec(`pragma busy_timeout = ${busyTimeout}; pragma journal_mode = wal; pragma synchronous = ${synchronous};`, (err) => {
-              const busy = /^SQLITE_BUSY/.test((err as { code?: string } | null)?.code ?? '');
-              if (busy && Date.now() < deadline) setTimeout(setUp, 5 + Math.random() * 20);
-              else done(err, conn);
-            });
+          const setUp = () => {
+            try {
+              db.pragma(`busy_timeout = ${BLOCKING_BUSY_WAIT}`);
+              db.pragma('journal_mode = wal');
+              db.pragma(`synchronous = ${synchronous}`);
+              done(null, db);
+            } catch (err) {
+              if (isBusy(err) && Date.now() < deadline) setTimeout(setUp, 5 + Math.random() * 20);
+              else done(err as Error, db);
+            }
+          };
           setUp();
         },
+        // One connection for the store's queries, one for MikroORM's migrator.
+        min: 1,
+        max: 2,
       },
     });
     return new SqliteStore(orm, busyTimeout);
@@ -73,30 +73,73 @@ export class SqliteStore extends SqlStore {
     super(orm);
   }
 
+  /**
+   * The store's own connection from MikroORM's pool (which keeps a second one for migrations),
+   * held from the first query to close: every hot query is a prepared statement run on it
+   * synchronously, with no pool, thread hop or callback in between.
+   */
+  private connection: Promise<Database> | null = null;
+  private readonly statements = new Map<string, Statement>();
+
+  private db(): Promise<Database> {
+    this.connection ??= this.knexClient().acquireConnection() as Promise<Database>;
+    this.connection.catch(() => (this.connection = null));
+    return this.connection;
+  }
+
+  private prepared(db: Database, sql: string): Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = db.prepare(sql);
+      if (this.statements.size >= MAX_STATEMENTS) this.statements.delete(this.statements.keys().next().value!);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /**
+   * Runs `work` on the connection; when another process holds the write lock past the short
+   * blocking wait, tries again from a timer (the event loop stays free) until the busy timeout,
+   * then answers `unavailable`. A statement refused SQLITE_BUSY changed nothing, so it is safe
+   * to repeat.
+   */
+  private async withDb<T>(work: (db: Database) => T): Promise<T> {
+    let db: Database;
+    try {
+      db = await this.db();
+    } catch (err) {
+      throw unavailable(err);
+    }
+    const deadline = Date.now() + this.busyTimeout;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return work(db);
+      } catch (err) {
+        if (!this.isUnavailable(err)) throw err;
+        if (!isBusy(err) || Date.now() >= deadline) throw unavailable(err);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5 * attempt, 50) * (0.5 + Math.random())));
+      }
+    }
+  }
+
   protected all(sql: string, params: unknown[] = []): Promise<Row[]> {
-    return this.withConnection<Sqlite3Connection, Row[]>(async (conn) => {
-      const statement = await this.statements.get(conn, sql);
-      return new Promise((resolve, reject) => statement.all(params, (err, rows) => (err ? reject(err) : resolve(rows))));
+    return this.withDb((db) => {
+      const statement = this.prepared(db, sql);
+      if (statement.reader) return statement.all(params) as Row[];
+      statement.run(params);
+      return [];
     });
   }
 
   protected run(sql: string, params: unknown[] = []): Promise<number> {
-    return this.withConnection<Sqlite3Connection, number>(async (conn) => {
-      const statement = await this.statements.get(conn, sql);
-      return new Promise((resolve, reject) =>
-        statement.run(params, function (err) {
-          if (err) reject(err);
-          else resolve(this.changes);
-        }),
-      );
-    });
+    return this.withDb((db) => this.prepared(db, sql).run(params).changes);
   }
 
-  private readonly statements = new StatementCache();
-
-  /** A connection cannot close while it has statements left. */
   protected async closeDialect(): Promise<void> {
-    await this.statements.finalizeAll();
+    const held = this.connection;
+    this.connection = null;
+    this.statements.clear();
+    if (held) await this.knexClient().releaseConnection(await held.catch(() => null));
   }
 
   async jobInsert(p: JobInsertParams): Promise<JobRecord> {
@@ -110,33 +153,30 @@ export class SqliteStore extends SqlStore {
   }
 
   /**
-   * All chunks in one IMMEDIATE transaction on the one pooled connection: all or nothing, one
-   * commit, and the write lock taken up front so another process cannot make us fail midway.
+   * All chunks in one IMMEDIATE transaction: all or nothing, one commit, and the write lock
+   * taken up front so another process cannot make it fail midway. It runs synchronously start
+   * to end (1,000 jobs take a few ms), so nothing else on this connection interleaves with it.
    */
   async jobInsertMany(items: readonly JobInsertParams[]): Promise<JobRecord[]> {
     if (items.length === 0) return [];
     const now = new Date().toISOString();
-    return this.withConnection<Sqlite3Connection, JobRecord[]>(async (conn) => {
-      const exec = (sql: string, params: unknown[] = []) => rowsOf(conn, sql, params);
-      await exec('begin immediate');
-      try {
-        const byId = new Map<string, JobRecord>();
-        for (let i = 0; i < items.length; i += INSERT_CHUNK) {
-          const chunk = items.slice(i, i + INSERT_CHUNK);
-          const rows = await exec(
-            `insert into jobs (id, topic, payload, status, run_at, retries, max_retries, created, updated)
-             values ${chunk.map(() => "(?, ?, ?, 'pending', ?, 0, ?, ?, ?)").join(', ')} returning ${JOB_COLUMNS}`,
-            chunk.flatMap((p) => [p.id, p.topic, p.payloadJson, p.runAt.toISOString(), p.maxRetries, now, now]),
-          );
-          for (const row of rows) byId.set(row.id as string, this.toRecord(row));
-        }
-        await exec('commit');
-        return items.map((p) => byId.get(p.id)!);
-      } catch (err) {
-        await exec('rollback').catch(() => undefined);
-        throw err;
-      }
-    });
+    return this.withDb((db) =>
+      db
+        .transaction(() => {
+          const byId = new Map<string, JobRecord>();
+          for (let i = 0; i < items.length; i += INSERT_CHUNK) {
+            const chunk = items.slice(i, i + INSERT_CHUNK);
+            const rows = this.prepared(
+              db,
+              `insert into jobs (id, topic, payload, status, run_at, retries, max_retries, created, updated)
+               values ${chunk.map(() => "(?, ?, ?, 'pending', ?, 0, ?, ?, ?)").join(', ')} returning ${JOB_COLUMNS}`,
+            ).all(chunk.flatMap((p) => [p.id, p.topic, p.payloadJson, p.runAt.toISOString(), p.maxRetries, now, now])) as Row[];
+            for (const row of rows) byId.set(row.id as string, this.toRecord(row));
+          }
+          return items.map((p) => byId.get(p.id)!);
+        })
+        .immediate(),
+    );
   }
 
   /** Busy past the busy timeout, or the file cannot be read or written. */
@@ -252,47 +292,6 @@ export class SqliteStore extends SqlStore {
   }
 }
 
-/**
- * Prepared statements per connection, so SQLite parses each query once rather than on every
- * call. node-sqlite3 resets a statement when it next runs, and `all`/`run` step it to the end,
- * which ends its implicit transaction. A connection cannot close while it has statements left,
- * so they are finalized before the pool closes. Bounded: the oldest is finalized past MAX.
- */
-class StatementCache {
-  private static readonly MAX = 64;
-  private readonly byConnection = new Map<Sqlite3Connection, Map<string, Promise<Sqlite3Statement>>>();
-
-  get(conn: Sqlite3Connection, sql: string): Promise<Sqlite3Statement> {
-    let cache = this.byConnection.get(conn);
-    if (!cache) this.byConnection.set(conn, (cache = new Map()));
-    let statement = cache.get(sql);
-    if (!statement) {
-      statement = new Promise<Sqlite3Statement>((resolve, reject) => {
-        const prepared = conn.prepare(sql, (err) => (err ? reject(err) : resolve(prepared)));
-      });
-      cache.set(sql, statement);
-      statement.catch(() => cache.delete(sql));
-      if (cache.size > StatementCache.MAX) {
-        const [oldestSql, oldest] = cache.entries().next().value!;
-        cache.delete(oldestSql);
-        void oldest.then(finalize, () => undefined);
-      }
-    }
-    return statement;
-  }
-
-  async finalizeAll(): Promise<void> {
-    const all = [...this.byConnection.values()].flatMap((cache) => [...cache.values()]);
-    this.byConnection.clear();
-    await Promise.all(all.map((s) => s.then(finalize, () => undefined)));
-  }
-}
-
-function finalize(statement: Sqlite3Statement): Promise<void> {
-  return new Promise((resolve) => statement.finalize(() => resolve()));
-}
-
-/** node-sqlite3's callback `all` as a promise, on a connection the caller holds. */
-function rowsOf(conn: Sqlite3Connection, sql: string, params: unknown[]): Promise<Row[]> {
-  return new Promise((resolve, reject) => conn.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows))));
+function isBusy(err: unknown): boolean {
+  return /^SQLITE_BUSY/.test((err as { code?: string } | null)?.code ?? '');
 }
