@@ -3,14 +3,11 @@ import { mkdir } from 'node:fs/promises';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppFixture, EMAIL, PASSWORD, type RunningApp } from './helpers/app.js';
+import { prerequisite } from './helpers/prerequisites.js';
 
 const CHROMIUM = process.env.JOBBASE_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = 'test-artifacts';
-const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser) {
-  if (process.env.CI) throw new Error(`CI is set but there is no Chromium at ${CHROMIUM} (apt-get install chromium).`);
-  console.log(`Admin UI browser tests skipped: no Chromium at ${CHROMIUM}. apt-get install chromium to run them.`);
-}
+const haveBrowser = prerequisite(existsSync(CHROMIUM), `the admin UI browser tests need Chromium at ${CHROMIUM} (apt-get install chromium)`);
 
 describe.skipIf(!haveBrowser)('admin UI in Chromium', () => {
   const fx = new AppFixture('sqlite');

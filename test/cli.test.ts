@@ -102,11 +102,14 @@ describe.each(dialects())('jobbase CLI on %s', (dialect) => {
       JOBBASE_HTTP: `127.0.0.1:${port}`,
       JOBBASE_SUPERUSER_EMAIL: EMAIL,
       JOBBASE_SUPERUSER_PASSWORD: PASSWORD,
+      JOBBASE_CORS_ORIGINS: 'https://a.example',
     });
     running.push(cli);
     await waitFor('the server to start', () => cli.output().includes(`${url}/api/`) || cli.child.exitCode !== null);
     expect(cli.output()).toContain(`Superuser ${EMAIL} created`);
     expect((await api(url, '/api/jobs/stats', { token: await login(url) })).status).toBe(200);
+    const cors = await fetch(`${url}/api/health`, { headers: { origin: 'https://a.example' } });
+    expect(cors.headers.get('access-control-allow-origin')).toBe('https://a.example');
     cli.child.kill('SIGINT');
     expect(await cli.exit).toEqual([0, null]);
   });
@@ -116,6 +119,35 @@ describe.each(dialects())('jobbase CLI on %s', (dialect) => {
     expect(cli.output()).toContain('No superuser yet');
     expect(cli.output()).toMatch(/node \S*cli.js superuser upsert EMAIL PASSWORD --db/);
     expect((await api(url, '/api/jobs/stats')).status).toBe(401);
+    // No --cors-origins: no page of another origin may read an answer.
+    const cors = await fetch(`${url}/api/health`, { headers: { origin: 'https://a.example' } });
+    expect(cors.headers.get('access-control-allow-origin')).toBeNull();
+    cli.child.kill('SIGTERM');
+    expect(await cli.exit).toEqual([0, null]);
+  });
+
+  it('serve --cors-origins lets pages of those origins call the API, and no other', async () => {
+    const { cli, url } = await serve(['--db', db.url, '--cors-origins', 'https://a.example, https://b.example']);
+    const allowed = await fetch(`${url}/api/health`, { headers: { origin: 'https://a.example' } });
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://a.example');
+    const second = await fetch(`${url}/api/health`, { headers: { origin: 'https://b.example' } });
+    expect(second.headers.get('access-control-allow-origin')).toBe('https://b.example');
+    const preflight = await fetch(`${url}/api/jobs/enqueue`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://a.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://a.example');
+    expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
+    const other = await fetch(`${url}/api/health`, { headers: { origin: 'https://evil.example' } });
+    expect(other.status).toBe(200);
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    const otherPreflight = await fetch(`${url}/api/jobs/enqueue`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
+    expect(otherPreflight.headers.get('access-control-allow-origin')).toBeNull();
     cli.child.kill('SIGTERM');
     expect(await cli.exit).toEqual([0, null]);
   });
@@ -136,5 +168,8 @@ describe.each(dialects())('jobbase CLI on %s', (dialect) => {
     const shortPassword = await run(['superuser', 'upsert', EMAIL, 'short', '--db', db.url]);
     expect(shortPassword.code).toBe(1);
     expect(shortPassword.output).toContain('password');
+    const badOrigin = await run(['serve', '--db', db.url, '--http', '127.0.0.1:0', '--cors-origins', 'https://a.example/path']);
+    expect(badOrigin.code).toBe(1);
+    expect(badOrigin.output).toContain('"https://a.example/path" is not an origin');
   });
 });

@@ -280,6 +280,29 @@ describe.each(dialects())('@jobbase/client against a live server on %s', (dialec
     expect((await apiError(client.get(waiting.id))).status).toBe(404);
   });
 
+  it('requeue of a completed, pending or processing job is a 400 conflict and leaves the job as it was', async () => {
+    await client.authWithPassword(EMAIL, PASSWORD);
+    const { store } = running.app.jobs;
+    for (const topic of ['retried', 'running', 'done']) await client.enqueueWithOptions(topic, { topic }, { maxRetries: 5 });
+    // The states are made through the store, with no worker running, so nothing moves meanwhile.
+    const [first] = await store.jobClaim({ topics: ['retried'], limit: 1, lockDuration: 60_000 });
+    await store.jobRetry({ id: first!.id, lockToken: first!.lockToken, error: 'first try', runAt: new Date(Date.now() + 3_600_000) });
+    const [processing] = await store.jobClaim({ topics: ['running'], limit: 1, lockDuration: 60_000 });
+    const [done] = await store.jobClaim({ topics: ['done'], limit: 1, lockDuration: 60_000 });
+    await store.jobCompleteMany([{ id: done!.id, lockToken: done!.lockToken }]);
+
+    const stats = await client.stats();
+    expect(stats).toMatchObject({ pending: 1, processing: 1, completed: 1, failed: 0 });
+    for (const [id, status] of [[first!.id, 'pending'], [processing!.id, 'processing'], [done!.id, 'completed']] as const) {
+      const before = await client.get(id);
+      expect(before.status).toBe(status);
+      const conflict = await apiError(client.requeue(id));
+      expect(conflict, status).toMatchObject({ status: 400, message: 'Only failed jobs can be requeued.', data: {} });
+      expect(await client.get(id), status).toEqual(before);
+    }
+    expect(await client.stats()).toEqual(stats);
+  });
+
   it('exposes the raw ts-rest client, answering { status, body } and sending the token', async () => {
     await client.authWithPassword(EMAIL, PASSWORD);
     const job = await client.enqueue('raw', { ok: true });

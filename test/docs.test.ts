@@ -6,14 +6,11 @@ import { contract } from '@jobbase/contract';
 import { serializeOpenApiDocument } from '@jobbase/openapi';
 import { isAppRoute, type AppRouter } from '@ts-rest/core';
 import { AppFixture, api, type RunningApp } from './helpers/app.js';
+import { prerequisite } from './helpers/prerequisites.js';
 
 const CHROMIUM = process.env.JOBBASE_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = 'test-artifacts';
-const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser) {
-  if (process.env.CI) throw new Error(`CI is set but there is no Chromium at ${CHROMIUM} (apt-get install chromium).`);
-  console.log(`API reference browser test skipped: no Chromium at ${CHROMIUM}. apt-get install chromium to run it.`);
-}
+const haveBrowser = prerequisite(existsSync(CHROMIUM), `the API reference browser test needs Chromium at ${CHROMIUM} (apt-get install chromium)`);
 
 const ASSETS = ['/api/docs/assets/swagger-ui.css', '/api/docs/assets/swagger-ui-bundle.js', '/api/docs/assets/start.js'];
 

@@ -414,6 +414,36 @@ describe.each(dialects())('engine on %s', (dialect) => {
     await expect(jobs.requeue('not-a-uuid')).rejects.toMatchObject({ code: 'not_found' });
   });
 
+  it('requeue of a completed, pending or processing job is a conflict and leaves the job as it was', async () => {
+    const jobs = await fx.open();
+    const store = jobs.store;
+    for (const topic of ['retried', 'running', 'done']) await jobs.enqueueWithOptions(topic, { topic }, { maxRetries: 5 });
+    // A pending job that has failed once: a wrongly accepted requeue would reset its retries,
+    // error and due time.
+    const [first] = await store.jobClaim({ topics: ['retried'], limit: 1, lockDuration: 60_000 });
+    await store.jobRetry({ id: first!.id, lockToken: first!.lockToken, error: 'first try', runAt: new Date(Date.now() + 3_600_000) });
+    const [running] = await store.jobClaim({ topics: ['running'], limit: 1, lockDuration: 60_000 });
+    const [done] = await store.jobClaim({ topics: ['done'], limit: 1, lockDuration: 60_000 });
+    expect(await store.jobCompleteMany([{ id: done!.id, lockToken: done!.lockToken }])).toEqual([done!.id]);
+    const locks = (id: string) => rawQuery(store, 'select lock_token, locked_until from jobs where id = ?', [id]);
+
+    const stats = await jobs.stats();
+    expect(stats).toMatchObject({ pending: 1, processing: 1, completed: 1, failed: 0 });
+    for (const [id, status] of [[first!.id, 'pending'], [running!.id, 'processing'], [done!.id, 'completed']] as const) {
+      const before = await jobs.get(id);
+      expect(before.status).toBe(status);
+      const lockBefore = await locks(id);
+      const err = await jobs.requeue(id).then(() => undefined, (e: unknown) => e);
+      expect(err, status).toBeInstanceOf(JobsError);
+      expect(err, status).toMatchObject({ code: 'conflict', message: 'Only failed jobs can be requeued.' });
+      expect(await jobs.get(id), status).toEqual(before);
+      expect(await locks(id), status).toEqual(lockBefore);
+    }
+    expect(await jobs.stats()).toEqual(stats);
+    // The processing job's worker still holds its lock and can finish it.
+    expect(await store.jobCompleteMany([{ id: running!.id, lockToken: running!.lockToken }])).toEqual([running!.id]);
+  });
+
   it('delete: pending and failed only', async () => {
     const jobs = await fx.open();
     const pending = await jobs.enqueue('x');

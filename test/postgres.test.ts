@@ -1,10 +1,11 @@
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { postgresAvailable } from './helpers/databases.js';
 import { engineWithProcesses } from './helpers/engine.js';
 import { terminateBackends } from './helpers/postgres-admin.js';
 import { WorkerProcess } from './helpers/processes.js';
 import { waitFor } from './helpers/wait.js';
 
-describe.skipIf(!inject('postgres'))('PostgreSQL only', () => {
+describe.skipIf(!postgresAvailable())('PostgreSQL only', () => {
   const { fx, processes: workers } = engineWithProcesses<WorkerProcess>('postgres');
 
   it('pg_terminate_backend of the workers’ connections mid-run: all jobs still complete', async () => {

@@ -16,10 +16,14 @@ export class AppFixture {
   readonly apps: App[] = [];
   db!: TestDatabase;
 
-  constructor(readonly dialect: Dialect) {}
+  /** `postgresAdmin`: another PostgreSQL server than the test server (a throwaway cluster). */
+  constructor(
+    readonly dialect: Dialect,
+    readonly postgresAdmin?: string,
+  ) {}
 
   async setup(): Promise<void> {
-    this.db = await createTestDatabase(this.dialect);
+    this.db = await createTestDatabase(this.dialect, this.postgresAdmin);
   }
 
   /** A listening app; fast polling and backoff unless overridden. */

@@ -3,8 +3,9 @@ export function postgresAdminUrl(): string {
   return process.env.JOBBASE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 }
 
-export function postgresUrlFor(database: string): string {
-  const url = new URL(postgresAdminUrl());
+/** The URL of `database` on the test server (or on the server `admin` names). */
+export function postgresUrlFor(database: string, admin = postgresAdminUrl()): string {
+  const url = new URL(admin);
   url.pathname = `/${database}`;
   return url.toString();
 }

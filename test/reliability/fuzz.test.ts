@@ -15,6 +15,9 @@ const RUNS = envInt('FUZZ_RUNS', soak() ? 10_000 : 5_000);
 /** CI replays one seed, so a red run is about the code, not the dice; the soak explores new ones. */
 const SEED = envInt('FUZZ_SEED', soak() ? Math.floor(Math.random() * 2 ** 31) : 20_261_128);
 
+/** The statuses a job can be deleted in. */
+const DELETABLE = ['pending', 'failed'];
+
 interface ModelJob {
   id: string;
   status: string;
@@ -85,6 +88,8 @@ describe.each(dialects())('fuzzing every route on %s', (dialect) => {
     await fc.assert(
       fc.asyncProperty(fuzzRequest({ token }), async (req) => {
         const target = req.jobIndex === undefined ? undefined : model[req.jobIndex % model.length]!;
+        // The target as it was before this request: the model follows a success below.
+        const was = target && { status: target.status, deleted: target.deleted };
         const path = target ? req.path.replace('{id}', target.id) : req.path;
         const res = await send(url, req, path);
         counts.requests++;
@@ -112,8 +117,14 @@ describe.each(dialects())('fuzzing every route on %s', (dialect) => {
         } else if (action !== null && action !== 'enqueue' && res.status < 300) {
           const job = byId.get(action.id);
           check(job !== undefined && !job.deleted, `${action.kind} succeeded on a job that is not there`, req, path, res);
-          if (job && action.kind === 'requeue') job.status = 'pending';
-          if (job && action.kind === 'delete') job.deleted = true;
+          if (job && action.kind === 'requeue') {
+            check(job.status === 'failed', `requeue succeeded on a ${job.status} job`, req, path, res);
+            job.status = 'pending';
+          }
+          if (job && action.kind === 'delete') {
+            check(DELETABLE.includes(job.status), `delete succeeded on a ${job.status} job`, req, path, res);
+            job.deleted = true;
+          }
         }
 
         if (!req.valid) return;
@@ -141,19 +152,22 @@ describe.each(dialects())('fuzzing every route on %s', (dialect) => {
             break;
           }
           case 'get':
-            if (!target || target.deleted) check(res.status === 404, 'get of a missing job', req, path, res);
-            else check(res.status === 200 && res.body.status === target.status && res.body.id === target.id, 'get of a known job', req, path, res);
+            if (!target || was!.deleted) check(res.status === 404, 'get of a missing job', req, path, res);
+            else check(res.status === 200 && res.body.status === was!.status && res.body.id === target.id, 'get of a known job', req, path, res);
             break;
           case 'requeue':
+            // Only a failed job comes back (200, pending, retries 0); any other is a conflict (400).
             if (!target) break;
-            if (target.deleted) check(res.status === 404, 'requeue of a deleted job', req, path, res);
-            else if (res.status === 200) check(res.body.status === 'pending' && res.body.retries === 0, 'requeued job', req, path, res);
-            else check(res.status === 400, 'requeue of a job not failed', req, path, res);
+            if (was!.deleted) check(res.status === 404, 'requeue of a deleted job', req, path, res);
+            else if (was!.status === 'failed') {
+              check(res.status === 200 && res.body.id === target.id && res.body.status === 'pending' && res.body.retries === 0, 'requeue of a failed job', req, path, res);
+            } else check(res.status === 400, `requeue of a ${was!.status} job is a conflict`, req, path, res);
             break;
           case 'delete':
+            // 204 once, for a pending or failed job; 400 for the others; 404 once it is gone.
             if (!target) break;
-            if (target.deleted && res.status !== 204) check(res.status === 404, 'delete of a deleted job', req, path, res);
-            else check(res.status === (['pending', 'failed'].includes(target.status) ? 204 : 400), 'delete by status', req, path, res);
+            if (was!.deleted) check(res.status === 404, 'delete of a deleted job', req, path, res);
+            else check(res.status === (DELETABLE.includes(was!.status) ? 204 : 400), `delete of a ${was!.status} job`, req, path, res);
             break;
           case 'auth':
             check(res.status === 400 || res.status === 429, 'sign-in with made-up credentials', req, path, res);

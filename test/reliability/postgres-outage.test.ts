@@ -1,11 +1,12 @@
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AppFixture } from '../helpers/app.js';
+import { postgresAvailable } from '../helpers/databases.js';
 import { enqueueThroughOutage } from '../helpers/outage.js';
 import { terminateBackends } from '../helpers/postgres-admin.js';
 import { report } from '../helpers/soak.js';
 import { waitFor } from '../helpers/wait.js';
 
-describe.skipIf(!inject('postgres'))('PostgreSQL connections killed under load', () => {
+describe.skipIf(!postgresAvailable())('PostgreSQL connections killed under load', () => {
   const fx = new AppFixture('postgres');
   beforeEach(() => fx.setup());
   afterEach(() => fx.teardown());

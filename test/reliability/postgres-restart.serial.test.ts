@@ -1,30 +1,45 @@
-import { afterAll, afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AppFixture } from '../helpers/app.js';
 import { enqueueThroughOutage } from '../helpers/outage.js';
-import { ensurePostgresUp, localCluster, pgctl, postgresUp } from '../helpers/postgres-admin.js';
+import { prerequisite } from '../helpers/prerequisites.js';
 import { report } from '../helpers/soak.js';
+import { ThrowawayPostgres, throwawayPostgresMissing } from '../helpers/throwaway-postgres.js';
 import { waitFor } from '../helpers/wait.js';
 
+const missing = throwawayPostgresMissing();
+
 /**
- * Stops and starts the machine's PostgreSQL, so it runs in the serial group, after every other
- * test file (vitest.config.ts): nothing else of this suite uses the server meanwhile.
+ * Stops and starts a PostgreSQL cluster of its own (made with initdb, removed afterwards), never
+ * the machine's. It still runs in the serial group, after every other test file
+ * (vitest.config.ts): it times the answers through the outage, and a second server is heavy on
+ * a small machine.
  */
-describe.skipIf(!inject('postgres') || !localCluster())('PostgreSQL restart under load', () => {
-  const fx = new AppFixture('postgres');
+describe.skipIf(!prerequisite(missing === null, `the PostgreSQL restart test cannot run: ${missing}`))('PostgreSQL restart under load', () => {
+  let cluster: ThrowawayPostgres | undefined;
+  let fx: AppFixture;
+  beforeAll(async () => {
+    cluster = await ThrowawayPostgres.start();
+    fx = new AppFixture('postgres', cluster.adminUrl);
+  });
+  // Stops the cluster and deletes it, however the test ended.
+  afterAll(() => cluster?.remove());
   beforeEach(() => fx.setup());
   afterEach(async () => {
-    await ensurePostgresUp();
+    if (!(await cluster!.answers())) {
+      await cluster!.start().catch(() => undefined);
+    }
     await fx.teardown();
   });
-  afterAll(ensurePostgresUp);
 
   it('the server stops mid-run and comes back: enqueues answer 503 meanwhile, then 200, without restarting the app; nothing acknowledged lost', async () => {
+    const server = cluster!;
     let downForMs = 0;
     let engineRefusedInMs = 0;
     const figures = await enqueueThroughOutage(fx, async (scenario) => {
       const stopped = Date.now();
-      await pgctl('stop');
+      await server.stop();
       try {
+        expect(await server.answers()).toBe(false);
         const refusedBefore = scenario.refused();
         await waitFor('enqueues to be refused during the outage', () => scenario.refused() >= refusedBefore + 20, { timeout: 30_000 });
         // The HTTP answers above come from the token check, which reads the database first; the
@@ -34,8 +49,8 @@ describe.skipIf(!inject('postgres') || !localCluster())('PostgreSQL restart unde
         await expect(scenario.app.jobs.stats()).rejects.toMatchObject({ code: 'unavailable' });
         engineRefusedInMs = Date.now() - asked;
       } finally {
-        await pgctl('start');
-        await waitFor('PostgreSQL to answer', postgresUp, { timeout: 60_000, interval: 100 });
+        await server.start();
+        await waitFor('PostgreSQL to answer', () => server.answers(), { timeout: 60_000, interval: 100 });
         downForMs = Date.now() - stopped;
       }
     });
