@@ -58,9 +58,10 @@ export class SqliteStore extends SqlStore {
           };
           setUp();
         },
-        // One connection for the store's queries, one for MikroORM's migrator.
+        // One connection, so `sqlite::memory:` is one database: the store holds it for its
+        // queries and hands it back to the pool while MikroORM's migrator runs.
         min: 1,
-        max: 2,
+        max: 1,
       },
     });
     return new SqliteStore(orm, busyTimeout);
@@ -74,8 +75,8 @@ export class SqliteStore extends SqlStore {
   }
 
   /**
-   * The store's own connection from MikroORM's pool (which keeps a second one for migrations),
-   * held from the first query to close: every hot query is a prepared statement run on it
+   * The connection of MikroORM's one-connection pool, held from the first query to close (but
+   * while migrations run): every hot query is a prepared statement run on it
    * synchronously, with no pool, thread hop or callback in between.
    */
   private connection: Promise<Database> | null = null;
@@ -125,21 +126,27 @@ export class SqliteStore extends SqlStore {
   protected all(sql: string, params: unknown[] = []): Promise<Row[]> {
     return this.withDb((db) => {
       const statement = this.prepared(db, sql);
-      if (statement.reader) return statement.all(params) as Row[];
-      statement.run(params);
+      if (statement.reader) return statement.all(bindable(params)) as Row[];
+      statement.run(bindable(params));
       return [];
     });
   }
 
   protected run(sql: string, params: unknown[] = []): Promise<number> {
-    return this.withDb((db) => this.prepared(db, sql).run(params).changes);
+    return this.withDb((db) => this.prepared(db, sql).run(bindable(params)).changes);
   }
 
-  protected async closeDialect(): Promise<void> {
+  /** Gives the connection back to MikroORM's pool (for the migrator, or to close). */
+  private async releaseConnection(): Promise<void> {
     const held = this.connection;
     this.connection = null;
     this.statements.clear();
-    if (held) await this.knexClient().releaseConnection(await held.catch(() => null));
+    const db = await held?.catch(() => null);
+    if (db) await this.knexClient<Database>().releaseConnection(db);
+  }
+
+  protected closeDialect(): Promise<void> {
+    return this.releaseConnection();
   }
 
   async jobInsert(p: JobInsertParams): Promise<JobRecord> {
@@ -170,7 +177,7 @@ export class SqliteStore extends SqlStore {
               db,
               `insert into jobs (id, topic, payload, status, run_at, retries, max_retries, created, updated)
                values ${chunk.map(() => "(?, ?, ?, 'pending', ?, 0, ?, ?, ?)").join(', ')} returning ${JOB_COLUMNS}`,
-            ).all(chunk.flatMap((p) => [p.id, p.topic, p.payloadJson, p.runAt.toISOString(), p.maxRetries, now, now])) as Row[];
+            ).all(bindable(chunk.flatMap((p) => [p.id, p.topic, p.payloadJson, p.runAt.toISOString(), p.maxRetries, now, now]))) as Row[];
             for (const row of rows) byId.set(row.id as string, this.toRecord(row));
           }
           return items.map((p) => byId.get(p.id)!);
@@ -199,6 +206,7 @@ export class SqliteStore extends SqlStore {
     for (let attempt = 1; ; attempt++) {
       if (await this.migrationsRecorded(sqliteMigrations)) return;
       try {
+        await this.releaseConnection();
         return await this.applyMigrations();
       } catch (err) {
         if (Date.now() >= deadline) throw err;
@@ -290,6 +298,14 @@ export class SqliteStore extends SqlStore {
     }
     return done;
   }
+}
+
+/**
+ * better-sqlite3 binds every JS number as a REAL, so `'n' || ?` with 3 would read `n3.0` and
+ * `typeof(?)` 'real'; whole numbers go as BigInt, which it binds as INTEGER (as node-sqlite3 did).
+ */
+function bindable(params: unknown[]): unknown[] {
+  return params.map((p) => (typeof p === 'number' && Number.isSafeInteger(p) ? BigInt(p) : p));
 }
 
 function isBusy(err: unknown): boolean {
