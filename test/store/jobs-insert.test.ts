@@ -56,6 +56,26 @@ describe.each(dialects())('store: jobInsert, jobInsertMany, jobGet on %s', (dial
     expect((await fx.store.jobGet(many!.id))!.runAt.toISOString()).toBe(times[0]);
   });
 
+  // PostgreSQL's driver writes a Date in the process's local time; before 1900 many zones had
+  // offsets in seconds (Paris: +00:09:21), which that text cannot carry.
+  it('run_at round-trips whatever the process time zone', async () => {
+    const zone = process.env.TZ;
+    process.env.TZ = 'Europe/Paris';
+    try {
+      const times = ['0001-01-01T00:00:00.000Z', '1850-06-01T12:00:00.250Z', '2030-06-01T00:00:00.000Z'];
+      const single = await Promise.all(times.map((t) => fx.store.jobInsert(jobParams({ runAt: new Date(t) }))));
+      const many = await fx.store.jobInsertMany(times.map((t) => jobParams({ runAt: new Date(t) })));
+      for (const job of [...single, ...many]) {
+        expect((await fx.store.jobGet(job.id))!.runAt).toEqual(job.runAt);
+      }
+      expect(single.map((j) => j.runAt.toISOString())).toEqual(times);
+      expect(many.map((j) => j.runAt.toISOString())).toEqual(times);
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+  });
+
   it('jobInsert of an id already stored throws and leaves the stored job as it was', async () => {
     const first = await fx.store.jobInsert(jobParams({ topic: 'a', payload: 1 }));
     await expect(fx.store.jobInsert(jobParams({ id: first.id, topic: 'b', payload: 2 }))).rejects.toThrow();
