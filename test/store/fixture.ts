@@ -3,6 +3,7 @@
  * methods directly, on each dialect, and looks underneath with `rawQuery` where the methods
  * alone cannot tell. One database per file (creating and dropping a PostgreSQL database costs
  * most of a second), emptied before each test, so each test still starts from nothing.
+ * A new dialect, or a new column, is done when this suite passes on it.
  */
 import { openStore, rawQuery, type JobInsertParams, type StatusCounts, type Store } from '@jobbase/server/testing';
 import { v7 as uuidv7 } from 'uuid';
@@ -96,11 +97,8 @@ export const readTime = (value: unknown): Date | null => (value === null ? null 
 
 /** A job's row as stored, lock columns included, normalized across dialects. */
 export async function jobRow(store: Store, id: string) {
-  const rows = await rawQuery(
-    store,
-    'select id, topic, status, run_at, retries, max_retries, last_error, lock_token, locked_until, created, updated from jobs where id = ?',
-    [id],
-  );
+  const columns = 'id, topic, status, run_at, retries, max_retries, last_error, lock_token, locked_until, created, updated';
+  const rows = await rawQuery(store, `select ${columns} from jobs where id = ?`, [id]);
   const r = rows[0];
   if (!r) return null;
   return {

@@ -1,3 +1,4 @@
+import type { Store } from '@jobbase/server/testing';
 import { describe, expect, it } from 'vitest';
 import { dialects } from '../helpers/databases.js';
 import { waitFor } from '../helpers/wait.js';
@@ -61,7 +62,10 @@ describe.each(dialects())('store: jobClaim on %s', (dialect) => {
     expect(claimed.map((j) => j.id)).toEqual([past!.id]);
 
     const lockDuration = 60_000;
-    const [due] = await waitFor('the job to fall due', () => fx.store.jobClaim({ topics: ['default'], limit: 10, lockDuration }).then((j) => (j.length > 0 ? j : null)));
+    const [due] = await waitFor('the job to fall due', async () => {
+      const jobs = await fx.store.jobClaim({ topics: ['default'], limit: 10, lockDuration });
+      return jobs.length > 0 ? jobs : null;
+    });
     expect(due!.id).toBe(soon.id);
     // Claimed at or after its run_at: the claim's own clock is lockedUntil - lockDuration.
     expect(due!.lockedUntil.getTime() - lockDuration).toBeGreaterThanOrEqual(soon.runAt.getTime());
@@ -76,7 +80,12 @@ describe.each(dialects())('store: jobClaim on %s', (dialect) => {
   });
 
   it('a claimed job is processing, with its own lock token, locked until now + lockDuration', async () => {
-    const jobs = await insertJobs(fx.store, 3, (i) => ({ topic: 'send', payload: { i }, maxRetries: i, runAt: minutesAgo(3 - i) }));
+    const jobs = await insertJobs(fx.store, 3, (i) => ({
+      topic: 'send',
+      payload: { i },
+      maxRetries: i,
+      runAt: minutesAgo(3 - i),
+    }));
     const before = Date.now();
     const claimed = await fx.store.jobClaim({ topics: ['send'], limit: 10, lockDuration: 30_000 });
     const after = Date.now();
@@ -117,9 +126,8 @@ describe.each(dialects())('store: jobClaim on %s', (dialect) => {
   it('concurrent claims from two stores never hand out a job twice', async () => {
     await insertJobs(fx.store, 200, (i) => ({ runAt: new Date(Date.now() - 1_000 + (i % 7)) }));
     const other = await fx.openAnother();
-    const claims = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => (i % 2 ? other : fx.store).jobClaim({ topics: ['default'], limit: 25, lockDuration: 60_000 })),
-    );
+    const claim = (store: Store) => store.jobClaim({ topics: ['default'], limit: 25, lockDuration: 60_000 });
+    const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => claim(i % 2 ? other : fx.store)));
     const ids = claims.flat().map((j) => j.id);
     expect(ids).toHaveLength(200);
     expect(new Set(ids).size).toBe(200);

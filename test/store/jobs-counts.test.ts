@@ -1,7 +1,18 @@
 import { rawQuery, type Store } from '@jobbase/server/testing';
 import { describe, expect, it } from 'vitest';
 import { dialects } from '../helpers/databases.js';
-import { claimAll, countedByStatus, insertJobs, jobParams, minutesAgo, minutesFromNow, setLockedUntil, setTimes, useStore, type JobStatus } from './fixture.js';
+import {
+  claimAll,
+  countedByStatus,
+  insertJobs,
+  jobParams,
+  minutesAgo,
+  minutesFromNow,
+  setLockedUntil,
+  setTimes,
+  useStore,
+  type JobStatus,
+} from './fixture.js';
 
 const TOPICS = ['a', 'b', 'c'];
 const STATUSES: JobStatus[] = ['pending', 'processing', 'completed', 'failed'];
@@ -17,7 +28,9 @@ describe.each(dialects())('store: kept counts on %s', (dialect) => {
     expect(await store.jobCountByStatus()).toEqual(await countedByStatus(store));
     const rows = await rawQuery(store, 'select topic, status, count(*) as n from jobs group by topic, status');
     const counted = (topic?: string, status?: string) =>
-      rows.filter((r) => (topic === undefined || r.topic === topic) && (status === undefined || r.status === status)).reduce((n, r) => n + Number(r.n), 0);
+      rows
+        .filter((r) => (topic === undefined || r.topic === topic) && (status === undefined || r.status === status))
+        .reduce((n, r) => n + Number(r.n), 0);
     for (const topic of [undefined, ...TOPICS]) {
       for (const status of [undefined, ...STATUSES]) {
         const { total } = await store.jobList({ topic, status, limit: 1, offset: 0 });
@@ -39,7 +52,8 @@ describe.each(dialects())('store: kept counts on %s', (dialect) => {
     const held = await fx.store.jobClaim({ topics: TOPICS, limit: 24, lockDuration: 60_000 });
     expect(held).toHaveLength(24);
     await expectCountsMatchTable();
-    const completed = await fx.store.jobCompleteMany([...held.slice(0, 6), { id: held[6]!.id, lockToken: held[0]!.lockToken }]);
+    const staleItem = { id: held[6]!.id, lockToken: held[0]!.lockToken };
+    const completed = await fx.store.jobCompleteMany([...held.slice(0, 6), staleItem]);
     expect(completed).toHaveLength(6);
     for (const job of held.slice(6, 10)) await fx.store.jobRetry({ ...job, runAt: minutesAgo(1), error: 'again' });
     for (const job of held.slice(10, 14)) await fx.store.jobFail({ ...job, error: 'failed' });
@@ -52,7 +66,11 @@ describe.each(dialects())('store: kept counts on %s', (dialect) => {
     const expired = await fx.store.jobGetExpired({ before: new Date(), limit: 100 });
     expect(expired).toHaveLength(5);
     const rescued = await fx.store.jobRescueMany([
-      ...expired.map((job, i) => (i % 2 ? { ...job, error: 'lost', status: 'failed' as const } : { ...job, error: 'lost', status: 'pending' as const, runAt: minutesAgo(1) })),
+      ...expired.map((job, i) =>
+        i % 2
+          ? { ...job, error: 'lost', status: 'failed' as const }
+          : { ...job, error: 'lost', status: 'pending' as const, runAt: minutesAgo(1) },
+      ),
       { ...held[0]!, error: 'stale', status: 'failed' as const },
     ]);
     expect(rescued).toHaveLength(5);
@@ -69,9 +87,12 @@ describe.each(dialects())('store: kept counts on %s', (dialect) => {
     await expectCountsMatchTable();
 
     // Retention.
-    for (const job of held.slice(0, 6)) await setTimes(fx.store, job.id, { created: minutesAgo(120), updated: minutesAgo(100) });
+    for (const job of held.slice(0, 6)) {
+      await setTimes(fx.store, job.id, { created: minutesAgo(120), updated: minutesAgo(100) });
+    }
     expect(await fx.store.jobDeleteFinished({ status: 'completed', before: minutesAgo(90), limit: 4 })).toBe(4);
-    expect(await fx.store.jobDeleteFinished({ status: 'failed', before: new Date(Date.now() + 1_000), limit: 100 })).toBeGreaterThan(0);
+    const soon = new Date(Date.now() + 1_000);
+    expect(await fx.store.jobDeleteFinished({ status: 'failed', before: soon, limit: 100 })).toBeGreaterThan(0);
     await expectCountsMatchTable();
 
     // Everything that is left claimed and completed.
@@ -116,7 +137,10 @@ describe.each(dialects())('store: kept counts on %s', (dialect) => {
       }
       await compactable(fx.store).compactCounts();
       await expectCountsMatchTable();
-      const rows = await rawQuery(fx.store, 'select topic, status, count(*) as n, sum(n) as total from job_counts group by topic, status');
+      const rows = await rawQuery(
+        fx.store,
+        'select topic, status, count(*) as n, sum(n) as total from job_counts group by topic, status',
+      );
       for (const row of rows) expect(Number(row.n), `${row.topic}/${row.status}`).toBe(1);
       expect(rows.every((r) => Number(r.total) !== 0)).toBe(true);
 

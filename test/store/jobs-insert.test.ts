@@ -36,7 +36,19 @@ describe.each(dialects())('store: jobInsert, jobInsertMany, jobGet on %s', (dial
   });
 
   it('payloads of every JSON kind come back as they went in, from both inserts', async () => {
-    const payloads = [{}, [], [1, 'two', null], 'text with "quotes" and ünïcødé ✓', 0, -12.25, true, false, null, { a: { b: { c: [{}] } } }];
+    const payloads = [
+      {},
+      [],
+      [1, 'two', null],
+      'text with "quotes", \\backslashes\\, {braces} and ünïcødé ✓',
+      { 'key "quoted"': '\\', '{}': [',', '"'] },
+      0,
+      -12.25,
+      true,
+      false,
+      null,
+      { a: { b: { c: [{}] } } },
+    ];
     const single = await Promise.all(payloads.map((payload) => fx.store.jobInsert(jobParams({ payload }))));
     const many = await fx.store.jobInsertMany(payloads.map((payload) => jobParams({ payload })));
     for (const records of [single, many]) {
@@ -46,7 +58,12 @@ describe.each(dialects())('store: jobInsert, jobInsertMany, jobGet on %s', (dial
   });
 
   it('run_at at the ends of years 1..9999 round-trips to the ms', async () => {
-    const times = ['0001-01-01T00:00:00.000Z', '0099-12-31T00:00:00.500Z', '1969-12-31T23:59:59.999Z', '9999-12-31T23:59:59.999Z'];
+    const times = [
+      '0001-01-01T00:00:00.000Z',
+      '0099-12-31T00:00:00.500Z',
+      '1969-12-31T23:59:59.999Z',
+      '9999-12-31T23:59:59.999Z',
+    ];
     for (const time of times) {
       const job = await fx.store.jobInsert(jobParams({ runAt: new Date(time) }));
       expect(job.runAt.toISOString()).toBe(time);
@@ -100,7 +117,8 @@ describe.each(dialects())('store: jobInsert, jobInsertMany, jobGet on %s', (dial
     expect(records.map((r) => r.id)).toEqual(params.map((p) => p.id));
     records.forEach((r, i) => {
       const p = params[i]!;
-      expect(r).toMatchObject({ topic: p.topic, payload: JSON.parse(p.payloadJson), runAt: p.runAt, maxRetries: p.maxRetries });
+      expect(r).toMatchObject({ topic: p.topic, payload: JSON.parse(p.payloadJson), runAt: p.runAt });
+      expect(r.maxRetries).toBe(p.maxRetries);
       expect(r).toMatchObject({ status: 'pending', retries: 0, lastError: null });
       expect(r.created.getTime()).toBeGreaterThanOrEqual(before);
       expect(r.created.getTime()).toBeLessThanOrEqual(after);

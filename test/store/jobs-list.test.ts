@@ -48,8 +48,8 @@ describe.each(dialects())('store: jobList on %s', (dialect) => {
     return jobs.sort((x, y) => y.created.getTime() - x.created.getTime() || byIdDesc(x.id, y.id));
   }
 
-  const matching = (jobs: Listed[], filter: Omit<JobListParams, 'limit' | 'offset'>) =>
-    jobs.filter((j) => (filter.topic === undefined || j.topic === filter.topic) && (filter.status === undefined || j.status === filter.status));
+  const matching = (jobs: Listed[], { topic, status }: Omit<JobListParams, 'limit' | 'offset'>) =>
+    jobs.filter((j) => (topic === undefined || j.topic === topic) && (status === undefined || j.status === status));
 
   const ids = async (params: JobListParams) => {
     const page = await fx.store.jobList(params);
@@ -75,7 +75,8 @@ describe.each(dialects())('store: jobList on %s', (dialect) => {
     ];
     for (const filter of filters) {
       const expected = matching(jobs, filter).map((j) => j.id);
-      expect(await ids({ ...filter, limit: 100, offset: 0 }), JSON.stringify(filter)).toEqual({ ids: expected, total: expected.length });
+      const page = await ids({ ...filter, limit: 100, offset: 0 });
+      expect(page, JSON.stringify(filter)).toEqual({ ids: expected, total: expected.length });
     }
   });
 
@@ -96,12 +97,14 @@ describe.each(dialects())('store: jobList on %s', (dialect) => {
   // either half, must be the same rows as the one long list cut at that place.
   it('every page, read from either end, is the one long list sliced', async () => {
     const jobs = await seed();
-    for (const filter of [{}, { topic: 'b' }, { status: 'processing' as const }, { topic: 'a', status: 'failed' as const }]) {
+    const filters = [{}, { topic: 'b' }, { status: 'processing' as const }, { topic: 'a', status: 'failed' as const }];
+    for (const filter of filters) {
       const all = matching(jobs, filter).map((j) => j.id);
       for (const limit of [1, 2, 5, 7, all.length, 50]) {
         for (let offset = 0; offset <= all.length + 1; offset++) {
           const page = await ids({ ...filter, limit, offset });
-          expect(page, `${JSON.stringify(filter)} limit ${limit} offset ${offset}`).toEqual({ ids: all.slice(offset, offset + limit), total: all.length });
+          const expected = { ids: all.slice(offset, offset + limit), total: all.length };
+          expect(page, `${JSON.stringify(filter)} limit ${limit} offset ${offset}`).toEqual(expected);
         }
       }
     }

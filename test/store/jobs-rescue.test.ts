@@ -33,7 +33,8 @@ describe.each(dialects())('store: jobGetExpired and jobRescueMany on %s', (diale
     expect((await fx.store.jobGetExpired({ before, limit: 2 })).map((j) => j.id)).toEqual([c!.id, a!.id]);
     expect(await fx.store.jobGetExpired({ before: minutesAgo(20), limit: 10 })).toEqual([]);
     // Looking later finds the boundary job too: its lock ran out before then.
-    expect((await fx.store.jobGetExpired({ before: new Date(before.getTime() + 1), limit: 10 })).map((j) => j.id)).toContain(boundary!.id);
+    const later = await fx.store.jobGetExpired({ before: new Date(before.getTime() + 1), limit: 10 });
+    expect(later.map((j) => j.id)).toContain(boundary!.id);
     // Reading changes nothing.
     expect(await fx.store.jobCountByStatus()).toMatchObject({ processing: 5, completed: 1 });
   });
@@ -76,7 +77,12 @@ describe.each(dialects())('store: jobGetExpired and jobRescueMany on %s', (diale
     await fx.store.jobCompleteMany([finishedMeanwhile!]);
     await fx.store.jobRelease(reclaimedMeanwhile!);
     await claimAll(fx.store);
-    const stale = [finishedMeanwhile!, reclaimedMeanwhile!, { id: wrong!.id, lockToken: held!.lockToken }, { id: unknownId(), lockToken: held!.lockToken }];
+    const stale = [
+      finishedMeanwhile!,
+      reclaimedMeanwhile!,
+      { id: wrong!.id, lockToken: held!.lockToken },
+      { id: unknownId(), lockToken: held!.lockToken },
+    ];
     const untouched = await Promise.all(stale.map((j) => jobRow(fx.store, j.id)));
 
     const rescued = await fx.store.jobRescueMany([

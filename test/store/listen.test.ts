@@ -77,7 +77,7 @@ describe.runIf(dialects().includes('postgres'))('store: listenForJobs on postgre
     try {
       await inserter.jobInsert(jobParams({ topic: 'send_email' }));
       await waitFor('onTopic send_email', () => heard.topics.includes('send_email'));
-      await inserter.jobInsertMany([jobParams({ topic: 'resize' }), jobParams({ topic: 'resize' }), jobParams({ topic: 'bill' })]);
+      await inserter.jobInsertMany(['resize', 'resize', 'bill'].map((topic) => jobParams({ topic })));
       await waitFor('onTopic for the batch', () => heard.topics.includes('resize') && heard.topics.includes('bill'));
       expect(heard.topics.sort()).toEqual(['bill', 'resize', 'send_email']);
     } finally {

@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { createTestDatabase, dialects } from '../helpers/databases.js';
 import { insertJobs, jobCount, useStore } from './fixture.js';
 
-const migrationNames = async (store: Store) => (await rawQuery(store, 'select name from jb_migrations order by name')).map((r) => r.name as string);
+async function migrationNames(store: Store): Promise<string[]> {
+  const rows = await rawQuery(store, 'select name from jb_migrations order by name');
+  return rows.map((r) => r.name as string);
+}
 
 describe.each(dialects())('store: migrate on %s', (dialect) => {
   const fx = useStore(dialect);

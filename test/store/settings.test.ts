@@ -27,7 +27,10 @@ describe.each(dialects())('store: settings on %s', (dialect) => {
     const other = await fx.openAnother();
     for (let i = 0; i < 10; i++) {
       const key = `race_${i}`;
-      const [mine, theirs] = await Promise.all([fx.store.settingInsertIfAbsent(key, `mine ${i}`), other.settingInsertIfAbsent(key, `theirs ${i}`)]);
+      const [mine, theirs] = await Promise.all([
+        fx.store.settingInsertIfAbsent(key, `mine ${i}`),
+        other.settingInsertIfAbsent(key, `theirs ${i}`),
+      ]);
       expect(mine).toBe(theirs);
       expect([`mine ${i}`, `theirs ${i}`]).toContain(mine);
       expect(await other.settingGet(key)).toBe(mine);

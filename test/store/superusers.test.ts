@@ -85,7 +85,10 @@ describe.each(dialects())('store: superusers on %s', (dialect) => {
 
   it('two stores inserting one email at once: one created, one duplicate', async () => {
     const other = await fx.openAnother();
-    const results = await Promise.all([fx.store.superuserInsert(superuser('race@example.com')), other.superuserInsert(superuser('race@example.com'))]);
+    const results = await Promise.all([
+      fx.store.superuserInsert(superuser('race@example.com')),
+      other.superuserInsert(superuser('race@example.com')),
+    ]);
     expect(results.sort()).toEqual(['created', 'duplicate']);
     expect(await fx.store.superuserCount()).toBe(1);
   });
