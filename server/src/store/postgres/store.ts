@@ -140,7 +140,7 @@ export class PostgresStore extends SqlStore {
          values (?, ?, ?::jsonb, 'pending', ?, 0, ?, ?, ?) returning ${JOB_COLUMNS}
        )
        select j.*, pg_notify(?, j.topic) from j`,
-      [p.id, p.topic, p.payloadJson, p.runAt, p.maxRetries, now, now, JOBS_CHANNEL],
+      [p.id, p.topic, p.payloadJson, this.time(p.runAt), p.maxRetries, now, now, JOBS_CHANNEL],
     ).catch((err: unknown) => {
       throw unstorableText(err) ?? err;
     });
@@ -169,7 +169,7 @@ export class PostgresStore extends SqlStore {
         items.map((p) => p.id),
         items.map((p) => p.topic),
         items.map((p) => p.payloadJson),
-        items.map((p) => p.runAt),
+        items.map((p) => this.time(p.runAt)),
         items.map((p) => p.maxRetries),
         JOBS_CHANNEL,
       ],
@@ -198,8 +198,13 @@ export class PostgresStore extends SqlStore {
     return () => listener.stop();
   }
 
-  protected time(date: Date): Date {
-    return date;
+  /**
+   * ISO text, not the Date itself: node-postgres writes a Date in the process's local time with
+   * its offset in whole minutes, and before about 1900 most zones' offsets had seconds (Paris
+   * +00:09:21), so a run_at of year 1 was stored 21 s late on a server in Paris.
+   */
+  protected time(date: Date): string {
+    return date.toISOString();
   }
 
   /** node-postgres already parsed the JSONB. */
