@@ -1,10 +1,12 @@
 // npm run bench [-- --full] [--only=A,C] [--systems=jobbase-postgres,pg-boss-tuned]
 //               [--synchronous=FULL] [--repeats=N] [--no-write] [--cpu-prof]
+// node test/bench/run-bench.mjs --report-only=test/bench/.results/<run>.json
+//               (rewrites docs/benchmarks.md from a run's raw results, after a change to the report)
 //
 // Runs every measurement of the plan in its own child process against its own fresh database,
 // repeats the whole plan (repeats interleaved, so a noisy minute hits every system alike), then
 // writes docs/benchmarks.md and the raw results to test/bench/.results/.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runChild } from './lib/child.mjs';
@@ -29,6 +31,7 @@ function parseArgs(argv) {
     else if (flag === '--synchronous' && (value === 'NORMAL' || value === 'FULL')) args.synchronous = value;
     else if (flag === '--repeats' && Number.isInteger(Number(value)) && Number(value) >= 1) args.repeats = Number(value);
     else if (flag === '--no-write') args.write = false;
+    else if (flag === '--report-only' && value) args.reportOnly = value;
     else if (flag === '--cpu-prof') args.cpuProf = true;
     else throw new Error(`Unknown argument "${arg}". See the comment at the top of test/bench/run-bench.mjs.`);
   }
@@ -40,6 +43,11 @@ function parseArgs(argv) {
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
+  if (args.reportOnly) {
+    await writeReport(REPORT, JSON.parse(await readFile(args.reportOnly, 'utf8')));
+    console.log(`report: ${fileURLToPath(REPORT)} (from ${args.reportOnly})`);
+    return;
+  }
   if (!(await postgresVersion())) throw new Error('PostgreSQL is not reachable on 127.0.0.1:5432 (user postgres).');
   await dropLeftoverDatabases();
   const plan = buildPlan(args.mode, args);

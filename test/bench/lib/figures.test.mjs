@@ -43,3 +43,8 @@ test('repeats that all succeeded give the median and the range', () => {
   assert.equal(cell(fig, rate), '200 [100–300]');
   assert.equal(f.figure('missing', jobsPerSecond).reason, 'not run');
 });
+
+test('a latency below 0 (the enqueuer noted its return late) is not divided', () => {
+  const good = { value: 2, values: [2], reason: null };
+  assert.equal(ratioOf({ value: -0.8, values: [-0.8], reason: null }, good), 'n/a (Jobbase: below 0)');
+});

@@ -49,7 +49,7 @@ export function cell(figure, fmt, { terse = false } = {}) {
 
 /**
  * `a / b` of two figures as a ratio, or n/a with the reason: a repeat lost on either side, or a
- * side that is 0 or "never" (a queue that started no job has no rate to divide by).
+ * side that is 0, below 0 or "never" (a queue that started no job has no rate to divide by).
  * @param {{ a: string, b: string }} names   what to call each side in the reason
  */
 export function ratioOf(a, b, names = { a: 'Jobbase', b: 'peer' }) {
@@ -58,6 +58,8 @@ export function ratioOf(a, b, names = { a: 'Jobbase', b: 'peer' }) {
   for (const [side, f] of [[names.a, a], [names.b, b]]) {
     if (f.value === Infinity) return `n/a (${side}: never)`;
     if (f.value === 0) return `n/a (${side}: 0)`;
+    // A latency below 0 is a measuring artefact (section B of the report), not a figure to divide.
+    if (f.value < 0) return `n/a (${side}: below 0)`;
   }
   return ratio(a.value / b.value);
 }
