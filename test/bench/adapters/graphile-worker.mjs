@@ -1,15 +1,19 @@
 // graphile-worker through its library API: makeWorkerUtils for enqueueing, run() for workers.
-// `batched` is the configuration its performance page documents for throughput: a local queue
-// of 500 and completions/failures batched with a 0 ms delay.
+// Defaults: each worker fetches one job per round trip and completes it in another. `batched`
+// is the batching its performance page documents (worker.graphile.org/docs/performance#batching,
+// options `localQueue.size` and `completeJobBatchDelay`/`failJobBatchDelay` in 0.17):
+// `system.options.localQueueSize` jobs locked per fetch and handed out from memory, and
+// completions/failures gathered for `completeJobBatchDelay` ms into one statement.
 import graphile from 'graphile-worker';
 import { withPostgres } from '../lib/raw-sql.mjs';
 import { TOPIC } from './queue-adapter.mjs';
 
-const LOCAL_QUEUE_SIZE = 500;
 const silentLogger = new graphile.Logger(() => () => {});
 
 export async function open({ system, database, concurrency }) {
-  const batched = system.preset === 'batched';
+  const batched = system.preset !== 'defaults';
+  const localQueueSize = system.options?.localQueueSize ?? 500;
+  const batchDelay = system.options?.completeJobBatchDelay ?? 0;
   const connectionString = database.url;
   const utils = await graphile.makeWorkerUtils({ connectionString, logger: silentLogger });
   await utils.migrate();
@@ -20,9 +24,9 @@ export async function open({ system, database, concurrency }) {
     ? {
         concurrency: String(concurrency),
         maxPoolSize: `${maxPoolSize} (max(10, concurrency + 2), as its docs advise)`,
-        'localQueue.size': String(LOCAL_QUEUE_SIZE),
-        completeJobBatchDelay: '0 ms',
-        failJobBatchDelay: '0 ms',
+        'localQueue.size': String(localQueueSize),
+        completeJobBatchDelay: `${batchDelay} ms`,
+        failJobBatchDelay: `${batchDelay} ms`,
         pollInterval: '2000 ms (default)',
         wake: 'LISTEN/NOTIFY (default)',
       }
@@ -68,7 +72,7 @@ export async function open({ system, database, concurrency }) {
           },
         },
         preset: batched
-          ? { worker: { localQueue: { size: LOCAL_QUEUE_SIZE }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } }
+          ? { worker: { localQueue: { size: localQueueSize }, completeJobBatchDelay: batchDelay, failJobBatchDelay: batchDelay } }
           : undefined,
       });
     },

@@ -18,22 +18,65 @@ export const TOPIC = 'bench';
 
 /**
  * The systems measured. `queue` picks the adapter module; `preset` is which settings it runs:
- * its defaults, or the settings its documentation gives for throughput.
+ * its defaults, or settings from its documentation (`options` are handed to the adapter). Each
+ * peer runs at least once at the setting its documentation gives for throughput, chosen with
+ * tune-peers.mjs; `label` names the setting, so every figure in the report says what it ran with.
+ * `short` is the name the headline sentences use.
  */
 export const SYSTEMS = [
-  { id: 'jobbase-sqlite', queue: 'jobbase', dialect: 'sqlite', preset: 'defaults', label: 'Jobbase SQLite (defaults)' },
-  { id: 'jobbase-postgres', queue: 'jobbase', dialect: 'postgres', preset: 'defaults', label: 'Jobbase PostgreSQL (defaults)' },
-  { id: 'graphile-worker', queue: 'graphile-worker', dialect: 'postgres', preset: 'defaults', label: 'graphile-worker (defaults)' },
+  { id: 'jobbase-sqlite', queue: 'jobbase', dialect: 'sqlite', preset: 'defaults', label: 'Jobbase SQLite (defaults)', short: 'Jobbase SQLite' },
+  { id: 'jobbase-postgres', queue: 'jobbase', dialect: 'postgres', preset: 'defaults', label: 'Jobbase PostgreSQL (defaults)', short: 'Jobbase PostgreSQL' },
+  {
+    id: 'graphile-worker',
+    queue: 'graphile-worker',
+    dialect: 'postgres',
+    preset: 'defaults',
+    label: 'graphile-worker (defaults: 1 job per fetch, 1 per completion)',
+    short: 'graphile-worker with its defaults (one job per fetch and one per completion)',
+  },
+  {
+    id: 'graphile-worker-lq10',
+    queue: 'graphile-worker',
+    dialect: 'postgres',
+    preset: 'batched',
+    options: { localQueueSize: 10, completeJobBatchDelay: 0 },
+    label: 'graphile-worker (localQueue.size 10, completeJobBatchDelay 0)',
+    short: 'graphile-worker batching like Jobbase (localQueue.size 10 = Jobbase’s batchSize, completeJobBatchDelay 0)',
+  },
   {
     id: 'graphile-worker-batched',
     queue: 'graphile-worker',
     dialect: 'postgres',
     preset: 'batched',
-    label: 'graphile-worker (local queue + batched completion)',
+    options: { localQueueSize: 500, completeJobBatchDelay: 0 },
+    label: 'graphile-worker (localQueue.size 500, completeJobBatchDelay 0)',
+    short: 'graphile-worker at its performance page’s setting (localQueue.size 500, completeJobBatchDelay 0)',
   },
-  { id: 'pg-boss', queue: 'pg-boss', dialect: 'postgres', preset: 'defaults', label: 'pg-boss (defaults)' },
-  { id: 'pg-boss-batch', queue: 'pg-boss', dialect: 'postgres', preset: 'batch', label: 'pg-boss (batch mode)' },
-  { id: 'plainjob', queue: 'plainjob', dialect: 'sqlite', preset: 'defaults', label: 'plainjob (better-sqlite3)' },
+  {
+    id: 'pg-boss',
+    queue: 'pg-boss',
+    dialect: 'postgres',
+    preset: 'defaults',
+    label: 'pg-boss (defaults: 1 job per work() every 2 s)',
+    short: 'pg-boss with its defaults (1 job per work() call every 2 s)',
+  },
+  {
+    id: 'pg-boss-tuned',
+    queue: 'pg-boss',
+    dialect: 'postgres',
+    preset: 'tuned',
+    options: { workers: 4, batchSize: 5_000, pollingIntervalSeconds: 0.5 },
+    label: 'pg-boss (4 × work(), batchSize 5,000, 0.5 s poll)',
+    short: 'pg-boss tuned (4 × work(), batchSize 5,000, 0.5 s poll)',
+  },
+  {
+    id: 'plainjob',
+    queue: 'plainjob',
+    dialect: 'sqlite',
+    preset: 'defaults',
+    label: 'plainjob (defaults: 1 s poll)',
+    short: 'plainjob with its defaults (1 s poll)',
+  },
 ];
 
 export function systemById(id) {
@@ -43,13 +86,14 @@ export function systemById(id) {
 }
 
 /**
- * Opens the queue of `systemId` on `database` (from lib/databases.mjs). `concurrency` is how many
+ * Opens the queue of `systemId` (an id, or a system object) on `database` (from lib/databases.mjs). `concurrency` is how many
  * jobs its workers may run at once; `synchronous` is the SQLite sync level (both SQLite queues get
  * the same one).
  * @returns {Promise<QueueAdapter>}
  */
 export async function openQueue(systemId, { database, concurrency = 10, synchronous = 'NORMAL' }) {
-  const system = systemById(systemId);
+  // An id from SYSTEMS, or a whole system object (test/bench/tune-peers.mjs tries settings that way).
+  const system = typeof systemId === 'string' ? systemById(systemId) : systemId;
   const module = await import(`./${system.queue}.mjs`);
   return module.open({ system, database, concurrency, synchronous });
 }

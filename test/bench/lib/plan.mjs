@@ -1,10 +1,11 @@
 // Which measurements a run makes: every scenario × system × variant, each to be repeated.
 import { SYSTEMS, systemById } from '../adapters/queue-adapter.mjs';
 
-/** Enqueueing does not depend on worker settings: one entry per queue and dialect. */
+/** Enqueueing does not depend on worker settings: one entry per queue and dialect (a peer's
+ * tuned variants share its enqueue figures). */
 export const ENQUEUE_SYSTEMS = ['jobbase-sqlite', 'jobbase-postgres', 'graphile-worker', 'pg-boss', 'plainjob'];
 /** Depth: each queue in its throughput configuration. */
-export const DEPTH_SYSTEMS = ['jobbase-sqlite', 'jobbase-postgres', 'graphile-worker-batched', 'pg-boss-batch', 'plainjob'];
+export const DEPTH_SYSTEMS = ['jobbase-sqlite', 'jobbase-postgres', 'graphile-worker-batched', 'pg-boss-tuned', 'plainjob'];
 export const SCENARIOS = {
   A: 'throughput',
   B: 'latency',

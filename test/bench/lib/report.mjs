@@ -3,7 +3,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { SYSTEMS, systemById } from '../adapters/queue-adapter.mjs';
 import { makeFigures } from './figures.mjs';
-import { cell, count, ms, percent, rate, ratio, table } from './format.mjs';
+import { cell, count, ms, percent, rate, ratio, ratioOf, table } from './format.mjs';
 import { DEPTH_SYSTEMS, ENQUEUE_SYSTEMS } from './plan.mjs';
 import { evaluateTargets } from './targets.mjs';
 
@@ -13,6 +13,16 @@ const DEFAULT_NOTES = '_No notes yet: findings from profiles go here and survive
 
 const label = (id) => systemById(id).label;
 const jobsPerSecond = (v) => v.jobsPerSecond;
+/** Enqueueing does not depend on worker settings: a peer's tuned variants share its enqueue figures. */
+const enqueueId = (id) => (systemById(id).queue === 'jobbase' ? id : systemById(id).queue);
+/** The calls each queue's enqueue scenario makes (one by one / bulk). */
+const ENQUEUE_CALLS = {
+  'jobbase-sqlite': '`enqueue` / `enqueueMany`',
+  'jobbase-postgres': '`enqueue` / `enqueueMany`',
+  'graphile-worker': '`addJob` / `addJobs`',
+  'pg-boss': '`send` / `insert`',
+  plainjob: '`add` / `addMany`',
+};
 
 export async function writeReport(file, run) {
   let notes = DEFAULT_NOTES;
@@ -35,14 +45,20 @@ function render(run, notes) {
 
 Jobbase against the queues its users would otherwise pick — graphile-worker and pg-boss on
 PostgreSQL, plainjob on SQLite — in one run on one machine (issue 7). Written by
-\`npm run bench${mode.name === 'full' ? ' -- --full' : ''}\` on ${run.startedAt.slice(0, 16).replace('T', ' ')} UTC
-(**${mode.name} mode**, ${repeats}, ${run.minutes.toFixed(1)} minutes). Do not edit by hand except
+\`npm run bench${mode.name === 'full' || mode.repeatsOverride ? ' --' : ''}${mode.name === 'full' ? ' --full' : ''}${mode.repeatsOverride ? ` --repeats=${mode.repeats}` : ''}\` on ${run.startedAt.slice(0, 16).replace('T', ' ')} UTC
+(**${mode.name} mode**${mode.repeatsOverride ? ` with \`--repeats=${mode.repeats}\`` : ''}, ${repeats}, ${run.minutes.toFixed(1)} minutes). Do not edit by hand except
 the notes at the end: the next run rewrites the rest.
 
-Each figure is the median of the repeats, with [min–max] when they differ. Every measurement ran
-in a fresh Node process against a fresh database (a new PostgreSQL database, or a new SQLite
-file). Absolute numbers on a shared 2-core machine are noisy; the ratios within one run are the
-point.${mode.name === 'quick' ? '\n\n> **Quick mode**: fewer jobs and repeats, and the depth scenario stops at ' + mode.depths.at(-1).toLocaleString('en-US') + ' waiting jobs. Run `npm run bench -- --full` for the figures to quote.' : ''}
+Each figure is the median of the repeats, with [min–max] when they differ; a figure that lost a
+repeat (it failed, or the queue started no job) is *n/a* with the count, not the median of the
+rest. Every measurement ran in a fresh Node process against a fresh database (a new PostgreSQL
+database, or a new SQLite file). Each peer is named with the setting it ran: its defaults, and
+the setting its documentation gives for throughput (section *Settings* says how each was
+chosen). ${machineSentence(run)}${mode.name === 'quick' ? '\n\n> **Quick mode**: fewer jobs and repeats, and the depth scenario stops at ' + mode.depths.at(-1).toLocaleString('en-US') + ' waiting jobs. Run `npm run bench -- --full` for the figures to quote.' : ''}
+
+## Headline
+
+${headlineList(f, mode)}
 
 ## Targets
 
@@ -56,23 +72,25 @@ One by one: each call awaited before the next. Bulk: the queue's bulk API in cal
 "% of limit" compares with the machine's single-row INSERT rate on the same database (section E).
 
 ${table(
-  ['system', 'one by one, jobs/s', '% of limit', 'bulk, jobs/s'],
+  ['system', 'calls', 'one by one, jobs/s', '% of limit', 'bulk, jobs/s'],
   ENQUEUE_SYSTEMS.map((id) => {
     const limit = f.median(`limit:${systemById(id).dialect}`, (v) => v.insertsPerSecond);
     const one = f.median(`enqueue:${id}:one`, jobsPerSecond);
-    const bulkKey = `enqueue:${id}:bulk`;
     return [
       label(id).replace(/ \(.*\)$/, ''),
-      cell(f.values(`enqueue:${id}:one`, jobsPerSecond), rate) + gapNote(f, `enqueue:${id}:one`),
+      ENQUEUE_CALLS[id] ?? '',
+      cell(f.figure(`enqueue:${id}:one`, jobsPerSecond), rate),
       percent(one / limit),
-      f.gap(bulkKey) === 'no bulk API' ? 'n/a (no bulk API)' : cell(f.values(bulkKey, jobsPerSecond), rate) + gapNote(f, bulkKey),
+      cell(f.figure(`enqueue:${id}:bulk`, jobsPerSecond), rate),
     ];
   }),
 )}
 
 ### Drain ${mode.drainJobs.toLocaleString('en-US')} waiting no-op jobs
 
-From the first handler start until the database shows every job completed. A drain still
+From the moment the workers are running (the queue's start call returned, or its first handler
+started if that came first) until the database shows every job completed, so the first claim
+and the completion writes are in it and process start-up is not. A drain still
 running after ${mode.drainCapMs / 1000} s stops and reports the rate it reached (marked *capped*). The timer column is
 the worst gap of a 10 ms \`setInterval\` in the worker process during the drain at concurrency 10
 (a queue that never yields starves its process's timers, sockets and health checks).
@@ -84,14 +102,22 @@ ${table(
     ...mode.drainConcurrency.map((c) => {
       const key = `drain:${id}:${c}`;
       const capped = f.values(key, (v) => v.capped).some(Boolean);
-      return cell(f.values(key, jobsPerSecond), rate) + (capped ? ' *capped*' : '') + gapNote(f, key);
+      return cell(f.figure(key, jobsPerSecond), rate) + (capped ? ' *capped*' : '');
     }),
-    cell(f.values(`drain:${id}:${mode.drainConcurrency[0]}`, (v) => v.timerMaxGapMs), ms),
-    cell(f.values(`drain:${id}:${mode.drainConcurrency[0]}`, (v) => v.peakRssMb), rate),
+    cell(f.figure(`drain:${id}:${mode.drainConcurrency[0]}`, (v) => v.timerMaxGapMs), ms, { terse: true }),
+    cell(f.figure(`drain:${id}:${mode.drainConcurrency[0]}`, (v) => v.peakRssMb), rate, { terse: true }),
   ]),
 )}
 
 ### Ratios, Jobbase / peer (same dialect; above 1 means Jobbase is faster)
+
+Jobbase at its defaults claims up to min(free worker slots, \`batchSize\` = 10) jobs per round
+trip and writes the completions that arrive while one write is in flight as one statement.
+graphile-worker's defaults fetch one job per round trip and complete each in another; its
+\`localQueue.size\` 10 row batches about as Jobbase does; its \`localQueue.size\` 500 row locks
+500 jobs per fetch and hands them out from memory, which Jobbase's rule (a worker never claims
+more than its free slots) does not allow. Enqueue figures do not depend on worker settings, so a
+peer's rows share its enqueue figures.
 
 ${ratioTable(f, mode)}
 
@@ -100,14 +126,21 @@ ${ratioTable(f, mode)}
 ${mode.latencyJobs} jobs enqueued ${mode.latencyGapMs} ms apart to workers at concurrency 10 that have been idle
 for 1.5 s; each measured from the moment its enqueue call returned to the moment its handler
 started, in ms. "Other process": the enqueuer is a separate Node process. A job not started 5 s
-after the last enqueue counts as *never* (it makes the high percentiles "never").
+after the last enqueue counts as *never* (it makes the high percentiles "never"). A figure below
+0 means the worker started the job before the enqueuing process, waiting for a CPU, noted that
+its call had returned: on a loaded machine the "other process" figures come out too low, and a
+ratio or target with one below 0 is n/a rather than a win.
 
 ${table(
   ['system', 'same process p50', 'p95', 'p99', 'max', 'other process p50', 'p95', 'p99', 'max'],
   SYSTEMS.map(({ id }) => [
     label(id),
     ...['same', 'other'].flatMap((where) =>
-      ['p50', 'p95', 'p99', 'max'].map((q) => cell(f.values(`latency:${id}:${where}`, (v) => v[q] ?? Infinity), ms) + (q === 'p50' ? gapNote(f, `latency:${id}:${where}`) : '')),
+      ['p50', 'p95', 'p99', 'max'].map((q) => {
+        const fig = f.figure(`latency:${id}:${where}`, (v) => v[q] ?? Infinity);
+        // A lost repeat's reason is said once, in the p50 column.
+        return cell(fig, ms, { terse: q !== 'p50' });
+      }),
     ),
   ]),
 )}
@@ -116,7 +149,7 @@ ${table(
 
 Claim: the queue's own claim call on its own (Jobbase's \`jobClaim\` of 10, pg-boss \`fetch\` of
 10, plainjob's claim of 1; graphile-worker has no public one), p50 over ${mode.claimProbes} claims, ms. Drain:
-workers at concurrency 10 starting the first ${mode.depthDrainJobs.toLocaleString('en-US')} jobs, jobs/s. The backlog is one bulk SQL
+workers at concurrency 10 starting the first ${mode.depthDrainJobs.toLocaleString('en-US')} jobs, from the moment they are running, jobs/s. The backlog is one bulk SQL
 insert into each queue's own table; PostgreSQL then gets \`VACUUM ANALYZE\` (what autovacuum
 does soon after such an insert), SQLite nothing (nothing analyzes it by default).
 
@@ -127,9 +160,9 @@ ${table(
     const drains = mode.depths.map((d) => f.median(`depth:${id}:${d}`, (v) => v.drainJobsPerSecond));
     return [
       label(id),
-      ...mode.depths.map((d) => cell(f.values(`depth:${id}:${d}`, (v) => v.claimP50Ms ?? NaN), ms) + gapNote(f, `depth:${id}:${d}`)),
+      ...mode.depths.map((d) => cell(f.figure(`depth:${id}:${d}`, (v) => v.claimP50Ms ?? NaN), ms)),
       ratio(claims.at(-1) / claims[0]),
-      ...mode.depths.map((d) => cell(f.values(`depth:${id}:${d}`, (v) => v.drainJobsPerSecond), rate)),
+      ...mode.depths.map((d) => cell(f.figure(`depth:${id}:${d}`, (v) => v.drainJobsPerSecond), rate, { terse: true })),
       ratio(drains.at(-1) / drains[0]),
     ];
   }),
@@ -144,11 +177,11 @@ ${table(
   ['database', 'requests/s', 'p50, ms', 'p99, ms', 'non-2xx', 'errors'],
   ['sqlite', 'postgres'].map((d) => [
     d === 'sqlite' ? 'SQLite' : 'PostgreSQL',
-    cell(f.values(`http:${d}`, (v) => v.requestsPerSecond), rate) + gapNote(f, `http:${d}`),
-    cell(f.values(`http:${d}`, (v) => v.p50Ms), ms),
-    cell(f.values(`http:${d}`, (v) => v.p99Ms), ms),
-    cell(f.values(`http:${d}`, (v) => v.non2xx), count),
-    cell(f.values(`http:${d}`, (v) => v.errors), count),
+    cell(f.figure(`http:${d}`, (v) => v.requestsPerSecond), rate),
+    cell(f.figure(`http:${d}`, (v) => v.p50Ms), ms, { terse: true }),
+    cell(f.figure(`http:${d}`, (v) => v.p99Ms), ms, { terse: true }),
+    cell(f.figure(`http:${d}`, (v) => v.non2xx), count, { terse: true }),
+    cell(f.figure(`http:${d}`, (v) => v.errors), count, { terse: true }),
   ]),
 )}
 
@@ -160,7 +193,7 @@ job's essentials: node-pg with a prepared statement on one connection (PostgreSQ
 
 ${table(
   ['database', 'inserts/s'],
-  ['postgres', 'sqlite'].map((d) => [d === 'sqlite' ? 'SQLite (better-sqlite3)' : 'PostgreSQL (node-pg)', cell(f.values(`limit:${d}`, (v) => v.insertsPerSecond), rate) + gapNote(f, `limit:${d}`)]),
+  ['postgres', 'sqlite'].map((d) => [d === 'sqlite' ? 'SQLite (better-sqlite3)' : 'PostgreSQL (node-pg)', cell(f.figure(`limit:${d}`, (v) => v.insertsPerSecond), rate)]),
 )}
 
 ## Settings
@@ -168,6 +201,18 @@ ${table(
 Every queue runs its defaults unless named here; "(default)" marks a default spelled out. The
 concurrency is the scenario's (10 unless a column says otherwise). Both SQLite queues use
 \`synchronous=${run.synchronous}\`. Child processes log at \`JOBBASE_LOG_LEVEL=${process.env.JOBBASE_LOG_LEVEL ?? 'warn'}\`.
+
+How the peers' throughput settings were chosen: graphile-worker's \`localQueue.size\` 500 with
+\`completeJobBatchDelay\` 0 is the configuration of its performance page (worker.graphile.org,
+"Performance"); \`localQueue.size\` 10 is the same batching at Jobbase's claim size. pg-boss 10
+documents \`batchSize\`, \`priority\`, \`includeMetadata\` and \`pollingIntervalSeconds\` (at least
+0.5) for \`work()\`, and \`notifyWorker(id)\` to skip one wait; a worker waits out its interval
+after every fetch, even a full one. Its setting is the fastest of a drain sweep over those
+(\`node test/bench/tune-peers.mjs --peer=pg-boss\`; results in the notes). pg-boss 10 has no
+\`teamSize\` or \`localConcurrency\`: more work() calls are how it fetches in parallel; here they
+share one limit of \`concurrency\` jobs running at once. plainjob's only worker setting is its
+poll interval (\`pollIntervall\`), left at its default; its documentation scales out with more
+processes, which this single-process scenario does not measure.
 
 ${SYSTEMS.map(({ id }) => {
   const settings = f.settings(`drain:${id}:10`) ?? f.settings(`latency:${id}:same`);
@@ -206,7 +251,7 @@ npm run bench -- --full     # the full run, the one to quote
 first use, builds the workspace (\`npm run build\`, i.e. \`tsc -b\` and the admin UI), and runs \`test/bench/run-bench.mjs\`. It needs
 PostgreSQL on 127.0.0.1:5432 (user \`postgres\`, trust auth), where it creates and drops one
 \`jb_bench_*\` database per measurement. Other flags: \`--only=A,C\` (scenarios), \`--systems=id,…\`,
-\`--synchronous=FULL\`, \`--cpu-prof\` (profiles every child into \`test/bench/.results/profiles\`),
+\`--synchronous=FULL\`, \`--repeats=N\` (instead of the mode's own count), \`--cpu-prof\` (profiles every child into \`test/bench/.results/profiles\`),
 \`--no-write\`. Raw results of every run land in \`test/bench/.results/\`.
 
 ## Notes
@@ -217,33 +262,90 @@ ${NOTES_END}
 `;
 }
 
-function gapNote(f, key) {
-  const gap = f.gap(key);
-  return gap && gap !== 'no bulk API' ? ` (${gap})` : '';
+
+/** The machine: its CPUs and the load average sampled before each measurement. */
+function machineSentence(run) {
+  const samples = run.loadSamples ?? [];
+  if (samples.length === 0) return 'Absolute numbers on a shared 2-core machine are noisy; the ratios within one run are the point.';
+  const sorted = [...samples].sort((a, b) => a - b);
+  const median = sorted[sorted.length >> 1];
+  const nproc = run.machine.nproc;
+  const shared = median > nproc;
+  return (
+    `The 1-minute load average, sampled before each of the ${samples.length} measurements, was ` +
+    `${median.toFixed(1)} at the median (${sorted[0].toFixed(1)}–${sorted.at(-1).toFixed(1)}) on ${nproc} CPUs` +
+    (shared
+      ? `: **the machine was shared with other work during this run**, so absolute numbers are low and noisy; the ratios within the run, whose repeats are interleaved so a busy minute hits every system alike, are the point.`
+      : `; absolute numbers are still noisy, and the ratios within one run are the point.`)
+  );
 }
 
+/** The pairs every comparison is made on: Jobbase at its defaults against each peer setting. */
+const PAIRS = [
+  ['jobbase-postgres', 'graphile-worker'],
+  ['jobbase-postgres', 'graphile-worker-lq10'],
+  ['jobbase-postgres', 'graphile-worker-batched'],
+  ['jobbase-postgres', 'pg-boss'],
+  ['jobbase-postgres', 'pg-boss-tuned'],
+  ['jobbase-sqlite', 'plainjob'],
+];
+
 function ratioTable(f, mode) {
-  const pairs = [
-    ['jobbase-postgres', 'graphile-worker'],
-    ['jobbase-postgres', 'graphile-worker-batched'],
-    ['jobbase-postgres', 'pg-boss'],
-    ['jobbase-postgres', 'pg-boss-batch'],
-    ['jobbase-sqlite', 'plainjob'],
-  ];
-  // Enqueueing does not depend on worker settings: a peer's batched variant shares its enqueue.
-  const enqueueId = (id) => id.replace(/-(batched|batch)$/, '');
-  const r = (a, b) => ratio(a / b);
+  const names = { a: 'Jobbase', b: 'peer' };
   return table(
     ['Jobbase vs', 'enqueue one by one', 'enqueue bulk', ...mode.drainConcurrency.map((c) => `drain c=${c}`), 'latency p50, other process (below 1 is better)'],
-    pairs.map(([jb, peer]) => {
-      const m = (key, field) => f.median(key, field);
+    PAIRS.map(([jb, peer]) => {
+      const g = (key, field) => f.figure(key, field);
       return [
         `${label(jb).replace(/ \(defaults\)$/, '')} / ${label(peer)}`,
-        r(m(`enqueue:${enqueueId(jb)}:one`, jobsPerSecond), m(`enqueue:${enqueueId(peer)}:one`, jobsPerSecond)),
-        r(m(`enqueue:${enqueueId(jb)}:bulk`, jobsPerSecond), m(`enqueue:${enqueueId(peer)}:bulk`, jobsPerSecond)),
-        ...mode.drainConcurrency.map((c) => r(m(`drain:${jb}:${c}`, jobsPerSecond), m(`drain:${peer}:${c}`, jobsPerSecond))),
-        r(m(`latency:${jb}:other`, (v) => v.p50 ?? Infinity), m(`latency:${peer}:other`, (v) => v.p50 ?? Infinity)),
+        ratioOf(g(`enqueue:${enqueueId(jb)}:one`, jobsPerSecond), g(`enqueue:${enqueueId(peer)}:one`, jobsPerSecond), names),
+        ratioOf(g(`enqueue:${enqueueId(jb)}:bulk`, jobsPerSecond), g(`enqueue:${enqueueId(peer)}:bulk`, jobsPerSecond), names),
+        ...mode.drainConcurrency.map((c) => ratioOf(g(`drain:${jb}:${c}`, jobsPerSecond), g(`drain:${peer}:${c}`, jobsPerSecond), names)),
+        ratioOf(g(`latency:${jb}:other`, (v) => v.p50 ?? Infinity), g(`latency:${peer}:other`, (v) => v.p50 ?? Infinity), names),
       ];
     }),
   );
+}
+
+/**
+ * The sentences to quote (the README's benchmark paragraph is written from these): Jobbase at its
+ * defaults against each peer, the peer named with its setting, both figures beside the ratio.
+ */
+function headlineList(f, mode) {
+  const c = mode.drainConcurrency[0];
+  const short = (id) => systemById(id).short;
+  /** Jobbase's figure `a` against peer figure `b`: "2.90× as fast as <peer>: 7,357 vs 2,534 jobs/s",
+   * "0.27× as fast as <peer>, which is 3.65× as fast as Jobbase: …", or "n/a against <peer> (…)". */
+  const versus = (peerName, a, b, unit, fmt) => {
+    if (a.reason) return `n/a against ${peerName} (Jobbase: ${a.reason})`;
+    if (b.reason) return `n/a against ${peerName} (${b.reason})`;
+    const r = ratioOf(a, b);
+    if (r.startsWith('n/a')) return `n/a against ${peerName} (${fmt(a.value)} vs ${fmt(b.value)} ${unit})`;
+    const v = a.value / b.value;
+    const figures = `${fmt(a.value)} vs ${fmt(b.value)} ${unit}`;
+    return v >= 1
+      ? `**${ratio(v)}** as fast as ${peerName}: ${figures}`
+      : `**${ratio(v)}** as fast as ${peerName}, which is ${ratio(1 / v)} as fast as Jobbase: ${figures}`;
+  };
+  const drain = (id) => f.figure(`drain:${id}:${c}`, jobsPerSecond);
+  const capped = (id) =>
+    f.values(`drain:${id}:${c}`, (v) => v.capped).some(Boolean) ? ` (${systemById(id).queue}'s drain hit the ${mode.drainCapMs / 1000} s cap: its rate until then)` : '';
+  const one = (id) => f.figure(`enqueue:${id}:one`, jobsPerSecond);
+  const bulk = (id) => f.figure(`enqueue:${id}:bulk`, jobsPerSecond);
+  const p50 = (id) => f.figure(`latency:${id}:other`, (v) => v.p50 ?? Infinity);
+  const latencyLine = (peers) => {
+    const below = (v) => (v < 0 ? ' (below 0: not a real figure, see section B)' : '');
+    const shown = (f) =>
+      f.reason ? `n/a (${f.reason})` : f.value === Infinity ? 'never (most jobs not started in time)' : `${ms(f.value)} ms${below(f.value)}`;
+    return [`Jobbase (defaults) ${shown(p50('jobbase-postgres'))}`, ...peers.map((peer) => `${short(peer)} ${shown(p50(peer))}`)].join('; ');
+  };
+  const pgPeers = ['graphile-worker', 'graphile-worker-lq10', 'graphile-worker-batched', 'pg-boss', 'pg-boss-tuned'];
+  return [
+    `- **Drain of ${mode.drainJobs.toLocaleString('en-US')} waiting jobs, concurrency ${c}, PostgreSQL.** Jobbase (defaults) drained`,
+    ...pgPeers.map((peer) => `  - ${versus(short(peer), drain('jobbase-postgres'), drain(peer), 'jobs/s', rate)}${capped(peer)}`),
+    `- **Drain, SQLite.** Jobbase (defaults) drained ${versus(short('plainjob'), drain('jobbase-sqlite'), drain('plainjob'), 'jobs/s', rate)}.`,
+    `- **Enqueue one by one, PostgreSQL** (no worker setting applies). Jobbase enqueued ${versus('graphile-worker’s `addJob`', one('jobbase-postgres'), one('graphile-worker'), 'jobs/s', rate)}, and ${versus('pg-boss’s `send`', one('jobbase-postgres'), one('pg-boss'), 'jobs/s', rate)}.`,
+    `- **Bulk enqueue, PostgreSQL**, calls of 1,000. Jobbase enqueued ${versus('graphile-worker’s `addJobs`', bulk('jobbase-postgres'), bulk('graphile-worker'), 'jobs/s', rate)}, and ${versus('pg-boss’s `insert`', bulk('jobbase-postgres'), bulk('pg-boss'), 'jobs/s', rate)}.`,
+    `- **Latency p50 to an idle worker, enqueued from another process, PostgreSQL.** ${latencyLine(['graphile-worker', 'graphile-worker-batched', 'pg-boss-tuned'])}.`,
+  ].join('\n');
 }

@@ -51,14 +51,18 @@ export async function run({ system, database, depth, drainJobs, claimProbes, cap
       lastStart = t;
       if (++started === target) reached();
     });
+    // As in the drain scenario, the clock includes the first claim (see measure/drain.mjs).
+    const workersRunning = now();
     await Promise.race([reachedTarget, delay(capMs)]);
-    const seconds = (lastStart - firstStart) / 1000;
+    const clockStart = started > 0 ? Math.min(firstStart, workersRunning) : workersRunning;
+    const seconds = (lastStart - clockStart) / 1000;
     return {
       claimP50Ms: claim?.p50 ?? null,
       claimP95Ms: claim?.p95 ?? null,
       claims: claim?.count ?? 0,
-      drainJobsPerSecond: started > 1 && seconds > 0 ? (Math.min(started, target) - 1) / seconds : NaN,
+      drainJobsPerSecond: started > 0 && seconds > 0 ? Math.min(started, target) / seconds : NaN,
       drained: Math.min(started, target),
+      startedNone: started === 0,
       fillSeconds,
       peakRssMb: peakRssMb(),
       settings: queue.settings,

@@ -37,7 +37,7 @@ export async function run({ system, database, jobs, gapMs, concurrency, crossPro
     const missing = latencies.filter((l) => l === Infinity).length;
     // JSON (the IPC channel) has no Infinity: a "never" percentile travels as null.
     const summary = Object.fromEntries(Object.entries(latencySummary(latencies)).map(([k, v]) => [k, v === Infinity ? null : v]));
-    return { ...summary, missing, graceMs: GRACE_MS, peakRssMb: peakRssMb(), settings: queue.settings };
+    return { ...summary, missing, startedNone: missing === jobs, graceMs: GRACE_MS, peakRssMb: peakRssMb(), settings: queue.settings };
   } finally {
     await queue.close();
   }
