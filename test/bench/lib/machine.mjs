@@ -47,7 +47,7 @@ export function describeVersions() {
   const dirty = git(['status', '--porcelain', '--untracked-files=no']) !== '';
   return {
     jobbase: `${jobbaseVersion()} (commit ${commit || 'unknown'}${dirty ? ' with uncommitted changes' : ''})`,
-    'jobbase sqlite driver': `sqlite3 ${packageVersion(ROOT_MODULES, 'sqlite3')} via MikroORM ${packageVersion(ROOT_MODULES, '@mikro-orm/core')}`,
+    'jobbase sqlite driver': `better-sqlite3 ${packageVersion(ROOT_MODULES, 'better-sqlite3')} via MikroORM ${packageVersion(ROOT_MODULES, '@mikro-orm/core')} (@mikro-orm/better-sqlite)`,
     'jobbase postgres driver': `pg ${packageVersion(ROOT_MODULES, 'pg')}`,
     'graphile-worker': packageVersion(BENCH_MODULES, 'graphile-worker'),
     'pg-boss': packageVersion(BENCH_MODULES, 'pg-boss'),
