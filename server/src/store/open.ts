@@ -21,15 +21,13 @@ export function parseDatabaseUrl(database: string): DatabaseLocation {
 }
 
 /** Opens the store the URL names and brings its schema up to date. */
-export async function openStore(
-  database: string,
-  options: StoreOpenOptions = { logger: defaultLogger() },
-): Promise<Store> {
+export async function openStore(database: string, options: Partial<StoreOpenOptions> = {}): Promise<Store> {
+  const opened: StoreOpenOptions = { ...options, logger: options.logger ?? defaultLogger() };
   const location = parseDatabaseUrl(database);
   const store =
     location.dialect === 'postgres'
-      ? await (await import('./postgres/store.js')).PostgresStore.open(location.url, options)
-      : await SqliteStore.open(location.filename, options);
+      ? await (await import('./postgres/store.js')).PostgresStore.open(location.url, opened)
+      : await SqliteStore.open(location.filename, opened);
   try {
     await store.migrate();
   } catch (err) {

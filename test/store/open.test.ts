@@ -1,0 +1,74 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore, parseDatabaseUrl, rawQuery } from '@jobbase/server/testing';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { jobParams } from './fixture.js';
+
+describe('parseDatabaseUrl', () => {
+  it('picks the dialect from the URL', () => {
+    expect(parseDatabaseUrl('postgres://u@h:5432/db')).toEqual({ dialect: 'postgres', url: 'postgres://u@h:5432/db' });
+    expect(parseDatabaseUrl('PostgreSQL://u@h/db')).toEqual({ dialect: 'postgres', url: 'PostgreSQL://u@h/db' });
+    expect(parseDatabaseUrl('sqlite:./jb_data/data.db')).toEqual({ dialect: 'sqlite', filename: './jb_data/data.db' });
+    expect(parseDatabaseUrl('sqlite:///abs/data.db')).toEqual({ dialect: 'sqlite', filename: '/abs/data.db' });
+    expect(parseDatabaseUrl('sqlite::memory:')).toEqual({ dialect: 'sqlite', filename: ':memory:' });
+    expect(parseDatabaseUrl('./plain/path.db')).toEqual({ dialect: 'sqlite', filename: './plain/path.db' });
+    // Not a PostgreSQL URL just because the word appears in it.
+    expect(parseDatabaseUrl('./postgres://x.db')).toEqual({ dialect: 'sqlite', filename: './postgres://x.db' });
+  });
+
+  it('refuses what names no database it can open', () => {
+    for (const bad of ['', 'sqlite:', 'mysql://u@h/db', 'sqlite:http://x/db']) {
+      expect(() => parseDatabaseUrl(bad), bad).toThrow(expect.objectContaining({ code: 'validation', message: expect.stringContaining('Unsupported database') }));
+    }
+  });
+});
+
+/** SQLite only: how the store opens a file and waits for other processes' write locks. */
+describe('the SQLite store opening and sharing a file', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'jobbase-store-open-'));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('refuses bad synchronous and busyTimeout options before opening anything', async () => {
+    const url = `sqlite:${join(dir, 'data.db')}`;
+    for (const options of [{ synchronous: 'OFF' }, { busyTimeout: -1 }, { busyTimeout: 1.5 }]) {
+      await expect(openStore(url, options as never), JSON.stringify(options)).rejects.toMatchObject({ code: 'validation' });
+    }
+    const store = await openStore(url, { busyTimeout: 0, synchronous: 'FULL' });
+    expect(await rawQuery(store, 'pragma synchronous')).toEqual([{ synchronous: 2 }]);
+    expect(await rawQuery(store, 'pragma journal_mode')).toEqual([{ journal_mode: 'wal' }]);
+    await store.close();
+  });
+
+  it('sqlite::memory: is one database for the migrator and the queries', async () => {
+    const store = await openStore('sqlite::memory:');
+    await store.jobInsert(jobParams({ topic: 'memory' }));
+    expect((await store.jobList({ limit: 10, offset: 0 })).total).toBe(1);
+    await store.close();
+  });
+
+  it("waits for another process's write lock without blocking the event loop, then answers 'unavailable' past the busy timeout", async () => {
+    const url = `sqlite:${join(dir, 'data.db')}`;
+    const holder = await openStore(url);
+    const waiter = await openStore(url, { busyTimeout: 400 });
+    await rawQuery(holder, 'begin immediate');
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 10);
+    const started = Date.now();
+    await expect(waiter.jobInsert(jobParams({ topic: 'late' }))).rejects.toMatchObject({ code: 'unavailable' });
+    clearInterval(timer);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(390);
+    // The timers kept running while it waited: the wait is not one blocking busy handler.
+    expect(ticks).toBeGreaterThan(5);
+
+    // Released before the timeout, the same write goes through.
+    const patient = await openStore(url, { busyTimeout: 30_000 });
+    const insert = patient.jobInsert(jobParams({ topic: 'patient' }));
+    setTimeout(() => void rawQuery(holder, 'commit'), 200);
+    expect(await insert).toMatchObject({ topic: 'patient', status: 'pending' });
+    await Promise.all([holder.close(), waiter.close(), patient.close()]);
+  });
+});
