@@ -195,6 +195,18 @@ describe.each(dialects())('engine on %s', (dialect) => {
     expect(final.lastError).toMatch(/lock expired/i);
   });
 
+  it('one rescue pass rescues every expired job, more than one batch of them', async () => {
+    const jobs = await fx.open({ rescueInterval: 60_000 });
+    await jobs.enqueueMany(Array.from({ length: 250 }, (_, i) => ({ topic: 'abandoned', payload: { i } })));
+    const claimed = await jobs.store.jobClaim({ topics: ['abandoned'], limit: 250, lockDuration: 1 });
+    expect(claimed).toHaveLength(250);
+    await waitFor('every lock to expire', () => Date.now() > Math.max(...claimed.map((j) => j.lockedUntil.getTime())));
+    // The first pass runs at start; the next one only after 60 s. No handler, so nothing re-claims them.
+    jobs.start();
+    await waitFor('all 250 rescued by the first pass', async () => (await jobs.stats()).pending === 250, { timeout: 10_000 });
+    expect(await jobs.stats()).toMatchObject({ processing: 0, pending: 250 });
+  });
+
   it('a late finisher whose lock was taken cannot overwrite the new result', async () => {
     const jobs = await fx.open();
     const first = await jobs.enqueueWithOptions('cas', { n: 1 }, { maxRetries: 0 });
