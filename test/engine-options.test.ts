@@ -302,3 +302,51 @@ describe.skipIf(!inject('postgres'))('PostgreSQL store options', () => {
     await expect(fx.open({ poolSize: 0 })).rejects.toMatchObject({ code: 'validation' });
   });
 });
+
+describe('engine option checks', () => {
+  const fx = new EngineFixture('sqlite');
+  beforeEach(() => fx.setup());
+  afterEach(() => fx.teardown());
+
+  const TIMER = 2_147_483_647;
+  const bounded: Array<[keyof JobsOptions, number]> = [
+    ['maxPayloadSize', TIMER],
+    ['lockDuration', TIMER],
+    ['pollInterval', TIMER],
+    ['workerPoolSize', 10_000],
+    ['batchSize', 10_000],
+    ['shutdownTimeout', TIMER],
+    ['rescueInterval', TIMER],
+    ['cleanupInterval', TIMER],
+  ];
+
+  it.each(bounded)('%s: an integer from 1 to %i, each end accepted, anything else refused by name', async (name, max) => {
+    for (const ok of [1, max]) await expect(fx.open({ [name]: ok })).resolves.toBeDefined();
+    for (const bad of [0, -1, max + 1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      await expect(fx.open({ [name]: bad })).rejects.toMatchObject({
+        code: 'validation',
+        message: `Option ${name} must be an integer from 1 to ${max}, got ${String(bad)}.`,
+      });
+    }
+  });
+
+  it('maxRetries: 0 and up accepted, a negative or fractional one refused as max_retries', async () => {
+    expect((await (await fx.open({ maxRetries: 0 })).enqueue('t')).maxRetries).toBe(0);
+    for (const bad of [-1, 1.5]) {
+      await expect(fx.open({ maxRetries: bad })).rejects.toMatchObject({ code: 'validation', fields: { max_retries: expect.anything() } });
+    }
+  });
+
+  it('retention: any number of ms from 0 per status; a negative or non-finite one refused by name', async () => {
+    await expect(fx.open({ retention: { completed: 0, failed: 0 } })).resolves.toBeDefined();
+    await expect(fx.open({ retention: { completed: undefined, failed: 1.5 } })).resolves.toBeDefined();
+    for (const status of ['completed', 'failed'] as const) {
+      for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+        await expect(fx.open({ retention: { [status]: bad } })).rejects.toMatchObject({
+          code: 'validation',
+          message: `Option retention.${status} must be a number of ms ≥ 0, got ${String(bad)}.`,
+        });
+      }
+    }
+  });
+});
