@@ -28,8 +28,17 @@ const ALLOWED = ['@jobbase/contract', '@ts-rest/core', 'zod'];
 /** The workspace packages users install on their own, by folder. */
 const USER_PACKAGES = ['contract', 'client'];
 
+/** Every workspace package, each published to npm under its own name. */
+const PUBLISHED = ['contract', 'openapi', 'client', 'server'];
+
+const REPOSITORY = 'git+https://github.com/jobbase/jobbase.git';
+
 interface Manifest {
   name: string;
+  description?: string;
+  keywords?: string[];
+  license?: string;
+  repository?: { type: string; url: string; directory?: string };
   workspaces?: string[];
   dependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
@@ -184,6 +193,58 @@ describe('what @jobbase/contract and @jobbase/client install', () => {
       expect(loaded.stdout.trim()).toBe('function');
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+interface PackedFile {
+  path: string;
+}
+
+/** What `npm pack` would put in each package's tarball, by folder, without writing one. */
+async function packedFiles(folders: string[]): Promise<Map<string, string[]>> {
+  const args = ['pack', '--dry-run', '--json', '--ignore-scripts', ...folders.map((folder) => join(root, folder))];
+  const packed = JSON.parse((await run('npm', args, { cwd: root })).stdout) as { files: PackedFile[] }[];
+  return new Map(folders.map((folder, i) => [folder, packed[i]!.files.map((file) => file.path)]));
+}
+
+/** Sources, tests and build state: none of it is for the people who install a package. */
+const NOT_FOR_USERS = /(^|\/)(src|test|tests|__tests__|fixtures)\/|\.(test|spec)\.|tsconfig|\.tsbuildinfo$/;
+
+describe('what npm shows of each published package', () => {
+  it.each(PUBLISHED)('%s/package.json says what it is, under which license, and where its source lives', async (folder) => {
+    const pkg = await manifest(join(root, folder));
+    expect(pkg.description, 'description').toMatch(/\w{3,}/);
+    expect(pkg.keywords, 'keywords').toEqual(expect.arrayContaining(['jobbase', 'job-queue']));
+    expect(pkg.license).toBe('MIT');
+    // `directory` sends npm's "Repository" link to the package's folder, not the monorepo's root.
+    expect(pkg.repository).toEqual({ type: 'git', url: REPOSITORY, directory: folder });
+  });
+
+  it.each(PUBLISHED)('%s/ carries the root LICENSE, word for word', async (folder) => {
+    const license = await readFile(join(root, 'LICENSE'), 'utf8');
+    expect(license).toMatch(/^MIT License\n\nCopyright \(c\) \d{4} Jobbase contributors\n/);
+    // npm packs a LICENSE from the package's own folder only, never from the repository's root.
+    expect(await readFile(join(root, folder, 'LICENSE'), 'utf8')).toBe(license);
+  });
+
+  it.each(PUBLISHED)('%s/README.md names the package and how to install it', async (folder) => {
+    const { name } = await manifest(join(root, folder));
+    const readme = await readFile(join(root, folder, 'README.md'), 'utf8');
+    expect(readme.startsWith(`# ${name}\n`), 'the first line is the package name as a heading').toBe(true);
+    expect(readme).toContain(`npm install ${name}`);
+    // npmjs.com does not resolve a link relative to a package's folder: the docs are linked in full.
+    expect(readme).toMatch(/https:\/\/github\.com\/jobbase\/jobbase\/blob\/main\/docs\/\S+\.md/);
+    expect(readme).not.toMatch(/\]\((?!https:|#)/);
+  });
+
+  // Lists what `npm pack` takes from dist/, so it needs the build (`npm test` builds first).
+  it('the tarballs hold the built code, the README and the LICENSE, and no sources, tests or build state', async () => {
+    for (const [folder, files] of await packedFiles(PUBLISHED)) {
+      expect(files, folder).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts']));
+      expect(files.filter((file) => NOT_FOR_USERS.test(file)), folder).toEqual([]);
+      const outside = files.filter((file) => !file.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE'].includes(file));
+      expect(outside, folder).toEqual([]);
     }
   });
 });

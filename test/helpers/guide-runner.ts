@@ -23,10 +23,11 @@ interface Finished {
 /**
  * Follows a guide top to bottom as a reader would, in a fresh folder inside the clone (so
  * `@jobbase/*`, `zod`, `tsx` resolve as they do for the reader, and `./jb_data` is new):
- * ```ts FILE blocks are written to FILE; ```sh blocks run in bash (`<!-- docs-test: background -->`
- * before one: a server, left running until the next background block or the end, and awaited
- * on /api/health); a ```json or ```text block right after a command is that command's output and
- * is compared with what it printed. At the end the TypeScript files are type-checked.
+ * ```ts FILE and ```js FILE blocks are written to FILE; ```sh blocks run in bash
+ * (`<!-- docs-test: background -->` before one: a server, left running until the next
+ * background block or the end, and awaited on /api/health); a ```json or ```text block right
+ * after a command is that command's output and is compared with what it printed. At the end the
+ * TypeScript files are type-checked.
  */
 export class GuideRun {
   private readonly files = new Map<string, string>();
@@ -89,8 +90,9 @@ export class GuideRun {
 
   private async runBlock(block: CodeBlock): Promise<void> {
     switch (block.lang) {
-      case 'ts': {
-        if (!block.file) throw new Error('a ```ts block names the file it belongs to: ```ts worker.ts');
+      case 'ts':
+      case 'js': {
+        if (!block.file) throw new Error(`a \`\`\`${block.lang} block names the file it belongs to: \`\`\`${block.lang} worker.${block.lang}`);
         const code = (this.files.get(block.file) ?? '') + this.local(block.code);
         this.files.set(block.file, code);
         await writeFile(join(this.dir, block.file), code);
