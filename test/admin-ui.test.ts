@@ -213,6 +213,17 @@ describe.skipIf(!haveBrowser)('admin UI in Chromium', () => {
     }
   });
 
+  it('has an icon: linked from the page, and at /favicon.ico and /_/favicon.ico', async () => {
+    const linked = await page.evaluate(() => document.querySelector<HTMLLinkElement>('link[rel~="icon"]')?.href ?? null);
+    expect(linked).not.toBeNull();
+    for (const url of [linked!, `${running.url}/favicon.ico`, `${running.url}/_/favicon.ico`]) {
+      const res = await fetch(url);
+      expect(res.status, url).toBe(200);
+      expect(res.headers.get('content-type'), url).toMatch(/^image\/svg\+xml/);
+      expect(await res.text(), url).toMatch(/^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    }
+  });
+
   it('sends an expired session back to sign in, and signs out', async () => {
     await page.evaluate(() => sessionStorage.setItem('jobbase.admin.token', 'not-a-token'));
     await page.reload();
