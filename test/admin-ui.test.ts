@@ -152,6 +152,78 @@ describe.skipIf(!haveBrowser)('admin UI in Chromium', () => {
     await page.setViewportSize({ width: 1280, height: 900 });
   });
 
+  /** Another window, signed in on its own: a 1280×800 laptop whose clock is set to Tokyo. */
+  async function tokyoLaptop(): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: 'Asia/Tokyo', locale: 'en-US' });
+    const tokyo = await context.newPage();
+    await tokyo.goto(`${running.url}/_/`);
+    await tokyo.getByLabel('Email').fill(EMAIL);
+    await tokyo.getByLabel('Password').fill(PASSWORD);
+    await tokyo.getByRole('button', { name: 'Sign in' }).click();
+    await tokyo.locator('table.jobs tbody tr').first().waitFor();
+    return tokyo;
+  }
+
+  it('shows times in the viewer’s zone, named, with the UTC time in the tooltip, in the list and the detail', async () => {
+    const tokyo = await tokyoLaptop();
+    try {
+      const row = tokyo.locator('table.jobs tbody tr').first();
+      const job = await running.app.jobs.get((await row.getAttribute('data-id'))!);
+      const times = [job.runAt, job.created, job.updated];
+      // Tokyo keeps no daylight saving time: always UTC+9.
+      const shown = times.map((t) => `${new Date(t.getTime() + 9 * 3_600_000).toISOString().replace('T', ' ').slice(0, 19)} GMT+9`);
+      const utc = times.map((t) => t.toISOString());
+
+      const inRow = row.locator('time');
+      expect(await inRow.allTextContents()).toEqual(shown);
+      expect(await inRow.evaluateAll((els) => els.map((e) => e.getAttribute('title')))).toEqual(utc);
+
+      await row.getByRole('button').click();
+      const inDetail = tokyo.locator('aside.detail time');
+      await expect.poll(() => inDetail.allTextContents()).toEqual(shown);
+      expect(await inDetail.evaluateAll((els) => els.map((e) => e.getAttribute('title')))).toEqual(utc);
+    } finally {
+      await tokyo.context().close();
+    }
+  });
+
+  it('keeps every column of the list in view at 1280×800 with a job open', async () => {
+    const tokyo = await tokyoLaptop();
+    try {
+      await tokyo.locator('table.jobs tbody tr').first().getByRole('button').click();
+      const detail = tokyo.locator('aside.detail');
+      await detail.waitFor();
+      await tokyo.screenshot({ path: `${ARTIFACTS}/admin-detail-1280.png` });
+      // Nothing scrolls sideways: not the table's own scroller, not the page.
+      const wrap = tokyo.locator('.table-wrap');
+      expect(await wrap.evaluate((el) => el.scrollWidth - el.clientWidth)).toBeLessThanOrEqual(0);
+      expect(await tokyo.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+      const list = (await wrap.boundingBox())!;
+      const header = tokyo.locator('table.jobs th', { hasText: 'Updated' });
+      for (const cell of [header, tokyo.locator('table.jobs td.col-updated').first()]) {
+        const box = (await cell.boundingBox())!;
+        expect(box.width).toBeGreaterThan(0);
+        expect(box.x + box.width).toBeLessThanOrEqual(list.x + list.width);
+      }
+      const panel = (await detail.boundingBox())!;
+      expect(panel.x).toBeGreaterThanOrEqual(list.x + list.width);
+      expect(panel.x + panel.width).toBeLessThanOrEqual(1280);
+    } finally {
+      await tokyo.context().close();
+    }
+  });
+
+  it('has an icon: linked from the page, and at /favicon.ico and /_/favicon.ico', async () => {
+    const linked = await page.evaluate(() => document.querySelector<HTMLLinkElement>('link[rel~="icon"]')?.href ?? null);
+    expect(linked).not.toBeNull();
+    for (const url of [linked!, `${running.url}/favicon.ico`, `${running.url}/_/favicon.ico`]) {
+      const res = await fetch(url);
+      expect(res.status, url).toBe(200);
+      expect(res.headers.get('content-type'), url).toMatch(/^image\/svg\+xml/);
+      expect(await res.text(), url).toMatch(/^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    }
+  });
+
   it('sends an expired session back to sign in, and signs out', async () => {
     await page.evaluate(() => sessionStorage.setItem('jobbase.admin.token', 'not-a-token'));
     await page.reload();

@@ -1,4 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Topics } from '@jobbase/server';
 import { describe, expect, it } from 'vitest';
 import { GuideRun } from './helpers/guide-runner.js';
 import { codeBlocks, jsonDifference, missingLine } from './helpers/markdown-blocks.js';
@@ -22,6 +25,43 @@ describe('the guides in docs/', () => {
   it('are linked from the README', async () => {
     const readme = await readFile('README.md', 'utf8');
     for (const guide of GUIDES) expect(readme, guide).toContain(`(docs/${guide})`);
+  });
+});
+
+/**
+ * The getting-started guide's `topics`, by running its declaring block as a module (the block
+ * as written, plus an export), so the check below uses the guide's schema, not a copy of it.
+ */
+async function gettingStartedTopics(): Promise<Topics> {
+  const blocks = codeBlocks(await readFile('docs/getting-started.md', 'utf8'));
+  const declaring = blocks.find((b) => b.lang === 'ts' && b.code.includes('defineTopics('));
+  expect(declaring, 'the block of getting-started.md that declares the topics').toBeDefined();
+  await mkdir('.tmp', { recursive: true });
+  const dir = await mkdtemp(join('.tmp', 'topics-'));
+  try {
+    const file = join(dir, 'topics.ts');
+    await writeFile(file, `${declaring!.code}export { topics };\n`);
+    return ((await import(pathToFileURL(file).href)) as { topics: Topics }).topics;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+describe('the README and the guides agree', () => {
+  it("the README's curl enqueue sends a payload the getting-started schema accepts, and shows it back", async () => {
+    const blocks = codeBlocks(await readFile('README.md', 'utf8'));
+    const index = blocks.findIndex((b) => b.lang === 'sh' && b.code.includes('/api/jobs/enqueue'));
+    expect(index, 'the README block that enqueues with curl').toBeGreaterThanOrEqual(0);
+    const sent = /-d '(\{"topic".*\})'/.exec(blocks[index]!.code);
+    expect(sent, 'the body of the enqueue request').not.toBeNull();
+    const body = JSON.parse(sent![1]!) as { topic: string; payload: unknown };
+    const answer = blocks[index + 1]!;
+    expect(answer.lang).toBe('json');
+    expect((JSON.parse(answer.code) as { payload: unknown }).payload).toEqual(body.payload);
+
+    const topics = await gettingStartedTopics();
+    expect(topics.schemaOf(body.topic), `getting-started.md declares ${body.topic}`).toBeDefined();
+    expect(topics.checkPayload(body.topic, body.payload)).toBeNull();
   });
 });
 

@@ -1,6 +1,6 @@
 import { rawQuery } from '@jobbase/server/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ClaimedJob, Jobs, JobsEvents } from '@jobbase/server';
+import type { ClaimedJob, JobRecord, Jobs, JobsEvents } from '@jobbase/server';
 import { dialects } from './helpers/databases.js';
 import { EngineFixture } from './helpers/engine.js';
 import { deferred, waitFor } from './helpers/wait.js';
@@ -14,11 +14,19 @@ interface Reported {
 /** Every outcome event an engine emits, in order. */
 function recordEvents(jobs: Jobs): Reported[] {
   const seen: Reported[] = [];
-  for (const event of ['job:completed', 'job:retried', 'job:failed', 'job:released', 'job:lost'] as const) {
+  for (const event of ['job:completed', 'job:released', 'job:lost'] as const) {
     jobs.events.on(event, (job) => seen.push({ event, job }));
   }
-  jobs.events.on('job:error', (job, err) => seen.push({ event: 'job:error', job, err }));
+  for (const event of ['job:retried', 'job:failed', 'job:error'] as const) {
+    jobs.events.on(event, (job, err) => seen.push({ event, job, err }));
+  }
   return seen;
+}
+
+/** The stored part of an event's job: what `jobs.get` answers, without the attempt's lock. */
+function stored(job: ClaimedJob): JobRecord {
+  const { lockToken: _token, lockedUntil: _until, ...record } = job;
+  return record;
 }
 
 /** The first outcome `events` reported for job `id`, whichever it is. */
@@ -30,6 +38,89 @@ describe.each(dialects())('engine events on %s', (dialect) => {
   const fx = new EngineFixture(dialect);
   beforeEach(() => fx.setup());
   afterEach(() => fx.teardown());
+
+  it('job:completed: the job as stored after it completed, not as it was claimed', async () => {
+    const jobs = await fx.open();
+    const events = recordEvents(jobs);
+    let claimed: JobRecord | undefined;
+    jobs.register('ok', (job) => {
+      claimed = job;
+    });
+    jobs.start();
+    const job = await jobs.enqueue('ok', { n: 1 });
+    const outcome = await firstOutcome(events, job.id);
+    expect(outcome.event).toBe('job:completed');
+    expect(outcome.job).toMatchObject({ status: 'completed', payload: { n: 1 }, lockToken: expect.any(String) });
+    expect(outcome.job.updated.getTime()).toBeGreaterThanOrEqual(claimed!.updated.getTime());
+    expect(stored(outcome.job)).toEqual(await jobs.get(job.id));
+  });
+
+  it('job:retried: the job as stored after the retry was scheduled, and the Error the handler threw', async () => {
+    // A long backoff keeps the job pending while the test reads it.
+    const jobs = await fx.open({ backoff: () => 60_000 });
+    const events = recordEvents(jobs);
+    const thrown = new Error('smtp said no');
+    jobs.register('throws', () => {
+      throw thrown;
+    });
+    jobs.start();
+    const job = await jobs.enqueueWithOptions('throws', { to: 'a@b.c' }, { maxRetries: 3 });
+    const outcome = await firstOutcome(events, job.id);
+    expect(outcome.event).toBe('job:retried');
+    expect(outcome.err).toBe(thrown);
+    expect(outcome.job).toMatchObject({ status: 'pending', retries: 1, lastError: 'smtp said no' });
+    expect(outcome.job.runAt.getTime()).toBeGreaterThan(job.runAt.getTime() + 50_000);
+    expect(stored(outcome.job)).toEqual(await jobs.get(job.id));
+  });
+
+  it('job:failed: the job as stored after it failed for good, and the Error; a thrown string becomes an Error', async () => {
+    const jobs = await fx.open();
+    const events = recordEvents(jobs);
+    jobs.register('throws_string', () => {
+      throw 'plain string';
+    });
+    jobs.start();
+    const job = await jobs.enqueueWithOptions('throws_string', null, { maxRetries: 0 });
+    const outcome = await firstOutcome(events, job.id);
+    expect(outcome.event).toBe('job:failed');
+    expect(outcome.err).toBeInstanceOf(Error);
+    expect(outcome.err!.message).toBe('plain string');
+    expect(outcome.err!.cause).toBe('plain string');
+    expect(outcome.job).toMatchObject({ status: 'failed', retries: 0, lastError: 'plain string' });
+    expect(stored(outcome.job)).toEqual(await jobs.get(job.id));
+  });
+
+  it('job:failed after the lock expired: an Error saying so, with the message stored as last_error', async () => {
+    const jobs = await fx.open({ lockDuration: 300, rescueInterval: 60_000 });
+    const events = recordEvents(jobs);
+    jobs.register('hangs', () => new Promise(() => {})); // ignores its abort signal
+    jobs.start();
+    const job = await jobs.enqueueWithOptions('hangs', null, { maxRetries: 0 });
+    const outcome = await firstOutcome(events, job.id);
+    expect(outcome.event).toBe('job:failed');
+    expect(outcome.err).toBeInstanceOf(Error);
+    expect(outcome.err!.message).toMatch(/lock expired after 300 ms/i);
+    expect(outcome.job).toMatchObject({ status: 'failed', lastError: outcome.err!.message });
+    expect(stored(outcome.job)).toEqual(await jobs.get(job.id));
+  });
+
+  it('job:released: the job as stored after shutdown put it back to pending', async () => {
+    const jobs = await fx.open({ shutdownTimeout: 50 });
+    const events = recordEvents(jobs);
+    const running = deferred();
+    jobs.register('slow', () => {
+      running.resolve();
+      return new Promise(() => {});
+    });
+    jobs.start();
+    const job = await jobs.enqueue('slow');
+    await running.promise;
+    await jobs.stop();
+    const outcome = await firstOutcome(events, job.id);
+    expect(outcome.event).toBe('job:released');
+    expect(outcome.job).toMatchObject({ status: 'pending', retries: 0 });
+    expect(stored(outcome.job)).toEqual(await jobs.get(job.id));
+  });
 
   it('job:lost: a handler that returns after its job was rescued and taken by another engine writes nothing', async () => {
     // A's own lock timer is far off; the database says the lock ran out (the process stalled,

@@ -27,4 +27,4 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
-await Promise.all(['index.html', 'app.css'].map((f) => copyFile(join(source, f), join(out, f))));
+await Promise.all(['index.html', 'app.css', 'favicon.svg'].map((f) => copyFile(join(source, f), join(out, f))));

@@ -129,6 +129,19 @@ describe.each(dialects())('store: finishing a claimed job on %s', (dialect) => {
     expect((await claimAll(fx.store)).map((j) => j.id)).toEqual([job!.id]);
   });
 
+  // The engine reports the job as stored without reading it back: it passes the time it reports.
+  it('each finishing method writes the `now` it is given as the job\'s updated time', async () => {
+    const [completed, retried, failed, released] = await claimed(4);
+    const now = new Date('2026-11-29T12:34:56.789Z');
+    await fx.store.jobCompleteMany([completed!], now);
+    await fx.store.jobRetry({ ...retried!, runAt: minutesFromNow(5), error: 'retry', now });
+    await fx.store.jobFail({ ...failed!, error: 'fail', now });
+    await fx.store.jobRelease({ ...released!, now });
+    for (const job of [completed, retried, failed, released]) {
+      expect((await jobRow(fx.store, job!.id))!.updated).toEqual(now);
+    }
+  });
+
   describe.each(Object.keys(finishers))('%s is a compare-and-set on the lock token', (name) => {
     const finish = finishers[name]!;
 

@@ -1,6 +1,6 @@
 import type { Job, JobPage, JobStats } from '@jobbase/client';
 import { h } from './dom.js';
-import { formatRate, formatTime, prettyJson, shortId } from './format.js';
+import { formatRate, localTime, prettyJson, shortId } from './format.js';
 
 export const STATUSES = ['pending', 'processing', 'completed', 'failed'] as const;
 
@@ -47,6 +47,19 @@ export function statsView(stats: JobStats | null): HTMLElement {
   );
 }
 
+/** A time in the viewer's zone, named; the exact UTC time in its tooltip. */
+export function timeView(iso: string): HTMLElement {
+  const local = localTime(iso);
+  if (!local) return h('time', {}, iso);
+  return h(
+    'time',
+    { datetime: iso, title: new Date(iso).toISOString() },
+    h('span', { class: 'date' }, local.date),
+    ' ',
+    h('span', { class: 'clock' }, local.clock),
+  );
+}
+
 export function badge(status: Job['status']): HTMLElement {
   return h('span', { class: `badge status-${status}` }, status);
 }
@@ -56,7 +69,6 @@ export function tableView(page: JobPage | null, loading: boolean, onOpen: (id: s
   if (page.items.length === 0) {
     return h('p', { class: 'empty', role: 'status' }, page.total === 0 ? 'No jobs match these filters.' : 'No jobs on this page.');
   }
-  const time = (iso: string) => h('time', { datetime: iso, title: iso }, formatTime(iso));
   return h(
     'div',
     { class: 'table-wrap' },
@@ -77,12 +89,12 @@ export function tableView(page: JobPage | null, loading: boolean, onOpen: (id: s
             'tr',
             { 'data-id': job.id },
             h('td', {}, h('button', { class: 'link mono', title: job.id, onclick: () => onOpen(job.id) }, shortId(job.id))),
-            h('td', { class: 'topic' }, job.topic),
+            h('td', { class: 'topic', title: job.topic }, job.topic),
             h('td', {}, badge(job.status)),
-            h('td', { class: 'col-time' }, time(job.run_at)),
+            h('td', { class: 'col-time' }, timeView(job.run_at)),
             h('td', { class: 'num' }, `${job.retries} / ${job.max_retries}`),
-            h('td', { class: 'col-time col-created' }, time(job.created)),
-            h('td', { class: 'col-time col-updated' }, time(job.updated)),
+            h('td', { class: 'col-time col-created' }, timeView(job.created)),
+            h('td', { class: 'col-time col-updated' }, timeView(job.updated)),
           ),
         ),
       ),
@@ -111,7 +123,6 @@ export interface DetailActions {
 
 export function detailView(job: Job, actions: DetailActions, problem: string | null): HTMLElement {
   const row = (label: string, value: Node | string) => [h('dt', {}, label), h('dd', {}, value)];
-  const time = (iso: string) => h('time', { datetime: iso, title: iso }, formatTime(iso));
   return h(
     'aside',
     { class: 'detail', 'aria-labelledby': 'detail-title' },
@@ -128,10 +139,10 @@ export function detailView(job: Job, actions: DetailActions, problem: string | n
       ...row('Id', h('code', {}, job.id)),
       ...row('Topic', job.topic),
       ...row('Status', badge(job.status)),
-      ...row('Run at', time(job.run_at)),
+      ...row('Run at', timeView(job.run_at)),
       ...row('Retries', `${job.retries} / ${job.max_retries}`),
-      ...row('Created', time(job.created)),
-      ...row('Updated', time(job.updated)),
+      ...row('Created', timeView(job.created)),
+      ...row('Updated', timeView(job.updated)),
     ),
     h('h3', {}, 'Payload'),
     h('pre', { class: 'payload', tabindex: 0 }, prettyJson(job.payload)),

@@ -2,7 +2,7 @@ import type { JobFinishParams, JobStore } from '../store/types.js';
 
 interface Waiting {
   item: JobFinishParams;
-  resolve: (held: boolean) => void;
+  resolve: (updated: Date | null) => void;
   reject: (err: unknown) => void;
 }
 
@@ -17,8 +17,11 @@ export class Completer {
 
   constructor(private readonly store: JobStore) {}
 
-  /** Resolves true when the job was completed, false when its lock had been lost. */
-  complete(item: JobFinishParams): Promise<boolean> {
+  /**
+   * Resolves to the `updated` time written when the job was completed, null when its lock had
+   * been lost.
+   */
+  complete(item: JobFinishParams): Promise<Date | null> {
     return new Promise((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
       this.flushing ??= this.flush();
@@ -36,8 +39,9 @@ export class Completer {
         const batch = this.queue;
         this.queue = [];
         try {
-          const held = new Set(await this.store.jobCompleteMany(batch.map((w) => w.item)));
-          for (const w of batch) w.resolve(held.has(w.item.id));
+          const now = new Date();
+          const held = new Set(await this.store.jobCompleteMany(batch.map((w) => w.item), now));
+          for (const w of batch) w.resolve(held.has(w.item.id) ? now : null);
         } catch (err) {
           for (const w of batch) w.reject(err);
         }

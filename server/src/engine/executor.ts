@@ -8,6 +8,15 @@ import { afterFailedAttempt, type BackoffFunction } from './retry-policy.js';
 /** How one execution ended. `lost`: another worker or the rescuer had taken the job over. */
 export type Outcome = 'completed' | 'retried' | 'failed' | 'released' | 'lost';
 
+/**
+ * An execution's end, with the job as this worker last knows it: after a write that took, the
+ * job as that write stored it (its `lockToken` and `lockedUntil` still name the attempt that
+ * ended); when lost, the job as claimed. A failed attempt carries why it failed.
+ */
+export type Ending =
+  | { outcome: 'completed' | 'released' | 'lost'; job: ClaimedJob }
+  | { outcome: 'retried' | 'failed'; job: ClaimedJob; err: Error };
+
 /** Longest `last_error` kept; a handler may throw something huge. */
 const MAX_ERROR_LENGTH = 8_192;
 
@@ -31,7 +40,7 @@ export class Execution {
   private giveUp!: () => void;
   private readonly gaveUp = new Promise<'shutdown'>((resolve) => (this.giveUp = () => resolve('shutdown')));
   /** The result is recorded (or recording it failed). */
-  readonly done: Promise<Outcome>;
+  readonly done: Promise<Ending>;
   /**
    * The handler's part is over (it returned or threw, its lock expired, or shutdown gave up on
    * it): its worker slot is free, while the result may still be on its way to the database.
@@ -55,7 +64,7 @@ export class Execution {
     this.giveUp();
   }
 
-  private async run(handler: JobHandler): Promise<Outcome> {
+  private async run(handler: JobHandler): Promise<Ending> {
     const { job, deps } = this;
     let timer: NodeJS.Timeout | undefined;
     const lockExpired = new Promise<'lock_expired'>((resolve) => {
@@ -73,33 +82,50 @@ export class Execution {
     this.settle();
 
     const held = { id: job.id, lockToken: job.lockToken };
+    const lost: Ending = { outcome: 'lost', job };
     if (first === 'shutdown') {
-      return (await deps.store.jobRelease(held)) ? 'released' : 'lost';
+      const now = new Date();
+      if (!(await deps.store.jobRelease({ ...held, now }))) return lost;
+      return { outcome: 'released', job: { ...job, status: 'pending', updated: now } };
     }
     if (first === 'lock_expired') {
-      const message = `Lock expired after ${deps.lockDuration} ms: the handler did not finish in time.`;
-      this.controller.abort(new JobsError('closed', message));
-      return this.failAttempt(message);
+      // One value for the handler's abort reason, the stored last_error and the event.
+      const expired = new JobsError('closed', `Lock expired after ${deps.lockDuration} ms: the handler did not finish in time.`);
+      this.controller.abort(expired);
+      return this.failAttempt(expired);
     }
     if (first.ok) {
-      return (await deps.completer.complete(held)) ? 'completed' : 'lost';
+      const updated = await deps.completer.complete(held);
+      return updated ? { outcome: 'completed', job: { ...job, status: 'completed', updated } } : lost;
     }
-    return this.failAttempt(errorMessage(first.err));
+    return this.failAttempt(asError(first.err));
   }
 
-  private async failAttempt(error: string): Promise<Outcome> {
+  private async failAttempt(err: Error): Promise<Ending> {
     const { job, deps } = this;
-    const held = { id: job.id, lockToken: job.lockToken, error };
-    const next = afterFailedAttempt(job, deps.backoff);
+    const now = new Date();
+    const lastError = errorMessage(err);
+    const held = { id: job.id, lockToken: job.lockToken, error: lastError, now };
+    const next = afterFailedAttempt(job, deps.backoff, now.getTime());
     if (next.status === 'pending') {
-      return (await deps.store.jobRetry({ ...held, runAt: next.runAt })) ? 'retried' : 'lost';
+      if (!(await deps.store.jobRetry({ ...held, runAt: next.runAt }))) return { outcome: 'lost', job };
+      const retried = { ...job, status: next.status, retries: job.retries + 1, runAt: next.runAt, lastError, updated: now };
+      return { outcome: 'retried', job: retried, err };
     }
-    return (await deps.store.jobFail(held)) ? 'failed' : 'lost';
+    if (!(await deps.store.jobFail(held))) return { outcome: 'lost', job };
+    return { outcome: 'failed', job: { ...job, status: 'failed', lastError, updated: now }, err };
   }
 }
 
-function errorMessage(err: unknown): string {
-  const message = err instanceof Error ? err.message || err.name : typeof err === 'string' ? err : safeJson(err);
+/** What a handler threw, as an Error for the events: anything else is wrapped, kept as `cause`. */
+function asError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  return new Error(typeof thrown === 'string' ? thrown : safeJson(thrown), { cause: thrown });
+}
+
+/** The error as stored in `last_error`. */
+function errorMessage(err: Error): string {
+  const message = err.message || err.name;
   return message.length > MAX_ERROR_LENGTH ? `${message.slice(0, MAX_ERROR_LENGTH)}…` : message;
 }
 

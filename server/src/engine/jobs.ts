@@ -30,7 +30,7 @@ import type { ClaimedJob, JobInsertParams, JobRecord, Store } from '../store/typ
 export type { JobRecord, ClaimedJob } from '../store/types.js';
 import { Cleaner, type Retention } from './cleaner.js';
 import { Completer } from './completer.js';
-import type { Outcome } from './executor.js';
+import type { Ending } from './executor.js';
 import type { JobHandler } from './job.js';
 import { Producer } from './producer.js';
 import { Rescuer } from './rescuer.js';
@@ -94,14 +94,24 @@ export interface JobPage {
   offset: number;
 }
 
-/** What happened to a job this process ran; tests and metrics listen to these. */
+/**
+ * What happened to a job this process ran; tests and metrics listen to these. The job is as
+ * the outcome stored it (status, retries, run_at, last_error, updated), its `lockToken` and
+ * `lockedUntil` those of the attempt that ended; `job:lost` and `job:error` wrote nothing, so
+ * theirs is the job as claimed. `err` of a failed attempt is what the handler threw (wrapped in
+ * an Error when it was not one) or the lock expiry, whose message is the stored `last_error`.
+ */
 export interface JobsEvents {
   'job:completed': [job: ClaimedJob];
-  'job:retried': [job: ClaimedJob];
-  'job:failed': [job: ClaimedJob];
+  /** The attempt failed and the job is pending again, due at `job.runAt`. */
+  'job:retried': [job: ClaimedJob, err: Error];
+  /** The attempt failed and no retries were left. */
+  'job:failed': [job: ClaimedJob, err: Error];
+  /** Shutdown gave up waiting: the job is pending again, no attempt counted. */
   'job:released': [job: ClaimedJob];
   /** The job's lock had been taken over by the time this worker finished it. */
   'job:lost': [job: ClaimedJob];
+  /** Recording the outcome failed; the rescuer will pick the job up once its lock expires. */
   'job:error': [job: ClaimedJob, err: Error];
 }
 
@@ -349,9 +359,10 @@ export class Jobs<T extends TopicSchemas = {}> {
     else if (delay < this.settings.pollInterval) setTimeout(() => this.producer.wake(), delay + 1).unref();
   }
 
-  private report(job: ClaimedJob, outcome: Outcome | Error): void {
-    if (outcome instanceof Error) this.events.emit('job:error', job, outcome);
-    else this.events.emit(`job:${outcome}`, job);
+  private report(claimed: ClaimedJob, ending: Ending | Error): void {
+    if (ending instanceof Error) this.events.emit('job:error', claimed, ending);
+    else if ('err' in ending) this.events.emit(`job:${ending.outcome}`, ending.job, ending.err);
+    else this.events.emit(`job:${ending.outcome}`, ending.job);
   }
 
   private assertOpen(): void {

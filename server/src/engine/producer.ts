@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { ClaimedJob, JobStore } from '../store/types.js';
-import { Execution, type ExecutorDeps, type Outcome } from './executor.js';
+import { Execution, type Ending, type ExecutorDeps } from './executor.js';
 import type { JobHandler } from './job.js';
 
 export interface ProducerOptions {
@@ -34,7 +34,7 @@ export class Producer {
     private readonly handlers: ReadonlyMap<string, JobHandler>,
     private readonly deps: ExecutorDeps,
     private readonly options: ProducerOptions,
-    private readonly onOutcome: (job: ClaimedJob, outcome: Outcome | Error) => void,
+    private readonly onOutcome: (job: ClaimedJob, ending: Ending | Error) => void,
     private readonly logger: Logger,
   ) {}
 
@@ -115,7 +115,7 @@ export class Producer {
     this.inflight.set(job.id, execution);
     void execution.settled.then(() => this.slotFreed(job.id));
     const recorded = execution.done.then(
-      (outcome) => this.onOutcome(job, outcome),
+      (ending) => this.onOutcome(job, ending),
       (err: Error) => {
         this.logger.error({ err, job: job.id }, 'recording a job result failed; it will be rescued after its lock expires');
         this.onOutcome(job, err);

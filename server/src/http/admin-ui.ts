@@ -4,6 +4,7 @@ import express, { type Express } from 'express';
 
 /** Built by server/scripts/build-admin.mjs next to this file's compiled folder: dist/admin. */
 const ADMIN_DIR = fileURLToPath(new URL('../admin/', import.meta.url));
+const ICON = `${ADMIN_DIR}favicon.svg`;
 
 /**
  * The admin UI's static files at `/_/`. They hold no data: the page signs in and reads
@@ -16,6 +17,13 @@ export function mountAdminUi(app: Express): void {
     });
     return;
   }
+  // Browsers ask for /favicon.ico on their own, at the root and beside the page, whatever the
+  // page links: both answer the page's SVG icon, typed as SVG (by its file name) for what it is.
+  app.get(['/favicon.ico', '/_/favicon.ico'], (_req, res, next) => {
+    res.sendFile(ICON, { maxAge: '1d' }, (err) => {
+      if (err) next(err);
+    });
+  });
   // `/_` → `/_/`, so the page's relative asset URLs resolve (Express routes ignore the slash).
   app.use('/_', (req, res, next) => {
     if (!req.originalUrl.startsWith('/_/')) res.redirect(301, `/_/${req.originalUrl.slice(2)}`);

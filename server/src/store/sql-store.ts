@@ -13,6 +13,7 @@ import type {
   JobGetExpiredParams,
   JobInsertParams,
   JobListParams,
+  JobMoveParams,
   JobRecord,
   JobRescueItem,
   JobRetryParams,
@@ -47,7 +48,7 @@ export abstract class SqlStore implements Store {
   abstract jobInsert(params: JobInsertParams): Promise<JobRecord>;
   abstract jobInsertMany(items: readonly JobInsertParams[]): Promise<JobRecord[]>;
   abstract jobClaim(params: JobClaimParams): Promise<ClaimedJob[]>;
-  abstract jobCompleteMany(items: readonly JobFinishParams[]): Promise<string[]>;
+  abstract jobCompleteMany(items: readonly JobFinishParams[], now?: Date): Promise<string[]>;
   /** Stops what the dialect runs in the background and frees what it holds, before the pool closes. */
   protected abstract closeDialect(): Promise<void>;
 
@@ -164,7 +165,7 @@ export abstract class SqlStore implements Store {
       `update jobs set status = 'pending', retries = retries + 1, run_at = ?, last_error = ?,
          lock_token = null, locked_until = null, updated = ?
        where id = ? and lock_token = ? and status = 'processing'`,
-      [this.time(p.runAt), p.error, this.time(new Date()), p.id, p.lockToken],
+      [this.time(p.runAt), p.error, this.time(p.now ?? new Date()), p.id, p.lockToken],
     );
     return changed === 1;
   }
@@ -173,16 +174,16 @@ export abstract class SqlStore implements Store {
     const changed = await this.run(
       `update jobs set status = 'failed', last_error = ?, lock_token = null, locked_until = null, updated = ?
        where id = ? and lock_token = ? and status = 'processing'`,
-      [p.error, this.time(new Date()), p.id, p.lockToken],
+      [p.error, this.time(p.now ?? new Date()), p.id, p.lockToken],
     );
     return changed === 1;
   }
 
-  async jobRelease(p: JobFinishParams): Promise<boolean> {
+  async jobRelease(p: JobMoveParams): Promise<boolean> {
     const changed = await this.run(
       `update jobs set status = 'pending', lock_token = null, locked_until = null, updated = ?
        where id = ? and lock_token = ? and status = 'processing'`,
-      [this.time(new Date()), p.id, p.lockToken],
+      [this.time(p.now ?? new Date()), p.id, p.lockToken],
     );
     return changed === 1;
   }

@@ -47,12 +47,20 @@ export interface JobFinishParams {
   lockToken: string;
 }
 
-export interface JobRetryParams extends JobFinishParams {
+/**
+ * A write that moves a held job on. `now` is written as its `updated` time (default: the
+ * store's clock), so the engine can report the job exactly as stored without reading it back.
+ */
+export interface JobMoveParams extends JobFinishParams {
+  now?: Date;
+}
+
+export interface JobRetryParams extends JobMoveParams {
   runAt: Date;
   error: string;
 }
 
-export interface JobFailParams extends JobFinishParams {
+export interface JobFailParams extends JobMoveParams {
   error: string;
 }
 
@@ -102,15 +110,16 @@ export interface JobStore {
   jobClaim(params: JobClaimParams): Promise<ClaimedJob[]>;
   /**
    * Completes many jobs in one statement, compare-and-set on each lock token; returns the ids
-   * that were still held (the others lost their lock and are left alone).
+   * that were still held (the others lost their lock and are left alone). `now` as in
+   * `JobMoveParams`, one for the whole statement.
    */
-  jobCompleteMany(items: readonly JobFinishParams[]): Promise<string[]>;
+  jobCompleteMany(items: readonly JobFinishParams[], now?: Date): Promise<string[]>;
   /** Back to pending with one more retry counted, due at `runAt`. CAS on the lock token. */
   jobRetry(params: JobRetryParams): Promise<boolean>;
   /** To failed for good. CAS on the lock token. */
   jobFail(params: JobFailParams): Promise<boolean>;
   /** Back to pending without counting an attempt (shutdown gave up waiting). CAS. */
-  jobRelease(params: JobFinishParams): Promise<boolean>;
+  jobRelease(params: JobMoveParams): Promise<boolean>;
   /** Processing jobs whose lock expired before `before`, soonest-expired first. */
   jobGetExpired(params: JobGetExpiredParams): Promise<ExpiredJob[]>;
   /**

@@ -255,7 +255,7 @@ export class PostgresStore extends SqlStore {
    * One statement for many jobs: `unnest` pairs each id with its lock token. Commits
    * asynchronously (see ASYNC_COMMIT).
    */
-  async jobCompleteMany(items: readonly JobFinishParams[]): Promise<string[]> {
+  async jobCompleteMany(items: readonly JobFinishParams[], now = new Date()): Promise<string[]> {
     if (items.length === 0) return [];
     const rows = await this.all(
       `with ${ASYNC_COMMIT}
@@ -263,7 +263,7 @@ export class PostgresStore extends SqlStore {
        from unnest(?::uuid[], ?::text[]) as d(id, lock_token), async_commit
        where j.id = d.id and j.lock_token = d.lock_token and j.status = 'processing'
        returning j.id`,
-      [new Date(), items.map((i) => i.id), items.map((i) => i.lockToken)],
+      [now, items.map((i) => i.id), items.map((i) => i.lockToken)],
     );
     return rows.map((r) => r.id as string);
   }

@@ -284,7 +284,7 @@ export class SqliteStore extends SqlStore {
    * Row values `(id, lock_token) in (values …)`: one statement and one commit for many jobs.
    * `+status`, as in the claim, so the ids are looked up by primary key.
    */
-  async jobCompleteMany(items: readonly JobFinishParams[]): Promise<string[]> {
+  async jobCompleteMany(items: readonly JobFinishParams[], now = new Date()): Promise<string[]> {
     const done: string[] = [];
     for (let i = 0; i < items.length; i += COMPLETE_CHUNK) {
       const chunk = items.slice(i, i + COMPLETE_CHUNK);
@@ -292,7 +292,7 @@ export class SqliteStore extends SqlStore {
         `update jobs set status = 'completed', lock_token = null, locked_until = null, updated = ?
          where +status = 'processing' and (id, lock_token) in (values ${chunk.map(() => '(?, ?)').join(', ')})
          returning id`,
-        [new Date().toISOString(), ...chunk.flatMap((c) => [c.id, c.lockToken])],
+        [now.toISOString(), ...chunk.flatMap((c) => [c.id, c.lockToken])],
       );
       for (const row of rows) done.push(row.id as string);
     }
