@@ -59,6 +59,17 @@ describe.each(dialects())('POST /api/jobs/enqueue/batch on %s', (dialect) => {
     expect(ok.body.items.map((j: { payload: unknown }) => j.payload)).toEqual(thousand.map((j) => j.payload));
   });
 
+  it('the default body limit takes a full batch of jobs with 3 KiB payloads (three times a typical job)', async () => {
+    const { url, token, app } = await fx.startSignedIn();
+    // About 1 KiB of JSON is a typical payload (an email's address, subject, template and a few
+    // line items); 1,000 of them take 1.0 MiB as a batch. The default leaves room for three times that.
+    const payload = { to: 'someone@example.com', template: 'order_shipped', text: 'x'.repeat(3 * 1024) };
+    const jobs = Array.from({ length: 1_000 }, () => ({ topic: 'send_email', payload, max_retries: 5 }));
+    const res = await api(url, '/api/jobs/enqueue/batch', { token, json: { jobs } });
+    expect(res.status, res.text.slice(0, 300)).toBe(200);
+    expect((await app.jobs.stats()).total).toBe(1_000);
+  });
+
   it('the SDK enqueues many with the library’s option names', async () => {
     const { url, token } = await fx.startSignedIn();
     const client = createJobsClient({ baseUrl: url, token });

@@ -146,11 +146,19 @@ describe.each(dialects())('HTTP API on %s', (dialect) => {
     expectError(await api(url, '/api/jobs/enqueue', { token, json: { topic: 'big', payload: wide + 'é' } }), 400, ['payload']);
   });
 
-  it('a body over the body limit is 413 with the error shape', async () => {
+  it('a body over the body limit is 413 with the error shape, naming the setting', async () => {
     const { url, token } = await fx.startSignedIn();
-    const res = await api(url, '/api/jobs/enqueue', { token, json: { topic: 'big', payload: 'x'.repeat(3 * MIB) } });
+    const res = await api(url, '/api/jobs/enqueue', { token, json: { topic: 'big', payload: 'x'.repeat(5 * MIB) } });
     expectError(res, 413);
+    expect(res.body.message).toBe('The request body is larger than the 4MB limit (serve --body-limit / JOBBASE_BODY_LIMIT).');
     expect((await api(url, '/api/health')).status).toBe(200);
+    const small = await fx.startSignedIn({ bodyLimit: 64 * 1024 });
+    const over = await api(small.url, '/api/jobs/enqueue', { token: small.token, json: { topic: 'big', payload: 'x'.repeat(65 * 1024) } });
+    expect(over.body).toEqual({
+      status: 413,
+      message: 'The request body is larger than the 64KB limit (serve --body-limit / JOBBASE_BODY_LIMIT).',
+      data: {},
+    });
   });
 
   it('malformed JSON is 400 and the server still answers', async () => {

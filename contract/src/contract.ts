@@ -42,7 +42,7 @@ export const jobsContract = c.router(
         responses: {
           200: 'The stored job, `pending`.',
           400: 'The body is invalid (empty or missing topic, topic over 255 characters, bad `run_at`, `max_retries` not an integer ≥ 0) or the payload is over 1 MiB; `data` names the field.',
-          413: 'The request body is larger than the server reads.',
+          413: 'The request body is larger than the server’s body limit (4 MiB unless set otherwise: `serve --body-limit`).',
         },
         examples: {
           request: examples.enqueueRequestExample,
@@ -67,7 +67,7 @@ export const jobsContract = c.router(
         responses: {
           200: 'The stored jobs, `pending`, in the order given.',
           400: 'The body or one of its jobs is invalid; `data` names the job and field, e.g. `jobs.1.topic`.',
-          413: 'The request body is larger than the server reads.',
+          413: 'The request body is larger than the server’s body limit (4 MiB unless set otherwise: `serve --body-limit`).',
         },
         examples: {
           request: examples.enqueueBatchRequestExample,

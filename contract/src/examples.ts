@@ -86,7 +86,7 @@ export const deleteConflictExample = {
 
 export const payloadTooLargeExample = {
   status: 413,
-  message: 'The request body must be at most 2097152 bytes.',
+  message: 'The request body is larger than the 4MB limit (serve --body-limit / JOBBASE_BODY_LIMIT).',
   data: {},
 } satisfies ErrorBody;
 

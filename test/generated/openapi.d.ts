@@ -370,7 +370,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The request body is larger than the server reads. */
+            /** @description The request body is larger than the server’s body limit (4 MiB unless set otherwise: `serve --body-limit`). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -379,7 +379,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "status": 413,
-                     *       "message": "The request body must be at most 2097152 bytes.",
+                     *       "message": "The request body is larger than the 4MB limit (serve --body-limit / JOBBASE_BODY_LIMIT).",
                      *       "data": {}
                      *     }
                      */
@@ -510,7 +510,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The request body is larger than the server reads. */
+            /** @description The request body is larger than the server’s body limit (4 MiB unless set otherwise: `serve --body-limit`). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -519,7 +519,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "status": 413,
-                     *       "message": "The request body must be at most 2097152 bytes.",
+                     *       "message": "The request body is larger than the 4MB limit (serve --body-limit / JOBBASE_BODY_LIMIT).",
                      *       "data": {}
                      *     }
                      */

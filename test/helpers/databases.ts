@@ -48,6 +48,19 @@ export async function createTestDatabase(dialect: Dialect, postgresAdmin = postg
   };
 }
 
+/**
+ * Where a new database would be, not created yet: a file name in a new temp dir, or the URL of
+ * a PostgreSQL database nobody has created (dropped afterwards if something created it).
+ */
+export async function unusedTestDatabase(dialect: Dialect, postgresAdmin = postgresAdminUrl()): Promise<TestDatabase> {
+  if (dialect === 'sqlite') return createTestDatabase('sqlite');
+  const name = `jobbase_test_${randomBytes(6).toString('hex')}`;
+  return {
+    url: postgresUrlFor(name, postgresAdmin),
+    drop: () => admin(postgresAdmin, `drop database if exists ${name} with (force)`),
+  };
+}
+
 async function admin(url: string, sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();

@@ -44,7 +44,8 @@ export class GuideRun {
   static async create(guide: string): Promise<GuideRun> {
     await mkdir(join(ROOT, '.tmp'), { recursive: true });
     const dir = await mkdtemp(join(ROOT, '.tmp', 'guide-'));
-    // The guides run the CLI as `node server/dist/cli.js`, from the clone's root.
+    // Guides run the CLI as `npx jobbase` (found in the clone's node_modules/.bin, up the tree)
+    // or as `node server/dist/cli.js`, as from the clone's root.
     await symlink(join(ROOT, 'server'), join(dir, 'server'));
     await writeFile(
       join(dir, 'tsconfig.json'),

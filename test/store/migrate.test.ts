@@ -1,6 +1,6 @@
 import { openStore, rawQuery, type Store } from '@jobbase/server/testing';
 import { describe, expect, it } from 'vitest';
-import { createTestDatabase, dialects } from '../helpers/databases.js';
+import { createTestDatabase, dialects, unusedTestDatabase } from '../helpers/databases.js';
 import { insertJobs, jobCount, useStore } from './fixture.js';
 
 async function migrationNames(store: Store): Promise<string[]> {
@@ -30,6 +30,31 @@ describe.each(dialects())('store: migrate on %s', (dialect) => {
     expect(await fx.store.jobGet(jobs[0]!.id)).toEqual(jobs[0]);
     expect(await fx.store.jobCountByStatus()).toMatchObject({ pending: 3 });
     expect(await fx.store.settingGet('k')).toBe('v');
+  });
+
+  it('opening a database that does not exist creates it, and says so with the migrations it applied', async () => {
+    const db = await unusedTestDatabase(dialect);
+    try {
+      const store = await openStore(db.url);
+      let applied: string[];
+      try {
+        applied = store.opening.migrationsApplied;
+        expect(store.opening.databaseCreated).toBe(true);
+        expect(applied).toEqual(await migrationNames(store));
+        expect(applied.length).toBeGreaterThan(0);
+        expect(await store.migrate()).toEqual([]);
+      } finally {
+        await store.close();
+      }
+      const again = await openStore(db.url);
+      try {
+        expect(again.opening).toEqual({ databaseCreated: false, migrationsApplied: [] });
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await db.drop();
+    }
   });
 
   it('two stores opening one new database at once both succeed', async () => {

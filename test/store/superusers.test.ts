@@ -48,6 +48,15 @@ describe.each(dialects())('store: superusers on %s', (dialect) => {
     expect(await fx.store.superuserCount()).toBe(3);
   });
 
+  it('superuserList returns every superuser, by email', async () => {
+    expect(await fx.store.superuserList()).toEqual([]);
+    const records = ['c@x.io', 'a@x.io', 'b@x.io'].map((email, i) =>
+      superuser(email, { created: new Date(Date.UTC(2026, 0, 1 + i, 12, 30, 15, 250)) }),
+    );
+    for (const record of records) await fx.store.superuserInsert(record);
+    expect(await fx.store.superuserList()).toEqual([records[1], records[2], records[0]]);
+  });
+
   it('superuserSetPassword replaces the hash and token key of that superuser only', async () => {
     const admin = superuser('admin@example.com');
     const other = superuser('other@example.com');

@@ -25,6 +25,11 @@ export function countSuperusers(store: SuperuserStore): Promise<number> {
   return store.superuserCount();
 }
 
+/** Every superuser, by email. */
+export function listSuperusers(store: SuperuserStore): Promise<Superuser[]> {
+  return store.superuserList();
+}
+
 /**
  * Creates the superuser or sets its password. A new password gets a new token key, which
  * revokes every token issued before; the same password changes nothing, so upserting from the

@@ -1,3 +1,4 @@
+import bytes from 'bytes';
 import type { ErrorBody } from '@jobbase/contract';
 import type { ZodError } from 'zod';
 import { JobsError, type FieldProblem, type JobsErrorCode } from '../errors.js';
@@ -63,13 +64,16 @@ export function describeError(err: unknown): ErrorBody {
  */
 function asClientError(err: unknown): ErrorBody | null {
   if (typeof err !== 'object' || err === null) return null;
-  const { status, type, limit } = err as { status?: unknown; type?: unknown; limit?: unknown };
+  const { status, type, limit, setting } = err as { status?: unknown; type?: unknown; limit?: unknown; setting?: unknown };
   if (typeof status !== 'number' || status < 400 || status > 499) return null;
   switch (type) {
     case 'entity.parse.failed':
       return errorBody(400, 'The request body is not valid JSON.');
-    case 'entity.too.large':
-      return errorBody(413, `The request body must be at most ${String(limit)} bytes.`);
+    case 'entity.too.large': {
+      // `setting`: where the limit is set, added by the parser that reads up to a configurable one.
+      const where = typeof setting === 'string' ? ` (${setting})` : '';
+      return errorBody(413, `The request body is larger than the ${bytes.format(Number(limit))} limit${where}.`);
+    }
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return errorBody(415, 'The request body’s encoding or charset is not supported; send UTF-8 JSON.');

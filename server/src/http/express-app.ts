@@ -4,6 +4,7 @@ import type { Logger as PinoLogger } from 'pino';
 import type { LoginLimiter } from '../auth/login-limiter.js';
 import type { SuperuserAuth } from '../auth/superuser-auth.js';
 import { mountAdminUi } from './admin-ui.js';
+import { jsonBodyUpTo } from './body-limit.js';
 import { cors } from './cors.js';
 import { mountApiDocs } from './docs.js';
 import { errorHandler, notFound } from './error-handlers.js';
@@ -48,10 +49,10 @@ export function createExpressApp({ jobs, auth, loginLimiter, logger, bodyLimit, 
     res.setHeader('Cache-Control', 'no-store');
     next();
   });
-  // Before the body parser, so nobody makes us read a 2 MiB body without a token.
+  // Before the body parser, so nobody makes us read a body of up to the limit without a token.
   app.use('/api/jobs', requireSuperuser(auth));
   app.use('/api/collections', express.json({ limit: AUTH_BODY_LIMIT }));
-  app.use(express.json({ limit: bodyLimit }));
+  app.use(jsonBodyUpTo(bodyLimit));
 
   mountRoutes(app, { jobs, auth, loginLimiter });
   mountAdminUi(app);

@@ -20,7 +20,7 @@ export function parseDatabaseUrl(database: string): DatabaseLocation {
   return { dialect: 'sqlite', filename };
 }
 
-/** Opens the store the URL names and brings its schema up to date. */
+/** Opens the store the URL names and brings its schema up to date; `store.opening` says what that did. */
 export async function openStore(database: string, options: Partial<StoreOpenOptions> = {}): Promise<Store> {
   const opened: StoreOpenOptions = { ...options, logger: options.logger ?? defaultLogger() };
   const location = parseDatabaseUrl(database);
@@ -29,7 +29,7 @@ export async function openStore(database: string, options: Partial<StoreOpenOpti
       ? await (await import('./postgres/store.js')).PostgresStore.open(location.url, opened)
       : await SqliteStore.open(location.filename, opened);
   try {
-    await store.migrate();
+    store.opening.migrationsApplied = await store.migrate();
   } catch (err) {
     await store.close();
     throw err;

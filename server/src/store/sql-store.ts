@@ -19,6 +19,7 @@ import type {
   JobRetryParams,
   StatusCounts,
   Store,
+  StoreOpening,
   SuperuserPasswordParams,
   SuperuserRecord,
 } from './types.js';
@@ -37,14 +38,21 @@ export const JOB_COLUMNS =
  */
 export abstract class SqlStore implements Store {
   abstract readonly dialect: 'sqlite' | 'postgres';
+  /** The migrations are filled in by `openStore`, which migrates the store it opens. */
+  opening: StoreOpening;
 
-  constructor(protected readonly orm: MikroORM) {}
+  constructor(
+    protected readonly orm: MikroORM,
+    databaseCreated: boolean,
+  ) {
+    this.opening = { databaseCreated, migrationsApplied: [] };
+  }
 
   /** A time as this dialect binds it. */
   protected abstract time(date: Date): unknown;
   /** The stored payload back to a JS value. */
   protected abstract decodePayload(value: unknown): unknown;
-  abstract migrate(): Promise<void>;
+  abstract migrate(): Promise<string[]>;
   abstract jobInsert(params: JobInsertParams): Promise<JobRecord>;
   abstract jobInsertMany(items: readonly JobInsertParams[]): Promise<JobRecord[]>;
   abstract jobClaim(params: JobClaimParams): Promise<ClaimedJob[]>;
@@ -64,9 +72,10 @@ export abstract class SqlStore implements Store {
     return migrations.every((m) => recorded.has(m.name));
   }
 
-  /** Applies the migrations not yet recorded in jb_migrations, in order. */
-  protected async applyMigrations(): Promise<void> {
-    await this.orm.getMigrator().up();
+  /** Applies the migrations not yet recorded in jb_migrations, in order; their names. */
+  protected async applyMigrations(): Promise<string[]> {
+    const applied = await this.orm.getMigrator().up();
+    return applied.map((m) => m.name);
   }
 
   /** Rows of a query (`?` placeholders), straight through the driver on a pooled connection. */
@@ -264,6 +273,12 @@ export abstract class SqlStore implements Store {
   async superuserCount(): Promise<number> {
     const rows = await this.all('select count(*) as n from superusers');
     return Number(rows[0]?.n ?? 0);
+  }
+
+  /** Sorted here, by code point: PostgreSQL's `order by` follows the database's locale, SQLite's does not. */
+  async superuserList(): Promise<SuperuserRecord[]> {
+    const rows = await this.all(`select ${SUPERUSER_COLUMNS} from superusers`);
+    return rows.map(toSuperuser).sort((a, b) => (a.email < b.email ? -1 : a.email > b.email ? 1 : 0));
   }
 
   async superuserInsert(s: SuperuserRecord): Promise<'created' | 'duplicate'> {

@@ -175,6 +175,8 @@ export interface SuperuserStore {
   superuserGetById(id: string): Promise<SuperuserRecord | null>;
   superuserGetByEmail(email: string): Promise<SuperuserRecord | null>;
   superuserCount(): Promise<number>;
+  /** Every superuser, by email. */
+  superuserList(): Promise<SuperuserRecord[]>;
   /** `duplicate` when the email is taken (another process may have won the race). */
   superuserInsert(record: SuperuserRecord): Promise<'created' | 'duplicate'>;
   /** Sets the password hash and token key; false when the superuser no longer exists. */
@@ -190,10 +192,23 @@ export interface SettingStore {
   settingInsertIfAbsent(key: string, value: string): Promise<string>;
 }
 
+/** What opening a store did to its database, for the CLI to say (a typo in a URL should not go unnoticed). */
+export interface StoreOpening {
+  /** The database did not exist and opening created it: a PostgreSQL database, or a SQLite file. */
+  databaseCreated: boolean;
+  /** The migrations opening applied, by name, oldest first; none when the schema was up to date. */
+  migrationsApplied: string[];
+}
+
 /** Everything the server keeps, on one database: what `openStore` returns. */
 export interface Store extends JobStore, SuperuserStore, SettingStore {
   readonly dialect: 'sqlite' | 'postgres';
-  /** Creates or upgrades the schema; safe to call on every start, from many processes at once. */
-  migrate(): Promise<void>;
+  /** What `openStore` did to the database before returning this store. */
+  readonly opening: StoreOpening;
+  /**
+   * Creates or upgrades the schema; safe to call on every start, from many processes at once.
+   * Resolves to the names of the migrations this call applied (none when another process had).
+   */
+  migrate(): Promise<string[]>;
   close(): Promise<void>;
 }

@@ -32,7 +32,7 @@ export class PostgresStore extends SqlStore {
     if (!Number.isInteger(poolSize) || poolSize < 1) {
       throw new JobsError('validation', `Option poolSize must be an integer ≥ 1, got ${String(options.poolSize)}.`);
     }
-    await createDatabaseIfMissing(url);
+    const databaseCreated = await createDatabaseIfMissing(url);
     const orm = await MikroORM.init({
       ...baseOrmConfig(postgresMigrations, options.logger),
       clientUrl: url,
@@ -40,17 +40,18 @@ export class PostgresStore extends SqlStore {
       // Done above, where two processes creating it at once is not an error.
       ensureDatabase: false,
     });
-    return new PostgresStore(orm, url, options.logger);
+    return new PostgresStore(orm, databaseCreated, url, options.logger);
   }
 
   private readonly compactor: CountCompactor;
 
   constructor(
     orm: MikroORM,
+    databaseCreated: boolean,
     private readonly url: string,
     private readonly logger: Logger,
   ) {
-    super(orm);
+    super(orm, databaseCreated);
     this.compactor = new CountCompactor(this, logger);
   }
 
@@ -60,12 +61,13 @@ export class PostgresStore extends SqlStore {
    * The claim function is code rather than schema, so its live definition is the one in this
    * file (CLAIM_FUNCTION), put in place whenever the database's differs.
    */
-  async migrate(): Promise<void> {
+  async migrate(): Promise<string[]> {
     const client = new pg.Client({ connectionString: this.url, application_name: 'jobbase-migrate' });
     await client.connect();
+    let applied: string[];
     try {
       await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
-      await this.applyMigrations();
+      applied = await this.applyMigrations();
       const { rows } = await client.query<{ same: boolean }>(
         `select coalesce(bool_or(prosrc = $1 and proconfig = $2::text[]), false) as same
          from pg_proc where proname = 'jobbase_claim'`,
@@ -76,6 +78,7 @@ export class PostgresStore extends SqlStore {
       await client.end().catch(() => undefined);
     }
     this.compactor.start();
+    return applied;
   }
 
   /** Folds job_counts' delta rows into one row per topic and status (see migration 0004). */
@@ -332,15 +335,16 @@ const COMPACT_INTERVAL = 5_000;
  * Creates the URL's database when it does not exist (as MikroORM would, through the `postgres`
  * maintenance database), tolerating another process that created it meanwhile: PostgreSQL then
  * answers duplicate_database (42P04), or a unique violation (23505) when both ran at once.
+ * True when this call created it.
  */
-async function createDatabaseIfMissing(url: string): Promise<void> {
+async function createDatabaseIfMissing(url: string): Promise<boolean> {
   const name = decodeURIComponent(new URL(url).pathname.slice(1)) || 'postgres';
   const probe = new pg.Client({ connectionString: url, application_name: 'jobbase-open' });
   try {
     await probe.connect();
-    return;
+    return false;
   } catch (err) {
-    if ((err as { code?: string }).code !== '3D000') return; // not "no such database": surfaces at init
+    if ((err as { code?: string }).code !== '3D000') return false; // not "no such database": surfaces at init
   } finally {
     await probe.end().catch(() => undefined);
   }
@@ -350,9 +354,11 @@ async function createDatabaseIfMissing(url: string): Promise<void> {
   await admin.connect();
   try {
     await admin.query(`create database ${pg.escapeIdentifier(name)}`);
+    return true;
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code !== '42P04' && code !== '23505') throw err;
+    return false;
   } finally {
     await admin.end().catch(() => undefined);
   }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Database, Statement } from 'better-sqlite3';
 import { MikroORM } from '@mikro-orm/better-sqlite';
 import { JobsError } from '../../errors.js';
@@ -35,6 +36,7 @@ export class SqliteStore extends SqlStore {
     if (!Number.isInteger(busyTimeout) || busyTimeout < 0) {
       throw new JobsError('validation', `Option busyTimeout must be an integer ≥ 0, got ${String(busyTimeout)}.`);
     }
+    const databaseCreated = filename !== ':memory:' && !existsSync(filename);
     const orm = await MikroORM.init({
       ...baseOrmConfig(sqliteMigrations, options.logger),
       dbName: filename,
@@ -64,14 +66,15 @@ export class SqliteStore extends SqlStore {
         max: 1,
       },
     });
-    return new SqliteStore(orm, busyTimeout);
+    return new SqliteStore(orm, databaseCreated, busyTimeout);
   }
 
   private constructor(
     orm: MikroORM,
+    databaseCreated: boolean,
     private readonly busyTimeout: number,
   ) {
-    super(orm);
+    super(orm, databaseCreated);
   }
 
   /**
@@ -201,10 +204,10 @@ export class SqliteStore extends SqlStore {
    * random pause finds them done; a real fault fails every attempt and surfaces once the busy
    * timeout has passed. An up-to-date file (every start but the first) is only read.
    */
-  async migrate(): Promise<void> {
+  async migrate(): Promise<string[]> {
     const deadline = Date.now() + Math.max(this.busyTimeout, MIN_MIGRATE_WAIT);
     for (let attempt = 1; ; attempt++) {
-      if (await this.migrationsRecorded(sqliteMigrations)) return;
+      if (await this.migrationsRecorded(sqliteMigrations)) return [];
       try {
         await this.releaseConnection();
         return await this.applyMigrations();
