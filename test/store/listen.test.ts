@@ -65,6 +65,27 @@ describe.runIf(dialects().includes('sqlite'))('store: listenForJobs on sqlite', 
       await stop();
     }
   });
+
+  it('wakes once per commit of another store, and never while the file is untouched', async () => {
+    const inserter = await fx.openAnother();
+    const heard = new Heard();
+    const stop = await heard.listen(fx.store);
+    try {
+      expect(heard.wakes).toBe(0); // listening began with a look at the file, which is no commit
+      // Each wait spans several of the watch's polls (every 10 ms): a watch that woke on every
+      // poll, or on its first one, would count more wakes than commits.
+      for (let commit = 1; commit <= 3; commit++) {
+        await inserter.jobInsert(jobParams());
+        await waitFor(`the wake for commit ${commit}`, () => heard.wakes >= commit, { interval: 40 });
+      }
+      // The listener's own store writing is not another connection's commit.
+      await fx.store.jobInsert(jobParams());
+      await waitFor('a last look', async () => (await fx.store.jobList({ limit: 1, offset: 0 })).total === 4, { interval: 40 });
+      expect(heard.wakes).toBe(3);
+    } finally {
+      await stop();
+    }
+  });
 });
 
 describe.runIf(dialects().includes('postgres'))('store: listenForJobs on postgres', () => {

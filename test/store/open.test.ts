@@ -13,14 +13,27 @@ describe('parseDatabaseUrl', () => {
     expect(parseDatabaseUrl('sqlite:///abs/data.db')).toEqual({ dialect: 'sqlite', filename: '/abs/data.db' });
     expect(parseDatabaseUrl('sqlite::memory:')).toEqual({ dialect: 'sqlite', filename: ':memory:' });
     expect(parseDatabaseUrl('./plain/path.db')).toEqual({ dialect: 'sqlite', filename: './plain/path.db' });
-    // Not a PostgreSQL URL just because the word appears in it.
+    // Not a PostgreSQL URL just because the word appears in it, nor a sqlite: URL for `sqlite:` inside a path.
     expect(parseDatabaseUrl('./postgres://x.db')).toEqual({ dialect: 'sqlite', filename: './postgres://x.db' });
+    expect(parseDatabaseUrl('data/sqlite:x.db')).toEqual({ dialect: 'sqlite', filename: 'data/sqlite:x.db' });
+    // The whole rest of the URL is the path, whatever it holds.
+    expect(parseDatabaseUrl('sqlite:./odd\nname.db')).toEqual({ dialect: 'sqlite', filename: './odd\nname.db' });
   });
 
   it('refuses what names no database it can open', () => {
     for (const bad of ['', 'sqlite:', 'mysql://u@h/db', 'sqlite:http://x/db']) {
       expect(() => parseDatabaseUrl(bad), bad).toThrow(expect.objectContaining({ code: 'validation', message: expect.stringContaining('Unsupported database') }));
     }
+  });
+});
+
+describe('openStore on a PostgreSQL URL', () => {
+  it('opens the PostgreSQL store, whose connection is refused when nothing listens there', async () => {
+    // Port 1 of the loopback: refused at once, whether or not a PostgreSQL runs on this machine.
+    await expect(openStore('postgres://postgres@127.0.0.1:1/nowhere')).rejects.toMatchObject({
+      code: 'ECONNREFUSED',
+      message: expect.stringContaining('127.0.0.1:1'),
+    });
   });
 });
 
@@ -34,13 +47,25 @@ describe('the SQLite store opening and sharing a file', () => {
 
   it('refuses bad synchronous and busyTimeout options before opening anything', async () => {
     const url = `sqlite:${join(dir, 'data.db')}`;
-    for (const options of [{ synchronous: 'OFF' }, { busyTimeout: -1 }, { busyTimeout: 1.5 }]) {
-      await expect(openStore(url, options as never), JSON.stringify(options)).rejects.toMatchObject({ code: 'validation' });
+    const refused: Array<[object, string]> = [
+      [{ synchronous: 'OFF' }, 'Option synchronous must be NORMAL or FULL, got OFF.'],
+      [{ busyTimeout: -1 }, 'Option busyTimeout must be an integer ≥ 0, got -1.'],
+      [{ busyTimeout: 1.5 }, 'Option busyTimeout must be an integer ≥ 0, got 1.5.'],
+    ];
+    for (const [options, message] of refused) {
+      await expect(openStore(url, options as never), JSON.stringify(options)).rejects.toMatchObject({ code: 'validation', message });
     }
     const store = await openStore(url, { busyTimeout: 0, synchronous: 'FULL' });
     expect(await rawQuery(store, 'pragma synchronous')).toEqual([{ synchronous: 2 }]);
     expect(await rawQuery(store, 'pragma journal_mode')).toEqual([{ journal_mode: 'wal' }]);
     await store.close();
+  });
+
+  it('close() closes the connection: the store answers no more queries', async () => {
+    const store = await openStore(`sqlite:${join(dir, 'data.db')}`);
+    await store.jobInsert(jobParams({ topic: 'before' }));
+    await store.close();
+    await expect(store.jobList({ limit: 10, offset: 0 })).rejects.toThrow();
   });
 
   it('sqlite::memory: is one database for the migrator and the queries', async () => {
@@ -58,7 +83,12 @@ describe('the SQLite store opening and sharing a file', () => {
     let ticks = 0;
     const timer = setInterval(() => ticks++, 10);
     const started = Date.now();
-    await expect(waiter.jobInsert(jobParams({ topic: 'late' }))).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(waiter.jobInsert(jobParams({ topic: 'late' }))).rejects.toMatchObject({
+      code: 'unavailable',
+      message: 'The database is unavailable: database is locked',
+      fields: {},
+      cause: expect.objectContaining({ code: 'SQLITE_BUSY' }),
+    });
     clearInterval(timer);
     expect(Date.now() - started).toBeGreaterThanOrEqual(390);
     // The timers kept running while it waited: the wait is not one blocking busy handler.

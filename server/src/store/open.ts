@@ -12,7 +12,7 @@ export type DatabaseLocation = { dialect: 'sqlite'; filename: string } | { diale
  */
 export function parseDatabaseUrl(database: string): DatabaseLocation {
   if (/^postgres(ql)?:\/\//i.test(database)) return { dialect: 'postgres', url: database };
-  const match = /^sqlite:(?:\/\/)?(.*)$/i.exec(database);
+  const match = /^sqlite:(?:\/\/)?(.*)$/is.exec(database);
   const filename = match ? match[1]! : database;
   if (!filename || /^[a-z][a-z0-9+.-]*:\/\//i.test(filename)) {
     throw new JobsError('validation', `Unsupported database "${database}": use sqlite:PATH or postgres://…`);
