@@ -10,6 +10,7 @@ import { capturedLogger } from './helpers/logs.js';
 import { waitFor } from './helpers/wait.js';
 
 const AUTH_PATH = '/api/collections/_superusers/auth-with-password';
+const REFRESH_PATH = '/api/collections/_superusers/auth-refresh';
 const UNAUTHORIZED = { status: 401, message: 'The request requires valid record authorization token.', data: {} };
 
 /** 200 from an authenticated route, or the status it got. */
@@ -118,6 +119,51 @@ describe.each(dialects())('superuser auth on %s', (dialect) => {
     const { app } = await fx.start();
     await expect(upsertSuperuser(app.jobs.store, 'not an email', PASSWORD)).rejects.toMatchObject({ code: 'validation' });
     await expect(upsertSuperuser(app.jobs.store, EMAIL, 'short')).rejects.toMatchObject({ code: 'validation' });
+  });
+
+  it('auth-refresh: a valid token gets a new token and the same record, PocketBase-shaped', async () => {
+    const { url } = await fx.startSignedIn();
+    const signIn = await api(url, AUTH_PATH, { json: { identity: EMAIL, password: PASSWORD } });
+    for (const token of [signIn.body.token, `Bearer ${signIn.body.token}`]) {
+      const res = await api(url, REFRESH_PATH, { method: 'POST', token });
+      expect(res.status, res.text).toBe(200);
+      expect(Object.keys(res.body).sort()).toEqual(['record', 'token']);
+      expect(res.body.record).toEqual(signIn.body.record);
+      const before = decodeJwt(signIn.body.token);
+      const after = decodeJwt(res.body.token);
+      expect(after).toMatchObject({ id: before.id, sub: before.sub, type: 'auth', collectionId: before.collectionId });
+      expect(after.exp!).toBeGreaterThanOrEqual(before.exp!);
+      expect(await statsStatus(url, res.body.token)).toBe(200);
+    }
+  });
+
+  it('auth-refresh: no token, a bad, expired or revoked one is 401', async () => {
+    const { app, url, token } = await fx.startSignedIn();
+    for (const bad of [undefined, '', `${token}x`, 'Bearer ', 'x'.repeat(5000)]) {
+      const res = await api(url, REFRESH_PATH, { method: 'POST', token: bad });
+      expect(res.body, String(bad)).toEqual(UNAUTHORIZED);
+    }
+    expect(await upsertSuperuser(app.jobs.store, EMAIL, 'a brand new password')).toBe('updated');
+    expect((await api(url, REFRESH_PATH, { method: 'POST', token })).body).toEqual(UNAUTHORIZED);
+
+    const short = await fx.start({ tokenDuration: 1 });
+    const expiring = await login(short.url, EMAIL, 'a brand new password');
+    await waitFor('the token to expire', async () => (await statsStatus(short.url, expiring)) === 401);
+    expect((await api(short.url, REFRESH_PATH, { method: 'POST', token: expiring })).body).toEqual(UNAUTHORIZED);
+  });
+
+  it('the pocketbase JS SDK refreshes its token (authRefresh)', async () => {
+    const { url } = await fx.startSignedIn();
+    const pb = new PocketBase(url);
+    const signIn = await pb.collection('_superusers').authWithPassword(EMAIL, PASSWORD);
+    const refreshed = await pb.collection('_superusers').authRefresh();
+    expect(refreshed.record).toMatchObject({ id: signIn.record.id, email: EMAIL, collectionName: '_superusers' });
+    expect(pb.authStore.token).toBe(refreshed.token);
+    expect(pb.authStore.isValid).toBe(true);
+    await expect(pb.send('/api/jobs/stats', {})).resolves.toMatchObject({ total: 0 });
+
+    pb.authStore.clear();
+    await expect(pb.collection('_superusers').authRefresh()).rejects.toMatchObject({ status: 401 });
   });
 
   it('limits failed sign-ins per address: the 6th attempt within a minute is 429, even with the right password', async () => {

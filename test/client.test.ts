@@ -164,6 +164,26 @@ describe.each(dialects())('@jobbase/client against a live server on %s', (dialec
     await expect(other.list()).resolves.toMatchObject({ total: 0 });
   });
 
+  it('authRefresh swaps the token for a new one; without a valid token it throws 401', async () => {
+    expect(await apiError(client.authRefresh())).toMatchObject({ status: 401, data: {} });
+    expect(client.token).toBeNull();
+
+    const signIn = await client.authWithPassword(EMAIL, PASSWORD);
+    const refreshed = await client.authRefresh();
+    expect(refreshed.record).toEqual(signIn.record);
+    expect(client.token).toBe(refreshed.token);
+    await expect(client.stats()).resolves.toMatchObject({ total: 0 });
+
+    client.setToken(`${refreshed.token}x`);
+    expect(await apiError(client.authRefresh())).toMatchObject({ status: 401 });
+  });
+
+  it('reads the API index (GET /api/) through the raw client', async () => {
+    const index = await client.raw.system.index();
+    expect(index.status).toBe(200);
+    if (index.status === 200) expect(index.body).toMatchObject({ name: 'Jobbase', links: { jobs: '/api/jobs' } });
+  });
+
   it('throws 401 without a token or with a bad one, on every jobs method', async () => {
     const calls = [
       () => client.enqueue('t', {}),

@@ -42,6 +42,33 @@ describe.each(dialects())('HTTP API on %s', (dialect) => {
     expect(res.headers.get('x-powered-by')).toBeNull();
   });
 
+  it('GET /api/ (the address the start banner shows) answers an index of the API, without auth', async () => {
+    const { url } = await fx.start();
+    for (const path of ['/api/', '/api']) {
+      const res = await api(url, path);
+      expect(res.status, `${path}: ${res.text}`).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(res.body).toEqual({
+        name: 'Jobbase',
+        version: expect.stringMatching(/^\d+\.\d+\.\d+/),
+        links: {
+          health: '/api/health',
+          docs: '/api/docs',
+          openapi: '/api/docs/openapi.json',
+          signIn: '/api/collections/_superusers/auth-with-password',
+          jobs: '/api/jobs',
+          admin: '/_/',
+        },
+      });
+    }
+    // Every link leads somewhere: the jobs one asks for a token.
+    const { links } = (await api(url, '/api/')).body as { links: Record<string, string> };
+    for (const [name, link] of Object.entries(links)) {
+      const res = await fetch(url + link, { method: name === 'signIn' ? 'POST' : 'GET' });
+      expect([200, 400, 401], `${name} ${link}`).toContain(res.status);
+    }
+  });
+
   it('401 on every /api/jobs route without a token or with a bad one', async () => {
     const { url } = await fx.startSignedIn();
     const routes: [string, string, unknown?][] = [
@@ -243,11 +270,24 @@ describe.each(dialects())('HTTP API on %s', (dialect) => {
     expect((await api(url, `/api/jobs?topic=${encodeURIComponent("x' or '1'='1")}`, { token })).body.total).toBe(0);
   });
 
+  it('GET /api/jobs: a parameter sent empty (?topic=, ?status=) is taken as absent', async () => {
+    const { app, url, token } = await fx.startSignedIn();
+    for (const topic of ['alpha', 'alpha', 'beta']) await app.jobs.enqueue(topic, {});
+    for (const query of ['topic=', 'status=', 'topic=&status=', 'status=pending&topic=', 'limit=&offset=', 'topic=&status=&limit=&offset=']) {
+      const res = await api(url, `/api/jobs?${query}`, { token });
+      expect(res.status, `${query}: ${res.text}`).toBe(200);
+      expect(res.body, query).toMatchObject({ total: 3, limit: 20, offset: 0 });
+    }
+    expect((await api(url, '/api/jobs?topic=alpha&status=', { token })).body.total).toBe(2);
+    expect((await api(url, '/api/jobs?topic=&status=failed', { token })).body.total).toBe(0);
+    // The library takes an empty topic the same way.
+    expect((await app.jobs.list({ topic: '' })).total).toBe(3);
+  });
+
   it('GET /api/jobs refuses bad status, limit and offset with 400', async () => {
     const { url, token } = await fx.startSignedIn();
     const cases: [string, string][] = [
       ['status=bogus', 'status'],
-      ['status=', 'status'],
       ['limit=0', 'limit'],
       ['limit=501', 'limit'],
       ['limit=-1', 'limit'],

@@ -70,6 +70,12 @@ export type RawJobsClient = InitClientReturn<Contract, RawClientArgs>;
 export interface JobsClient<T extends TopicSchemas = {}> {
   /** Signs in as a superuser and keeps the token for later calls. */
   authWithPassword(email: string, password: string): Promise<AuthResult>;
+  /**
+   * Exchanges the current token for a new one with a full lifetime, which replaces it for later
+   * calls (PocketBase's `authRefresh`). Throws a 401 JobsApiError, keeping the token, when the
+   * token is missing, expired or revoked: sign in again then.
+   */
+  authRefresh(): Promise<AuthResult>;
   /** Replaces the token (null: send none). */
   setToken(token: string | null): void;
   /** The token sent with each call, if any. */
@@ -114,6 +120,11 @@ export function createJobsClient<T extends TopicSchemas = {}>(options: JobsClien
     async authWithPassword(email, password) {
       const route = contract.auth.authWithPassword;
       const result = expectStatus(await raw.auth.authWithPassword({ body: { identity: email, password } }), 200, route);
+      token = result.token;
+      return result;
+    },
+    async authRefresh() {
+      const result = expectStatus(await raw.auth.authRefresh(), 200, contract.auth.authRefresh);
       token = result.token;
       return result;
     },

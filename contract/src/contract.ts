@@ -3,6 +3,7 @@ import { z } from 'zod';
 import * as examples from './examples.js';
 import { routeDocs, type RouterDocs } from './route-docs.js';
 import {
+  ApiIndexSchema,
   AuthRequestSchema,
   AuthResponseSchema,
   EnqueueBatchBodySchema,
@@ -33,7 +34,7 @@ export const jobsContract = c.router(
       method: 'POST',
       path: '/api/jobs/enqueue',
       body: EnqueueBodySchema,
-      responses: { 200: JobSchema, 400: ErrorSchema, 401: ErrorSchema, 413: ErrorSchema },
+      responses: { 200: JobSchema, 400: ErrorSchema, 401: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema },
       summary: 'Enqueue a job',
       description:
         'Stores a job for `topic`, due at `run_at` (now when omitted). The job is committed to the database before the answer is sent. A worker with a handler for the topic runs it; a failed attempt is retried with backoff up to `max_retries` times.',
@@ -41,8 +42,9 @@ export const jobsContract = c.router(
         operationId: 'enqueueJob',
         responses: {
           200: 'The stored job, `pending`.',
-          400: 'The body is invalid (empty or missing topic, topic over 255 characters, bad `run_at`, `max_retries` not an integer ≥ 0) or the payload is over 1 MiB; `data` names the field.',
+          400: 'The body is invalid (empty or missing topic, topic over 255 characters, bad `run_at`, `max_retries` not an integer ≥ 0, a NUL character in the topic or payload) or the payload is over 1 MiB; `data` names the field.',
           413: 'The request body is larger than the server’s body limit (4 MiB unless set otherwise: `serve --body-limit`).',
+          415: 'The body was sent with another `Content-Type` than `application/json`.',
         },
         examples: {
           request: examples.enqueueRequestExample,
@@ -50,6 +52,7 @@ export const jobsContract = c.router(
             200: examples.jobExample,
             400: examples.validationErrorExample,
             413: examples.payloadTooLargeExample,
+            415: examples.notJsonExample,
           },
         },
       }),
@@ -58,7 +61,7 @@ export const jobsContract = c.router(
       method: 'POST',
       path: '/api/jobs/enqueue/batch',
       body: EnqueueBatchBodySchema,
-      responses: { 200: JobBatchSchema, 400: ErrorSchema, 401: ErrorSchema, 413: ErrorSchema },
+      responses: { 200: JobBatchSchema, 400: ErrorSchema, 401: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema },
       summary: 'Enqueue many jobs at once',
       description:
         'Stores up to 1,000 jobs in one transaction: all or none. Each job is validated as a single enqueue would be, and an error names the job by its index (`jobs.<index>.<field>`). The whole request body counts against the server’s body limit.',
@@ -68,6 +71,7 @@ export const jobsContract = c.router(
           200: 'The stored jobs, `pending`, in the order given.',
           400: 'The body or one of its jobs is invalid; `data` names the job and field, e.g. `jobs.1.topic`.',
           413: 'The request body is larger than the server’s body limit (4 MiB unless set otherwise: `serve --body-limit`).',
+          415: 'The body was sent with another `Content-Type` than `application/json`.',
         },
         examples: {
           request: examples.enqueueBatchRequestExample,
@@ -75,6 +79,7 @@ export const jobsContract = c.router(
             200: examples.jobBatchExample,
             400: examples.batchValidationErrorExample,
             413: examples.payloadTooLargeExample,
+            415: examples.notJsonExample,
           },
         },
       }),
@@ -89,10 +94,10 @@ export const jobsContract = c.router(
       metadata: routeDocs({
         operationId: 'listJobs',
         parameters: {
-          topic: 'Only jobs of this topic.',
-          status: 'Only jobs in this status.',
-          limit: 'Jobs per page.',
-          offset: 'Jobs to skip before the page starts.',
+          topic: 'Only jobs of this topic. Sent empty (`?topic=`), it is no filter.',
+          status: 'Only jobs in this status. Sent empty (`?status=`), it is no filter.',
+          limit: 'Jobs per page. Sent empty, the default.',
+          offset: 'Jobs to skip before the page starts. Sent empty, 0.',
         },
         responses: {
           200: 'The page and the number of jobs matching the filters.',
@@ -165,15 +170,17 @@ export const authContract = c.router({
     method: 'POST',
     path: '/api/collections/_superusers/auth-with-password',
     body: AuthRequestSchema,
-    responses: { 200: AuthResponseSchema, 400: ErrorSchema, 429: ErrorSchema },
+    responses: { 200: AuthResponseSchema, 400: ErrorSchema, 415: ErrorSchema, 429: ErrorSchema },
     summary: 'Sign in as a superuser (PocketBase-compatible)',
     description:
-      'Exchanges a superuser’s email and password for a token to send in `Authorization` on the `/api/jobs` routes. The same route and answer as PocketBase’s, so its JS SDK signs in here too.',
+      'Exchanges a superuser’s email and password for a token to send in `Authorization` on the `/api/jobs` routes. The same route and answer as PocketBase’s, so its JS SDK signs in here too. Like PocketBase, it takes the body as JSON, form-urlencoded or multipart/form-data.',
     metadata: routeDocs({
       operationId: 'authWithPassword',
+      requestContentTypes: ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data'],
       responses: {
         200: 'The token and the superuser it belongs to.',
         400: 'Wrong email or password (the same answer for both), or an invalid body.',
+        415: 'The body is neither JSON, form-urlencoded nor multipart/form-data.',
         429: 'Too many failed attempts from this address; retry after the `Retry-After` seconds.',
       },
       examples: {
@@ -181,14 +188,46 @@ export const authContract = c.router({
         responses: {
           200: examples.authResponseExample,
           400: examples.authFailedExample,
+          415: examples.signInMediaTypeExample,
           429: examples.tooManyAttemptsExample,
         },
       },
     }),
   },
+  authRefresh: {
+    method: 'POST',
+    path: '/api/collections/_superusers/auth-refresh',
+    body: c.noBody(),
+    responses: { 200: AuthResponseSchema, 401: ErrorSchema },
+    summary: 'Refresh a superuser’s token (PocketBase-compatible)',
+    description:
+      'Exchanges a valid token, sent in `Authorization`, for a new one with a full lifetime, answered with the superuser as `authWithPassword` answers. PocketBase’s route, so its JS SDK’s `authRefresh()` works here too.',
+    metadata: {
+      ...routeDocs({
+        operationId: 'authRefresh',
+        responses: { 200: 'A new token and the superuser it belongs to.' },
+        examples: { responses: { 200: examples.authResponseExample } },
+      }),
+      ...superuserOnly,
+    },
+  },
 });
 
 export const systemContract = c.router({
+  index: {
+    method: 'GET',
+    // `/api/` too (Express routes ignore a trailing slash); written without, as OpenAPI paths are.
+    path: '/api',
+    responses: { 200: ApiIndexSchema },
+    summary: 'Where things are',
+    description:
+      'The address the server’s start banner shows: the API’s name and version, and the paths of the health check, the API reference, the OpenAPI document, sign-in, the jobs and the admin UI.',
+    metadata: routeDocs({
+      operationId: 'getApiIndex',
+      responses: { 200: 'The index.' },
+      examples: { responses: { 200: examples.apiIndexExample } },
+    }),
+  },
   health: {
     method: 'GET',
     path: '/api/health',

@@ -1,4 +1,5 @@
 import type {
+  ApiIndex,
   AuthRequest,
   AuthResponse,
   EnqueueBatchBody,
@@ -90,6 +91,18 @@ export const payloadTooLargeExample = {
   data: {},
 } satisfies ErrorBody;
 
+export const notJsonExample = {
+  status: 415,
+  message: 'Send the body as JSON with Content-Type: application/json.',
+  data: {},
+} satisfies ErrorBody;
+
+export const signInMediaTypeExample = {
+  status: 415,
+  message: 'Send the body as JSON, form-urlencoded or multipart/form-data.',
+  data: {},
+} satisfies ErrorBody;
+
 export const authRequestExample = {
   identity: 'admin@example.com',
   password: 'correct horse battery staple',
@@ -114,6 +127,19 @@ export const tooManyAttemptsExample = {
   message: 'Too many failed login attempts. Try again later.',
   data: {},
 } satisfies ErrorBody;
+
+export const apiIndexExample = {
+  name: 'Jobbase',
+  version: '0.1.0',
+  links: {
+    health: '/api/health',
+    docs: '/api/docs',
+    openapi: '/api/docs/openapi.json',
+    signIn: '/api/collections/_superusers/auth-with-password',
+    jobs: '/api/jobs',
+    admin: '/_/',
+  },
+} satisfies ApiIndex;
 
 export const healthExample = { code: 200, message: 'API is healthy.', data: {} } satisfies Health;
 

@@ -8,6 +8,8 @@ import { z } from 'zod';
 export const RouteDocsSchema = z.object({
   /** Stable and unique: generated clients name their methods after it. */
   operationId: z.string().regex(/^[a-z][A-Za-z0-9]*$/, 'operationId must be camelCase'),
+  /** Media types the request body may be sent as; only `application/json` when left out. */
+  requestContentTypes: z.array(z.string()).min(1).optional(),
   /** Descriptions of query parameters, by name. */
   parameters: z.record(z.string()).optional(),
   /** Response descriptions by status; statuses left out get the generic one. */

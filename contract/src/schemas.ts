@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z, type ZodEffects, type ZodString, type ZodTypeAny } from 'zod';
 
 /** Largest value a 32-bit signed integer column holds; bounds every integer we store. */
 export const INT32_MAX = 2_147_483_647;
@@ -16,18 +16,37 @@ export type JobStatus = z.infer<typeof JobStatusSchema>;
 const isoTime = z.string().datetime({ offset: true });
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 /**
  * NUL cannot be stored in PostgreSQL text, and a lone surrogate is not text at all (it would come
- * back as U+FFFD); refusing both everywhere keeps both dialects alike.
+ * back as U+FFFD); refusing both everywhere keeps both dialects alike, and keeps such a string
+ * from ever reaching a query (PostgreSQL answers it with an error, not with "no row").
  */
-const storableText = (s: string) => !s.includes('\u0000') && !LONE_SURROGATE.test(s);
-const NUL_MESSAGE = 'Topic must be valid Unicode without NUL (\\u0000) characters.';
+export function isStorableText(s: string): boolean {
+  return !s.includes('\u0000') && !LONE_SURROGATE.test(s);
+}
 
-export const TopicSchema = z
-  .string({ required_error: 'Topic is required.' })
-  .min(1, 'Topic must not be empty.')
-  .max(MAX_TOPIC_LENGTH, `Topic must be at most ${MAX_TOPIC_LENGTH} characters.`)
-  .refine(storableText, NUL_MESSAGE);
+/** `schema` refusing what `isStorableText` refuses, with a message naming the field. */
+function storable(schema: ZodString, name: string) {
+  return schema.refine(isStorableText, `${name} must be valid Unicode without NUL (\\u0000) characters.`);
+}
+
+/**
+ * A query parameter sent empty (`?status=`, what a form with nothing chosen sends) counts as
+ * absent rather than as a filter on the empty string. Built as a preprocess effect with the
+ * schema's own input type (`z.preprocess` would widen it to `unknown`), so clients stay typed.
+ */
+function emptyAsAbsent<T extends ZodTypeAny>(schema: T): ZodEffects<T> {
+  return z.effect(schema, { type: 'preprocess', transform: (value) => (value === '' ? undefined : value) });
+}
+
+export const TopicSchema = storable(
+  z
+    .string({ required_error: 'Topic is required.' })
+    .min(1, 'Topic must not be empty.')
+    .max(MAX_TOPIC_LENGTH, `Topic must be at most ${MAX_TOPIC_LENGTH} characters.`),
+  'Topic',
+);
 
 export const MaxRetriesSchema = z
   .number({ invalid_type_error: 'max_retries must be an integer ≥ 0.' })
@@ -55,7 +74,10 @@ export type JobBody = z.infer<typeof JobSchema>;
 export const EnqueueBodySchema = z
   .object({
     topic: TopicSchema,
-    payload: z.unknown().optional().describe('Any JSON value; {} when omitted. At most 1 MiB of UTF-8 JSON.'),
+    payload: z
+      .unknown()
+      .optional()
+      .describe('Any JSON value; {} when omitted. At most 1 MiB of UTF-8 JSON; no NUL (\\u0000) in its strings or keys.'),
     run_at: isoTime.optional().describe('When to run; now when omitted.'),
     max_retries: MaxRetriesSchema.optional().describe('Retries after the first execution; the server default when omitted.'),
   })
@@ -85,10 +107,10 @@ export const DEFAULT_LIST_LIMIT = 20;
 export const MAX_LIST_LIMIT = 500;
 
 export const ListQuerySchema = z.object({
-  topic: z.string().max(MAX_TOPIC_LENGTH).refine(storableText, NUL_MESSAGE).optional(),
-  status: JobStatusSchema.optional(),
-  limit: z.coerce.number().int().min(1).max(MAX_LIST_LIMIT).default(DEFAULT_LIST_LIMIT),
-  offset: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+  topic: emptyAsAbsent(storable(z.string().max(MAX_TOPIC_LENGTH), 'Topic').optional()),
+  status: emptyAsAbsent(JobStatusSchema.optional()),
+  limit: emptyAsAbsent(z.coerce.number().int().min(1).max(MAX_LIST_LIMIT).default(DEFAULT_LIST_LIMIT)),
+  offset: emptyAsAbsent(z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0)),
 });
 export type ListQuery = z.infer<typeof ListQuerySchema>;
 
@@ -126,8 +148,8 @@ export type ErrorBody = z.infer<typeof ErrorSchema>;
 
 export const AuthRequestSchema = z
   .object({
-    identity: z.string().min(1).max(255),
-    password: z.string().min(1).max(1024),
+    identity: storable(z.string().min(1).max(255), 'identity'),
+    password: storable(z.string().min(1).max(1024), 'password'),
   })
   .describe('AuthRequest');
 export type AuthRequest = z.infer<typeof AuthRequestSchema>;
@@ -148,6 +170,25 @@ export const AuthResponseSchema = z
   .object({ token: z.string(), record: SuperuserSchema })
   .describe('AuthResponse');
 export type AuthResponse = z.infer<typeof AuthResponseSchema>;
+
+/** `GET /api/`: where things are, for a person or a program that starts at the banner's address. */
+export const ApiIndexSchema = z
+  .object({
+    name: z.literal('Jobbase'),
+    version: z.string().describe('The API’s version, as in the OpenAPI document.'),
+    links: z
+      .object({
+        health: z.string(),
+        docs: z.string().describe('The rendered API reference.'),
+        openapi: z.string().describe('The OpenAPI document.'),
+        signIn: z.string().describe('Where a superuser signs in (POST).'),
+        jobs: z.string().describe('The jobs, for a superuser.'),
+        admin: z.string().describe('The admin UI.'),
+      })
+      .describe('Paths on this server.'),
+  })
+  .describe('ApiIndex');
+export type ApiIndex = z.infer<typeof ApiIndexSchema>;
 
 export const HealthSchema = z
   .object({ code: z.number().int(), message: z.string(), data: z.record(z.unknown()) })

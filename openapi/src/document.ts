@@ -1,4 +1,5 @@
 import {
+  ApiIndexSchema,
   AuthRequestSchema,
   AuthResponseSchema,
   contract,
@@ -18,10 +19,13 @@ import {
 import { ContractNoBody, isAppRoute, isZodType, type AppRoute, type AppRouter } from '@ts-rest/core';
 import {
   OpenApiBuilder,
+  type MediaTypeObject,
   type OpenAPIObject,
   type OperationObject,
   type ParameterObject,
+  type ReferenceObject,
   type ResponseObject,
+  type SchemaObject,
   type ServerObject,
 } from 'openapi3-ts/oas31';
 import { z, type ZodTypeAny } from 'zod';
@@ -57,6 +61,7 @@ const COMPONENTS: Record<string, ComponentSchema> = {
   AuthResponse: { schema: AuthResponseSchema, description: 'A token and the superuser it belongs to.' },
   Superuser: { schema: SuperuserSchema, description: 'A superuser record, PocketBase-style.' },
   Health: { schema: HealthSchema, description: 'PocketBase’s health answer.' },
+  ApiIndex: { schema: ApiIndexSchema, description: 'Where things are on this server.' },
 };
 
 /** One tag per router group of the contract; a new group without a description fails to compile. */
@@ -167,7 +172,7 @@ function operationFor(group: string, key: string, route: AppRoute, schemas: Json
   const body = 'body' in route && isZodType(route.body) ? route.body : undefined;
   const requestBody = body && {
     required: true,
-    content: { 'application/json': { schema: schemas.schemaFor(body), ...example(docs.examples?.request) } },
+    content: requestContent(schemas.schemaFor(body), docs),
   };
   return {
     operationId: docs.operationId,
@@ -213,6 +218,14 @@ function responseFor(
   return { description, content: { 'application/json': content } };
 }
 
+/** The body's schema under each media type the route takes; the example goes with JSON. */
+function requestContent(schema: SchemaObject | ReferenceObject, docs: RouteMetadata): Record<string, MediaTypeObject> {
+  const types = docs.requestContentTypes ?? ['application/json'];
+  return Object.fromEntries(
+    types.map((type) => [type, { schema, ...(type === 'application/json' ? example(docs.examples?.request) : {}) }]),
+  );
+}
+
 function example(value: unknown): { example?: unknown } {
   return value === undefined ? {} : { example: value };
 }
@@ -241,10 +254,20 @@ function queryParameters(key: string, route: AppRoute, docs: RouteMetadata, sche
       in: 'query',
       required: !field.isOptional(),
       description,
-      // The optional wrapper says "may be absent", which `required: false` already does.
-      schema: schemas.schemaFor(field instanceof z.ZodOptional ? field.unwrap() : field),
+      schema: schemas.schemaFor(valueSchema(field)),
     };
   });
+}
+
+/**
+ * What a query parameter's value must be. The optional wrapper says "may be absent", which
+ * `required: false` already does; a preprocess step (an empty value taken as absent) is the
+ * description's to say. Written out, either would only clutter the schema.
+ */
+function valueSchema(field: ZodTypeAny): ZodTypeAny {
+  if (field instanceof z.ZodEffects && field._def.effect.type === 'preprocess') return valueSchema(field.innerType());
+  if (field instanceof z.ZodOptional) return valueSchema(field.unwrap());
+  return field;
 }
 
 function objectShape(schema: unknown): Record<string, ZodTypeAny> {

@@ -139,9 +139,49 @@ export interface paths {
         put?: never;
         /**
          * Sign in as a superuser (PocketBase-compatible)
-         * @description Exchanges a superuser’s email and password for a token to send in `Authorization` on the `/api/jobs` routes. The same route and answer as PocketBase’s, so its JS SDK signs in here too.
+         * @description Exchanges a superuser’s email and password for a token to send in `Authorization` on the `/api/jobs` routes. The same route and answer as PocketBase’s, so its JS SDK signs in here too. Like PocketBase, it takes the body as JSON, form-urlencoded or multipart/form-data.
          */
         post: operations["authWithPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/collections/_superusers/auth-refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refresh a superuser’s token (PocketBase-compatible)
+         * @description Exchanges a valid token, sent in `Authorization`, for a new one with a full lifetime, answered with the superuser as `authWithPassword` answers. PocketBase’s route, so its JS SDK’s `authRefresh()` works here too.
+         */
+        post: operations["authRefresh"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where things are
+         * @description The address the server’s start banner shows: the API’s name and version, and the paths of the health check, the API reference, the OpenAPI document, sign-in, the jobs and the admin UI.
+         */
+        get: operations["getApiIndex"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -223,7 +263,7 @@ export interface components {
         /** @description A job to enqueue. */
         EnqueueBody: {
             topic: string;
-            /** @description Any JSON value; {} when omitted. At most 1 MiB of UTF-8 JSON. */
+            /** @description Any JSON value; {} when omitted. At most 1 MiB of UTF-8 JSON; no NUL (\u0000) in its strings or keys. */
             payload?: unknown;
             /**
              * Format: date-time
@@ -272,6 +312,27 @@ export interface components {
             message: string;
             data: {
                 [key: string]: unknown;
+            };
+        };
+        /** @description Where things are on this server. */
+        ApiIndex: {
+            /** @constant */
+            name: "Jobbase";
+            /** @description The API’s version, as in the OpenAPI document. */
+            version: string;
+            /** @description Paths on this server. */
+            links: {
+                health: string;
+                /** @description The rendered API reference. */
+                docs: string;
+                /** @description The OpenAPI document. */
+                openapi: string;
+                /** @description Where a superuser signs in (POST). */
+                signIn: string;
+                /** @description The jobs, for a superuser. */
+                jobs: string;
+                /** @description The admin UI. */
+                admin: string;
             };
         };
     };
@@ -333,7 +394,7 @@ export interface operations {
                     "application/json": components["schemas"]["Job"];
                 };
             };
-            /** @description The body is invalid (empty or missing topic, topic over 255 characters, bad `run_at`, `max_retries` not an integer ≥ 0) or the payload is over 1 MiB; `data` names the field. */
+            /** @description The body is invalid (empty or missing topic, topic over 255 characters, bad `run_at`, `max_retries` not an integer ≥ 0, a NUL character in the topic or payload) or the payload is over 1 MiB; `data` names the field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -380,6 +441,22 @@ export interface operations {
                      * @example {
                      *       "status": 413,
                      *       "message": "The request body is larger than the 4MB limit (serve --body-limit / JOBBASE_BODY_LIMIT).",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body was sent with another `Content-Type` than `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 415,
+                     *       "message": "Send the body as JSON with Content-Type: application/json.",
                      *       "data": {}
                      *     }
                      */
@@ -526,18 +603,34 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The body was sent with another `Content-Type` than `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 415,
+                     *       "message": "Send the body as JSON with Content-Type: application/json.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     listJobs: {
         parameters: {
             query?: {
-                /** @description Only jobs of this topic. */
+                /** @description Only jobs of this topic. Sent empty (`?topic=`), it is no filter. */
                 topic?: string;
-                /** @description Only jobs in this status. */
+                /** @description Only jobs in this status. Sent empty (`?status=`), it is no filter. */
                 status?: components["schemas"]["JobStatus"];
-                /** @description Jobs per page. */
+                /** @description Jobs per page. Sent empty, the default. */
                 limit?: number;
-                /** @description Jobs to skip before the page starts. */
+                /** @description Jobs to skip before the page starts. Sent empty, 0. */
                 offset?: number;
             };
             header?: never;
@@ -909,6 +1002,8 @@ export interface operations {
                  *     }
                  */
                 "application/json": components["schemas"]["AuthRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["AuthRequest"];
+                "multipart/form-data": components["schemas"]["AuthRequest"];
             };
         };
         responses: {
@@ -950,6 +1045,22 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The body is neither JSON, form-urlencoded nor multipart/form-data. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 415,
+                     *       "message": "Send the body as JSON, form-urlencoded or multipart/form-data.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many failed attempts from this address; retry after the `Retry-After` seconds. */
             429: {
                 headers: {
@@ -964,6 +1075,89 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    authRefresh: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A new token and the superuser it belongs to. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIzZjJhIn0.c2lnbmF0dXJl",
+                     *       "record": {
+                     *         "id": "3f2a9c4e-1b7d-4e8a-9c6f-2d5b8a1e7f30",
+                     *         "collectionId": "pbc_3142635823",
+                     *         "collectionName": "_superusers",
+                     *         "email": "admin@example.com",
+                     *         "created": "2025-01-08T09:00:00.000Z",
+                     *         "updated": "2025-01-08T09:00:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AuthResponse"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getApiIndex: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The index. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "Jobbase",
+                     *       "version": "0.1.0",
+                     *       "links": {
+                     *         "health": "/api/health",
+                     *         "docs": "/api/docs",
+                     *         "openapi": "/api/docs/openapi.json",
+                     *         "signIn": "/api/collections/_superusers/auth-with-password",
+                     *         "jobs": "/api/jobs",
+                     *         "admin": "/_/"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApiIndex"];
                 };
             };
         };

@@ -1,5 +1,4 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { JobsError } from '../errors.js';
 import { hashPassword, verifyPassword } from './password.js';
 import type { SuperuserStore, SettingStore } from '../store/types.js';
 import { findSuperuserByEmail, type Superuser } from './superusers.js';
@@ -34,12 +33,21 @@ export class SuperuserAuth {
     return new SuperuserAuth(store, new TokenSigner(secret, duration), dummyHash);
   }
 
-  /** A token and the superuser, or null when the email or password is wrong (not saying which). */
+  /**
+   * A token and the superuser, or null when the email or password is wrong (not saying which).
+   * A store error passes through as it is: an outage is the store's `unavailable` (503), and
+   * anything else is a bug to see as one, not to dress up as an outage.
+   */
   async login(identity: string, password: string): Promise<{ token: string; superuser: Superuser } | null> {
-    const superuser = await databaseCall(() => findSuperuserByEmail(this.store, identity));
+    const superuser = await findSuperuserByEmail(this.store, identity);
     const valid = await verifyPassword(password, superuser?.passwordHash ?? this.dummyHash);
     if (!superuser || !valid) return null;
     return { token: await this.signer.issue(superuser), superuser };
+  }
+
+  /** A new token, with a full lifetime, for a superuser whose token `authenticate` accepted. */
+  refresh(superuser: Superuser): Promise<string> {
+    return this.signer.issue(superuser);
   }
 
   /**
@@ -49,18 +57,9 @@ export class SuperuserAuth {
   async authenticate(token: string): Promise<Superuser | null> {
     const claims = await this.signer.verify(token);
     if (!claims) return null;
-    const superuser = await databaseCall(() => this.store.superuserGetById(claims.superuserId));
+    const superuser = await this.store.superuserGetById(claims.superuserId);
     if (!superuser || !sameString(superuser.tokenKey, claims.tokenKey)) return null;
     return superuser;
-  }
-}
-
-/** A failed lookup is the database's trouble (down, or closed with the engine), not a bad token. */
-async function databaseCall<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    throw new JobsError('unavailable', 'The database is unavailable.', {}, { cause: err });
   }
 }
 

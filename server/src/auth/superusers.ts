@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { isStorableText } from '@jobbase/contract';
 import { JobsError } from '../errors.js';
 import type { SuperuserRecord, SuperuserStore } from '../store/types.js';
 import { hashPassword, verifyPassword } from './password.js';
@@ -73,7 +74,7 @@ function newTokenKey(): string {
 
 function validEmail(email: string): string {
   const normalized = normalizeEmail(email);
-  if (normalized.length > MAX_EMAIL_LENGTH || !/^[^\s@]+@[^\s@]+$/.test(normalized)) {
+  if (normalized.length > MAX_EMAIL_LENGTH || !/^[^\s@]+@[^\s@]+$/.test(normalized) || !isStorableText(normalized)) {
     const message = `"${email}" is not a valid email address.`;
     throw new JobsError('validation', message, { email: { code: 'invalid_email', message } });
   }
@@ -84,5 +85,10 @@ function validPassword(password: string): void {
   if (password.length < MIN_PASSWORD_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
     const message = `The password must be ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters long.`;
     throw new JobsError('validation', message, { password: { code: 'invalid_length', message } });
+  }
+  // Sign-in refuses such a password unread, so it could never be used.
+  if (!isStorableText(password)) {
+    const message = 'The password must be valid Unicode without NUL (\\u0000) characters.';
+    throw new JobsError('validation', message, { password: { code: 'invalid_text', message } });
   }
 }

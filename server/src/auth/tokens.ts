@@ -28,7 +28,8 @@ export class TokenSigner {
       id: superuser.id,
       type: 'auth',
       collectionId: SUPERUSERS_COLLECTION_ID,
-      refreshable: false,
+      // PocketBase's claim: auth-refresh exchanges such a token for a new one.
+      refreshable: true,
       tokenKey: superuser.tokenKey,
     })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })

@@ -51,11 +51,19 @@ export function encodePayload(payload: unknown, maxBytes: number): string {
   if (LONE_SURROGATE_ESCAPE.test(json)) {
     throw validationError('payload', 'invalid_text', 'payload strings must be valid Unicode (no lone surrogates).');
   }
+  // NUL, in a value or a key, is written `\u0000`; PostgreSQL's jsonb refuses it. Checked here
+  // so SQLite refuses it too, and a batch names the job it is in.
+  if (json.includes('\\u0000') && NUL_ESCAPE.test(json)) {
+    throw validationError('payload', 'unsupported_text', 'payload must not contain NUL (\\u0000) characters.');
+  }
   return json;
 }
 
 /** A `\ud800`–`\udfff` escape whose backslash is not itself escaped. */
 const LONE_SURROGATE_ESCAPE = /(?<!\\)(?:\\\\)*\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;
+
+/** A `\u0000` escape whose backslash is not itself escaped (`\\u0000` is text, not NUL). */
+const NUL_ESCAPE = /(?<!\\)(?:\\\\)*\\u0000/;
 
 /** List options under the HTTP query's rules (limit 1..500, default 20; offset ≥ 0). */
 export function validListQuery(options: Partial<ListQuery>): ListQuery {

@@ -2,6 +2,9 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import express, { type Express } from 'express';
 
+/** Where the admin UI is served. */
+export const ADMIN_UI_PATH = '/_/';
+
 /** Built by server/scripts/build-admin.mjs next to this file's compiled folder: dist/admin. */
 const ADMIN_DIR = fileURLToPath(new URL('../admin/', import.meta.url));
 const ICON = `${ADMIN_DIR}favicon.svg`;

@@ -1,3 +1,4 @@
+import { contract } from '@jobbase/contract';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Logger as PinoLogger } from 'pino';
@@ -5,6 +6,7 @@ import type { LoginLimiter } from '../auth/login-limiter.js';
 import type { SuperuserAuth } from '../auth/superuser-auth.js';
 import { mountAdminUi } from './admin-ui.js';
 import { jsonBodyUpTo } from './body-limit.js';
+import { requireJsonBody, signInBody } from './body-types.js';
 import { cors } from './cors.js';
 import { mountApiDocs } from './docs.js';
 import { errorHandler, notFound } from './error-handlers.js';
@@ -51,7 +53,9 @@ export function createExpressApp({ jobs, auth, loginLimiter, logger, bodyLimit, 
   });
   // Before the body parser, so nobody makes us read a body of up to the limit without a token.
   app.use('/api/jobs', requireSuperuser(auth));
-  app.use('/api/collections', express.json({ limit: AUTH_BODY_LIMIT }));
+  app.use(contract.auth.authRefresh.path, requireSuperuser(auth));
+  app.use('/api/jobs', requireJsonBody);
+  app.use('/api/collections', signInBody(AUTH_BODY_LIMIT));
   app.use(jsonBodyUpTo(bodyLimit));
 
   mountRoutes(app, { jobs, auth, loginLimiter });

@@ -1,5 +1,6 @@
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import type { SuperuserAuth } from '../auth/superuser-auth.js';
+import type { Superuser } from '../auth/superusers.js';
 import { unauthorizedBody } from './error-body.js';
 
 /** Longer than any token we issue; anything past it is refused unread. */
@@ -21,7 +22,7 @@ export function requireSuperuser(auth: SuperuserAuth): RequestHandler {
         res.status(401).json(unauthorizedBody());
         return;
       }
-      res.locals.superuserId = superuser.id;
+      res.locals.superuser = superuser;
       next();
     }, next);
   };
@@ -31,4 +32,11 @@ function tokenFrom(header: string | undefined): string | null {
   if (!header) return null;
   const token = header.trim().replace(/^bearer\s+/i, '');
   return token && token.length <= MAX_TOKEN_LENGTH ? token : null;
+}
+
+/** The superuser `requireSuperuser` let through on this request (auth-refresh answers with it). */
+export function signedInSuperuser(res: Response): Superuser {
+  const superuser = res.locals.superuser as Superuser | undefined;
+  if (!superuser) throw new Error('requireSuperuser does not guard this route.');
+  return superuser;
 }

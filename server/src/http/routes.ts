@@ -1,12 +1,15 @@
 import type { Express } from 'express';
-import { contract } from '@jobbase/contract';
+import { contract, type ApiIndex } from '@jobbase/contract';
+import { API_REFERENCE_PATH, API_VERSION, OPENAPI_DOCUMENT_PATH } from '@jobbase/openapi';
 import { initContract } from '@ts-rest/core';
 import { createExpressEndpoints, initServer } from '@ts-rest/express';
 import type { LoginLimiter } from '../auth/login-limiter.js';
 import type { SuperuserAuth } from '../auth/superuser-auth.js';
 import type { Jobs } from '../engine/jobs.js';
+import { ADMIN_UI_PATH } from './admin-ui.js';
 import { errorBody } from './error-body.js';
 import { sendValidationError } from './error-handlers.js';
+import { signedInSuperuser } from './require-superuser.js';
 import { toJobBody, toJobPageBody, toSuperuserBody } from './wire.js';
 
 /**
@@ -14,7 +17,8 @@ import { toJobBody, toJobPageBody, toSuperuserBody } from './wire.js';
  * does not declare unless the route is strict; here every route is, so answering an undeclared
  * status (or leaving a route out) fails to type-check. The shared contract stays lenient because
  * clients really do see statuses no handler returns: 500 and 503 from the error handler, 413
- * from the body parser. Kept out of exports: its inferred type is not for declaration files.
+ * from the body parser, 415 from the content-type check (body-types.ts). Kept out of exports:
+ * its inferred type is not for declaration files.
  */
 const serverContract = initContract().router(contract, { strictStatusCodes: true });
 
@@ -24,6 +28,20 @@ const serverContract = initContract().router(contract, { strictStatusCodes: true
  * declared topics does. Every `Jobs<T>` is one.
  */
 export type RoutesEngine = Pick<Jobs, 'enqueueWithOptions' | 'enqueueMany' | 'list' | 'get' | 'stats' | 'requeue' | 'delete'>;
+
+/** `GET /api/`: each path comes from where its route is defined, so none can go stale. */
+const API_INDEX: ApiIndex = {
+  name: 'Jobbase',
+  version: API_VERSION,
+  links: {
+    health: contract.system.health.path,
+    docs: API_REFERENCE_PATH,
+    openapi: OPENAPI_DOCUMENT_PATH,
+    signIn: contract.auth.authWithPassword.path,
+    jobs: contract.jobs.list.path,
+    admin: ADMIN_UI_PATH,
+  },
+};
 
 export interface RouteDeps {
   jobs: RoutesEngine;
@@ -76,8 +94,14 @@ export function mountRoutes(app: Express, { jobs, auth, loginLimiter }: RouteDep
         loginLimiter.succeeded(client);
         return { status: 200, body: { token: result.token, record: toSuperuserBody(result.superuser) } };
       },
+      // requireSuperuser (express-app.ts) has checked the token and found its superuser.
+      authRefresh: async ({ res }) => {
+        const superuser = signedInSuperuser(res);
+        return { status: 200, body: { token: await auth.refresh(superuser), record: toSuperuserBody(superuser) } };
+      },
     },
     system: {
+      index: async () => ({ status: 200, body: API_INDEX }),
       // PocketBase's answer; says the process serves HTTP, not that the database is reachable.
       health: async () => ({ status: 200, body: { code: 200, message: 'API is healthy.', data: {} } }),
     },
