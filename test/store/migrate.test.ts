@@ -3,6 +3,26 @@ import { describe, expect, it } from 'vitest';
 import { createTestDatabase, dialects, unusedTestDatabase } from '../helpers/databases.js';
 import { insertJobs, jobCount, useStore } from './fixture.js';
 
+/**
+ * Takes a database back to before the job counts' migration, as a release before it left it:
+ * the migration's objects dropped and its record deleted. Returns the migration's name.
+ */
+async function undoJobCounts(store: Store): Promise<string> {
+  const sql = (text: string) => rawQuery(store, text);
+  if (store.dialect === 'postgres') {
+    for (const t of ['insert', 'update', 'delete', 'truncate']) await sql(`drop trigger jobs_count_${t} on jobs`);
+    await sql('drop function jobbase_count_changes()');
+    await sql('drop function jobbase_compact_counts()');
+    await sql('drop table job_counts');
+    await sql(`delete from jb_migrations where name = '0004_job_counts'`);
+    return '0004_job_counts';
+  }
+  for (const t of ['insert', 'update', 'delete']) await sql(`drop trigger jobs_count_${t}`);
+  await sql('drop table job_counts');
+  await sql(`delete from jb_migrations where name = '0002_job_counts'`);
+  return '0002_job_counts';
+}
+
 async function migrationNames(store: Store): Promise<string[]> {
   const rows = await rawQuery(store, 'select name from jb_migrations order by name');
   return rows.map((r) => r.name as string);
@@ -51,6 +71,32 @@ describe.each(dialects())('store: migrate on %s', (dialect) => {
         expect(again.opening).toEqual({ databaseCreated: false, migrationsApplied: [] });
       } finally {
         await again.close();
+      }
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('a database of an earlier release is upgraded in place: the missing migration applied, its counts backfilled', async () => {
+    const db = await createTestDatabase(dialect);
+    try {
+      const old = await openStore(db.url);
+      const all = await migrationNames(old);
+      const missing = await undoJobCounts(old);
+      // Jobs written by that release, without the counting triggers.
+      const jobs = await insertJobs(old, 3);
+      await old.close();
+
+      const upgraded = await openStore(db.url);
+      try {
+        expect(upgraded.opening.migrationsApplied).toEqual([missing]);
+        expect(await migrationNames(upgraded)).toEqual(all);
+        expect(await upgraded.jobCountByStatus()).toMatchObject({ pending: 3 });
+        expect(await upgraded.jobGet(jobs[0]!.id)).toEqual(jobs[0]);
+        await insertJobs(upgraded, 1);
+        expect(await upgraded.jobCountByStatus()).toMatchObject({ pending: 4 });
+      } finally {
+        await upgraded.close();
       }
     } finally {
       await db.drop();
