@@ -181,7 +181,7 @@ export const authContract = c.router({
         200: 'The token and the superuser it belongs to.',
         400: 'Wrong email or password (the same answer for both), or an invalid body.',
         415: 'The body is neither JSON, form-urlencoded nor multipart/form-data.',
-        429: 'Too many failed attempts from this address; retry after the `Retry-After` seconds.',
+        429: 'Too many failed attempts from this address or at this email, or too many sign-ins at once; retry after the `Retry-After` seconds.',
       },
       examples: {
         request: examples.authRequestExample,

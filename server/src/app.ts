@@ -4,12 +4,13 @@ import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import type { Logger as PinoLogger } from 'pino';
 import type { TopicSchemas } from '@jobbase/contract';
-import { LoginLimiter } from './auth/login-limiter.js';
+import { SignInLimits } from './auth/sign-in-limits.js';
 import { SuperuserAuth } from './auth/superuser-auth.js';
 import { createJobs, type Jobs, type JobsOptions } from './engine/jobs.js';
 import { answerClientError } from './http/client-error.js';
 import { validCorsOrigins } from './http/cors.js';
 import { createExpressApp } from './http/express-app.js';
+import { validTrustProxy, type TrustProxy } from './http/trust-proxy.js';
 import { defaultLogger } from './logger.js';
 
 /**
@@ -30,6 +31,12 @@ export interface AppOptions<T extends TopicSchemas = {}> extends Omit<JobsOption
   logger?: PinoLogger;
   /** Origins (`https://admin.example.com`, or `*`) whose pages may call the API from a browser; none by default. */
   corsOrigins?: string[];
+  /**
+   * The reverse proxies in front of the server, so sign-in limits count each client's address
+   * (from `X-Forwarded-For`) rather than the proxy's: a hop count, or their addresses and
+   * subnets (`"loopback"`, `"10.0.0.0/8"`). Off by default: the header is then ignored.
+   */
+  trustProxy?: TrustProxy;
 }
 
 export interface ListenOptions {
@@ -59,16 +66,17 @@ const HTTP_CLOSE_TIMEOUT = 10_000;
 
 /** Opens (and migrates) the database and builds the HTTP app around the engine; does not listen. */
 export async function createApp<T extends TopicSchemas = {}>(options: AppOptions<T> = {}): Promise<App<T>> {
-  const { tokenDuration, bodyLimit = DEFAULT_BODY_LIMIT, logger = defaultLogger(), corsOrigins = [], ...jobsOptions } = options;
+  const { tokenDuration, bodyLimit = DEFAULT_BODY_LIMIT, logger = defaultLogger(), corsOrigins = [], trustProxy = 0, ...jobsOptions } = options;
   if (!Number.isInteger(bodyLimit) || bodyLimit < 1) {
     throw new RangeError(`Option bodyLimit must be a positive integer (bytes), got ${String(bodyLimit)}.`);
   }
   validCorsOrigins(corsOrigins);
+  validTrustProxy(trustProxy);
   const jobs = await createJobs({ ...jobsOptions, logger });
   let expressApp: Express;
   try {
     const auth = await SuperuserAuth.create(jobs.store, { tokenDuration });
-    expressApp = createExpressApp({ jobs, auth, loginLimiter: new LoginLimiter(), logger, bodyLimit, corsOrigins });
+    expressApp = createExpressApp({ jobs, auth, signInLimits: new SignInLimits(), logger, bodyLimit, corsOrigins, trustProxy });
   } catch (err) {
     await jobs.close();
     throw err;

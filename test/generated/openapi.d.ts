@@ -1061,7 +1061,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many failed attempts from this address; retry after the `Retry-After` seconds. */
+            /** @description Too many failed attempts from this address or at this email, or too many sign-ins at once; retry after the `Retry-After` seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;

@@ -1,11 +1,19 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { hashPassword, verifyPassword } from './password.js';
+import { BUSY, PasswordSlots } from './password-slots.js';
 import type { SuperuserStore, SettingStore } from '../store/types.js';
 import { findSuperuserByEmail, type Superuser } from './superusers.js';
 import { loadTokenSecret } from './token-secret.js';
 import { TokenSigner } from './tokens.js';
 
 export const DEFAULT_TOKEN_DURATION = 24 * 60 * 60_000;
+
+/** How a sign-in ended: the email and password are never told apart. */
+export type LoginResult =
+  | { outcome: 'signed-in'; token: string; superuser: Superuser }
+  | { outcome: 'wrong' }
+  /** Too many password checks running already; this one was not made. */
+  | { outcome: 'busy' };
 
 export interface SuperuserAuthOptions {
   /** Token lifetime in ms; default 24 h. */
@@ -19,6 +27,8 @@ export class SuperuserAuth {
     private readonly signer: TokenSigner,
     /** Checked against when the email is unknown, so both answers take one scrypt. */
     private readonly dummyHash: string,
+    /** Bounds the scrypt checks of every sign-in, the unknown emails' dummy ones included. */
+    private readonly slots = new PasswordSlots(),
   ) {}
 
   static async create(store: SuperuserStore & SettingStore, options: SuperuserAuthOptions = {}): Promise<SuperuserAuth> {
@@ -34,15 +44,20 @@ export class SuperuserAuth {
   }
 
   /**
-   * A token and the superuser, or null when the email or password is wrong (not saying which).
-   * A store error passes through as it is: an outage is the store's `unavailable` (503), and
-   * anything else is a bug to see as one, not to dress up as an outage.
+   * A token and the superuser, `wrong` when the email or password is wrong (not saying which),
+   * or `busy` when too many checks are running. A store error passes through as it is: an
+   * outage is the store's `unavailable` (503), and anything else is a bug to see as one, not
+   * to dress up as an outage.
    */
-  async login(identity: string, password: string): Promise<{ token: string; superuser: Superuser } | null> {
-    const superuser = await findSuperuserByEmail(this.store, identity);
-    const valid = await verifyPassword(password, superuser?.passwordHash ?? this.dummyHash);
-    if (!superuser || !valid) return null;
-    return { token: await this.signer.issue(superuser), superuser };
+  async login(identity: string, password: string): Promise<LoginResult> {
+    const checked = await this.slots.run(async () => {
+      const superuser = await findSuperuserByEmail(this.store, identity);
+      const valid = await verifyPassword(password, superuser?.passwordHash ?? this.dummyHash);
+      return valid ? superuser : null;
+    });
+    if (checked === BUSY) return { outcome: 'busy' };
+    if (!checked) return { outcome: 'wrong' };
+    return { outcome: 'signed-in', token: await this.signer.issue(checked), superuser: checked };
   }
 
   /** A new token, with a full lifetime, for a superuser whose token `authenticate` accepted. */

@@ -3,6 +3,7 @@ import bytes from 'bytes';
 import { InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_BODY_LIMIT } from '../app.js';
 import { DEFAULT_DATABASE } from '../defaults.js';
+import { validTrustProxy, type TrustProxy } from '../http/trust-proxy.js';
 
 export const DEFAULT_HTTP = '127.0.0.1:8090';
 
@@ -38,6 +39,17 @@ export function parseSize(value: string): number {
   return size;
 }
 
+/** `1` → a hop count; `loopback, 10.0.0.0/8` → proxy addresses and subnets, as Express reads them. */
+export function parseTrustProxy(value: string): TrustProxy {
+  const trustProxy = /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+  try {
+    validTrustProxy(trustProxy);
+  } catch {
+    throw new InvalidArgumentError(`Expected a hop count (e.g. 1) or comma-separated proxy addresses or subnets (e.g. loopback,10.0.0.0/8), got "${value}".`);
+  }
+  return trustProxy;
+}
+
 export function dbOption(): Option {
   return new Option('--db <url>', 'database: sqlite:PATH or postgres://…').env('JOBBASE_DB').default(DEFAULT_DATABASE);
 }
@@ -61,4 +73,14 @@ export function bodyLimitOption(): Option {
     .env('JOBBASE_BODY_LIMIT')
     .default(DEFAULT_BODY_LIMIT, `${DEFAULT_BODY_LIMIT / 1024 / 1024}mb`)
     .argParser(parseSize);
+}
+
+export function trustProxyOption(): Option {
+  return new Option(
+    '--trust-proxy <proxies>',
+    'the reverse proxies in front, whose X-Forwarded-For gives the client address sign-in limits count: a hop count or addresses/subnets; off by default',
+  )
+    .env('JOBBASE_TRUST_PROXY')
+    .default(undefined, 'off')
+    .argParser(parseTrustProxy);
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { bodyLimitOption, corsOriginsOption, dbOption, httpOption } from './options.js';
+import { bodyLimitOption, corsOriginsOption, dbOption, httpOption, trustProxyOption } from './options.js';
 import { describeOpening, withDatabase } from './database.js';
 import { serveCommand } from './serve.js';
 import { deleteCommand, listCommand, upsertCommand } from './superuser.js';
@@ -28,6 +28,7 @@ export function buildProgram(): Command {
     .addOption(dbOption())
     .addOption(corsOriginsOption())
     .addOption(bodyLimitOption())
+    .addOption(trustProxyOption())
     .action(serveCommand);
 
   const superuser = cli.command('superuser').description('Manage superusers.');

@@ -3,6 +3,7 @@ import { createApp, type App } from '../app.js';
 import { countSuperusers, upsertSuperuser } from '../auth/superusers.js';
 import { DEFAULT_DATABASE } from '../defaults.js';
 import { describeOpening } from './database.js';
+import type { TrustProxy } from '../http/trust-proxy.js';
 import type { HttpAddress } from './options.js';
 
 export interface ServeOptions {
@@ -10,11 +11,17 @@ export interface ServeOptions {
   db: string;
   corsOrigins: string[];
   bodyLimit: number;
+  trustProxy?: TrustProxy;
 }
 
 /** Starts the server; resolves when a signal has closed it. */
 export async function serveCommand(options: ServeOptions): Promise<void> {
-  const app = await createApp({ database: options.db, corsOrigins: options.corsOrigins, bodyLimit: options.bodyLimit });
+  const app = await createApp({
+    database: options.db,
+    corsOrigins: options.corsOrigins,
+    bodyLimit: options.bodyLimit,
+    trustProxy: options.trustProxy,
+  });
   try {
     for (const line of describeOpening(options.db, app.jobs.store.opening)) console.log(line);
     await bootstrapSuperuser(app, options.db);

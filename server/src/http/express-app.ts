@@ -2,7 +2,7 @@ import { contract } from '@jobbase/contract';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Logger as PinoLogger } from 'pino';
-import type { LoginLimiter } from '../auth/login-limiter.js';
+import type { SignInLimits } from '../auth/sign-in-limits.js';
 import type { SuperuserAuth } from '../auth/superuser-auth.js';
 import { mountAdminUi } from './admin-ui.js';
 import { jsonBodyUpTo } from './body-limit.js';
@@ -13,6 +13,7 @@ import { errorHandler, notFound } from './error-handlers.js';
 import { requestLog } from './request-log.js';
 import { requireSuperuser } from './require-superuser.js';
 import { mountRoutes, type RoutesEngine } from './routes.js';
+import type { TrustProxy } from './trust-proxy.js';
 
 /** A sign-in body is two short strings; no reason to read more before the password check. */
 const AUTH_BODY_LIMIT = 16 * 1024;
@@ -20,22 +21,25 @@ const AUTH_BODY_LIMIT = 16 * 1024;
 export interface ExpressAppDeps {
   jobs: RoutesEngine;
   auth: SuperuserAuth;
-  loginLimiter: LoginLimiter;
+  signInLimits: SignInLimits;
   logger: PinoLogger;
   /** Bytes of request body read; past it, 413. */
   bodyLimit: number;
   /** Origins whose pages may call the API from a browser (CORS); none by default. */
   corsOrigins?: readonly string[];
+  /** Proxies whose `X-Forwarded-For` sets `req.ip` (validated by createApp); none by default. */
+  trustProxy?: TrustProxy;
 }
 
 /** The routes of the contract with everything around them; does not listen. */
-export function createExpressApp({ jobs, auth, loginLimiter, logger, bodyLimit, corsOrigins = [] }: ExpressAppDeps): Express {
+export function createExpressApp({ jobs, auth, signInLimits, logger, bodyLimit, corsOrigins = [], trustProxy = 0 }: ExpressAppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   // API answers are per-user and change with every job; no ETag/304 dance and no caching.
   app.set('etag', false);
   // Flat query strings only: `?limit[a]=1` stays a string for zod to refuse, not an object.
   app.set('query parser', 'simple');
+  app.set('trust proxy', trustProxy);
 
   app.use(
     helmet({
@@ -58,7 +62,7 @@ export function createExpressApp({ jobs, auth, loginLimiter, logger, bodyLimit, 
   app.use('/api/collections', signInBody(AUTH_BODY_LIMIT));
   app.use(jsonBodyUpTo(bodyLimit));
 
-  mountRoutes(app, { jobs, auth, loginLimiter });
+  mountRoutes(app, { jobs, auth, signInLimits });
   mountAdminUi(app);
   mountApiDocs(app);
 

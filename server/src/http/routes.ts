@@ -1,9 +1,9 @@
-import type { Express } from 'express';
+import type { Express, Response } from 'express';
 import { contract, type ApiIndex } from '@jobbase/contract';
 import { API_REFERENCE_PATH, API_VERSION, OPENAPI_DOCUMENT_PATH } from '@jobbase/openapi';
 import { initContract } from '@ts-rest/core';
 import { createExpressEndpoints, initServer } from '@ts-rest/express';
-import type { LoginLimiter } from '../auth/login-limiter.js';
+import type { SignInLimits } from '../auth/sign-in-limits.js';
 import type { SuperuserAuth } from '../auth/superuser-auth.js';
 import type { Jobs } from '../engine/jobs.js';
 import { ADMIN_UI_PATH } from './admin-ui.js';
@@ -43,17 +43,26 @@ const API_INDEX: ApiIndex = {
   },
 };
 
+/** A sign-in refused because too many password checks were running: they take ~50–100 ms each. */
+const BUSY_RETRY_MS = 1_000;
+
+/** 429 with `Retry-After` in whole seconds, at least one. */
+function tooManySignIns(res: Response, retryAfterMs: number, message: string) {
+  res.setHeader('Retry-After', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+  return { status: 429 as const, body: errorBody(429, message) };
+}
+
 export interface RouteDeps {
   jobs: RoutesEngine;
   auth: SuperuserAuth;
-  loginLimiter: LoginLimiter;
+  signInLimits: SignInLimits;
 }
 
 /**
  * Every route of the contract. Job handlers call one engine method each and let engine errors
  * through to the error handler, which maps their codes to statuses in one place (error-body.ts).
  */
-export function mountRoutes(app: Express, { jobs, auth, loginLimiter }: RouteDeps): void {
+export function mountRoutes(app: Express, { jobs, auth, signInLimits }: RouteDeps): void {
   const s = initServer();
   const router = s.router(serverContract, {
     jobs: {
@@ -81,17 +90,17 @@ export function mountRoutes(app: Express, { jobs, auth, loginLimiter }: RouteDep
     },
     auth: {
       authWithPassword: async ({ body, req, res }) => {
-        // req.ip is the socket's address unless the app is told to trust a proxy.
-        const client = req.ip ?? 'unknown';
-        const wait = loginLimiter.attempt(client);
-        if (wait > 0) {
-          res.setHeader('Retry-After', String(Math.ceil(wait / 1000)));
-          return { status: 429, body: errorBody(429, 'Too many failed login attempts. Try again later.') };
-        }
+        // req.ip is the socket's address, or the client's as a trusted proxy forwarded it (trustProxy).
+        const attempt = signInLimits.admit(req.ip ?? 'unknown', body.identity);
+        if ('retryAfterMs' in attempt) return tooManySignIns(res, attempt.retryAfterMs, 'Too many failed login attempts. Try again later.');
         const result = await auth.login(body.identity, body.password);
+        if (result.outcome === 'busy') {
+          attempt.unchecked();
+          return tooManySignIns(res, BUSY_RETRY_MS, 'Too many sign-ins at once; try again shortly.');
+        }
         // PocketBase's answer, the same whether the email or the password was wrong.
-        if (!result) return { status: 400, body: errorBody(400, 'Failed to authenticate.') };
-        loginLimiter.succeeded(client);
+        if (result.outcome === 'wrong') return { status: 400, body: errorBody(400, 'Failed to authenticate.') };
+        attempt.succeeded();
         return { status: 200, body: { token: result.token, record: toSuperuserBody(result.superuser) } };
       },
       // requireSuperuser (express-app.ts) has checked the token and found its superuser.
