@@ -3,9 +3,10 @@ import { createApp, type App } from '../app.js';
 import { countSuperusers, upsertSuperuser } from '../auth/superusers.js';
 import { DEFAULT_DATABASE } from '../defaults.js';
 import { describeOpening } from './database.js';
+import type { ConnectionLimits } from '../http/http-server.js';
 import type { HttpAddress } from './options.js';
 
-export interface ServeOptions {
+export interface ServeOptions extends ConnectionLimits {
   http: HttpAddress;
   db: string;
   corsOrigins: string[];
@@ -14,7 +15,15 @@ export interface ServeOptions {
 
 /** Starts the server; resolves when a signal has closed it. */
 export async function serveCommand(options: ServeOptions): Promise<void> {
-  const app = await createApp({ database: options.db, corsOrigins: options.corsOrigins, bodyLimit: options.bodyLimit });
+  const app = await createApp({
+    database: options.db,
+    corsOrigins: options.corsOrigins,
+    bodyLimit: options.bodyLimit,
+    headersTimeout: options.headersTimeout,
+    requestTimeout: options.requestTimeout,
+    keepAliveTimeout: options.keepAliveTimeout,
+    maxConnections: options.maxConnections,
+  });
   try {
     for (const line of describeOpening(options.db, app.jobs.store.opening)) console.log(line);
     await bootstrapSuperuser(app, options.db);
