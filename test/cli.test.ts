@@ -15,11 +15,9 @@ const SERVER_PACKAGE = new URL('../server/package.json', import.meta.url);
 
 /** The environment without anything a developer's shell might set for jobbase. */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, JOBBASE_LOG_LEVEL: 'silent', ...extra };
-  for (const key of ['JOBBASE_DB', 'JOBBASE_HTTP', 'JOBBASE_SUPERUSER_EMAIL', 'JOBBASE_SUPERUSER_PASSWORD', 'JOBBASE_BODY_LIMIT', 'JOBBASE_CORS_ORIGINS']) {
-    if (!(key in extra)) delete env[key];
-  }
-  return env;
+  // Every setting from the developer's shell left out (each serve option has a JOBBASE_ variable).
+  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('JOBBASE_')));
+  return { ...env, JOBBASE_LOG_LEVEL: 'silent', ...extra };
 }
 
 interface Cli {

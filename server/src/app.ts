@@ -7,10 +7,10 @@ import type { TopicSchemas } from '@jobbase/contract';
 import { SignInLimits } from './auth/sign-in-limits.js';
 import { SuperuserAuth } from './auth/superuser-auth.js';
 import { createJobs, type Jobs, type JobsOptions } from './engine/jobs.js';
-import { answerClientError } from './http/client-error.js';
 import { validCorsOrigins } from './http/cors.js';
 import { createExpressApp } from './http/express-app.js';
 import { validTrustProxy, type TrustProxy } from './http/trust-proxy.js';
+import { createHttpServer, validConnectionLimits, type ConnectionLimits } from './http/http-server.js';
 import { defaultLogger } from './logger.js';
 
 /**
@@ -22,7 +22,12 @@ import { defaultLogger } from './logger.js';
  */
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
 
-export interface AppOptions<T extends TopicSchemas = {}> extends Omit<JobsOptions<T>, 'logger'> {
+/**
+ * The HTTP server's limits on slow and idle clients (see http/http-server.ts for why each
+ * default): `headersTimeout` 10 s and `requestTimeout` 30 s (then 408), `keepAliveTimeout` 5 s,
+ * `maxConnections` 1,000 (past it, a new connection is closed unanswered).
+ */
+export interface AppOptions<T extends TopicSchemas = {}> extends Omit<JobsOptions<T>, 'logger'>, Partial<ConnectionLimits> {
   /** Lifetime of a superuser's token in ms; default 24 h. */
   tokenDuration?: number;
   /** Bytes of request body the server reads; past it, 413 (a batch of jobs is one body). Default 4 MiB. */
@@ -66,10 +71,22 @@ const HTTP_CLOSE_TIMEOUT = 10_000;
 
 /** Opens (and migrates) the database and builds the HTTP app around the engine; does not listen. */
 export async function createApp<T extends TopicSchemas = {}>(options: AppOptions<T> = {}): Promise<App<T>> {
-  const { tokenDuration, bodyLimit = DEFAULT_BODY_LIMIT, logger = defaultLogger(), corsOrigins = [], trustProxy = 0, ...jobsOptions } = options;
+  const {
+    tokenDuration,
+    bodyLimit = DEFAULT_BODY_LIMIT,
+    logger = defaultLogger(),
+    corsOrigins = [],
+    trustProxy = 0,
+    headersTimeout,
+    requestTimeout,
+    keepAliveTimeout,
+    maxConnections,
+    ...jobsOptions
+  } = options;
   if (!Number.isInteger(bodyLimit) || bodyLimit < 1) {
     throw new RangeError(`Option bodyLimit must be a positive integer (bytes), got ${String(bodyLimit)}.`);
   }
+  const connectionLimits = validConnectionLimits({ headersTimeout, requestTimeout, keepAliveTimeout, maxConnections });
   validCorsOrigins(corsOrigins);
   validTrustProxy(trustProxy);
   const jobs = await createJobs({ ...jobsOptions, logger });
@@ -90,8 +107,7 @@ export async function createApp<T extends TopicSchemas = {}>(options: AppOptions
     express: expressApp,
     async listen({ port = 8090, host = '127.0.0.1' } = {}) {
       if (closing) throw new Error('The app is closed.');
-      const server = expressApp.listen(port, host);
-      server.on('clientError', answerClientError);
+      const server = createHttpServer(expressApp, connectionLimits, logger).listen(port, host);
       await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err))]);
       const listening: ListeningServer = {
         port: (server.address() as AddressInfo).port,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { bodyLimitOption, corsOriginsOption, dbOption, httpOption, trustProxyOption } from './options.js';
+import { headersTimeoutOption, keepAliveTimeoutOption, maxConnectionsOption, requestTimeoutOption } from './connection-options.js';
 import { describeOpening, withDatabase } from './database.js';
 import { serveCommand } from './serve.js';
 import { deleteCommand, listCommand, upsertCommand } from './superuser.js';
@@ -29,6 +30,10 @@ export function buildProgram(): Command {
     .addOption(corsOriginsOption())
     .addOption(bodyLimitOption())
     .addOption(trustProxyOption())
+    .addOption(headersTimeoutOption())
+    .addOption(requestTimeoutOption())
+    .addOption(keepAliveTimeoutOption())
+    .addOption(maxConnectionsOption())
     .action(serveCommand);
 
   const superuser = cli.command('superuser').description('Manage superusers.');

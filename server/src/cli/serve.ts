@@ -4,9 +4,10 @@ import { countSuperusers, upsertSuperuser } from '../auth/superusers.js';
 import { DEFAULT_DATABASE } from '../defaults.js';
 import { describeOpening } from './database.js';
 import type { TrustProxy } from '../http/trust-proxy.js';
+import type { ConnectionLimits } from '../http/http-server.js';
 import type { HttpAddress } from './options.js';
 
-export interface ServeOptions {
+export interface ServeOptions extends ConnectionLimits {
   http: HttpAddress;
   db: string;
   corsOrigins: string[];
@@ -21,6 +22,10 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
     corsOrigins: options.corsOrigins,
     bodyLimit: options.bodyLimit,
     trustProxy: options.trustProxy,
+    headersTimeout: options.headersTimeout,
+    requestTimeout: options.requestTimeout,
+    keepAliveTimeout: options.keepAliveTimeout,
+    maxConnections: options.maxConnections,
   });
   try {
     for (const line of describeOpening(options.db, app.jobs.store.opening)) console.log(line);
