@@ -256,6 +256,14 @@ export class SqliteStore extends SqlStore {
     return JSON.parse(value as string);
   }
 
+  /** The payload is stored as its JSON text; octet_length reads its size from the record header. */
+  protected readonly payloadBytes = 'octet_length(payload)';
+
+  /** One statement for any number of ids (a placeholder each would make a statement per page size). */
+  protected idList(ids: readonly string[]): { sql: string; param: unknown } {
+    return { sql: 'select value from json_each(?)', param: JSON.stringify(ids) };
+  }
+
   /**
    * One autocommit statement: SQLite takes the write lock when the UPDATE starts, so two
    * processes cannot both read the same pending row; the outer `status = 'pending'` is the
