@@ -26,7 +26,7 @@ export type Job = ClientInferResponseBody<JobRoutes['get'], 200>;
 export type JobPage = ClientInferResponseBody<JobRoutes['list'], 200>;
 export type JobStats = ClientInferResponseBody<JobRoutes['stats'], 200>;
 export type AuthResult = ClientInferResponseBody<AuthRoute, 200>;
-/** `{ topic?, status?, limit?, offset? }`: the list route's query. */
+/** `{ topic?, status?, limit?, offset?, payload? }`: the list route's query. */
 export type ListOptions = NonNullable<ClientInferRequest<JobRoutes['list']>['query']>;
 type EnqueueBody = ClientInferRequest<JobRoutes['enqueue']>['body'];
 

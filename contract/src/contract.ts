@@ -88,9 +88,13 @@ export const jobsContract = c.router(
       method: 'GET',
       path: '/api/jobs',
       query: ListQuerySchema,
-      responses: { 200: JobPageSchema, 400: ErrorSchema, 401: ErrorSchema },
+      responses: { 200: JobPageSchema, 400: ErrorSchema, 401: ErrorSchema, 422: ErrorSchema },
       summary: 'List jobs, newest first',
-      description: 'A page of jobs, optionally of one topic and one status, ordered by `created` then `id`, descending.',
+      description:
+        'A page of jobs, optionally of one topic and one status, ordered by `created` then `id`, descending. ' +
+        'The payloads of one page may take at most 8 MiB of JSON text (unless the server is set otherwise: ' +
+        '`maxListPayloadSize`); past that the page is refused with a 422 before any payload is read. ' +
+        'A page of one job (`limit=1`) is always answered, and `payload=false` lists jobs of any size.',
       metadata: routeDocs({
         operationId: 'listJobs',
         parameters: {
@@ -98,12 +102,17 @@ export const jobsContract = c.router(
           status: 'Only jobs in this status. Sent empty (`?status=`), it is no filter.',
           limit: 'Jobs per page. Sent empty, the default.',
           offset: 'Jobs to skip before the page starts. Sent empty, 0.',
+          payload:
+            '`false` leaves each job’s `payload` out of the page (read one with `GET /api/jobs/{id}`); the page then has no size budget. Sent empty, `true`.',
         },
         responses: {
           200: 'The page and the number of jobs matching the filters.',
           400: 'A query parameter is invalid; `data` names it.',
+          422: 'The page’s payloads take more than the server’s budget for one page (8 MiB unless set otherwise): ask for fewer jobs (`limit`), or leave the payloads out (`payload=false`).',
         },
-        examples: { responses: { 200: examples.jobPageExample, 400: examples.listValidationErrorExample } },
+        examples: {
+          responses: { 200: examples.jobPageExample, 400: examples.listValidationErrorExample, 422: examples.pageTooLargeExample },
+        },
       }),
     },
     stats: {

@@ -73,6 +73,14 @@ export const listValidationErrorExample = {
   },
 } satisfies ErrorBody;
 
+export const pageTooLargeExample = {
+  status: 422,
+  message:
+    "This page's payloads take more than the 8MB one list page may carry: ask for fewer jobs (limit), " +
+    'or leave the payloads out (payload=false) and read each job by its id.',
+  data: {},
+} satisfies ErrorBody;
+
 export const requeueConflictExample = {
   status: 400,
   message: 'Only failed jobs can be requeued.',

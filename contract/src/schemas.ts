@@ -59,7 +59,7 @@ export const JobSchema = z
   .object({
     id: z.string().uuid().describe('UUID v7: time-ordered.'),
     topic: z.string(),
-    payload: z.unknown().describe('Any JSON value, as enqueued.'),
+    payload: z.unknown().describe('Any JSON value, as enqueued. Left out of a list page asked for with `payload=false`.'),
     status: JobStatusSchema,
     run_at: isoTime.describe('When the job is (or was) due, ISO 8601 UTC.'),
     retries: z.number().int().describe('Failed attempts that were retried.'),
@@ -106,11 +106,24 @@ export type JobBatch = z.infer<typeof JobBatchSchema>;
 export const DEFAULT_LIST_LIMIT = 20;
 export const MAX_LIST_LIMIT = 500;
 
+/**
+ * A yes/no query parameter: the words `true` and `false` (a query string holds only text), or
+ * a boolean from a typed caller; sent empty, the default. Anything else is a 400 naming it.
+ */
+function queryBoolean(name: string, fallback: boolean) {
+  const schema = z.boolean({ invalid_type_error: `${name} must be true or false.` }).default(fallback);
+  return z.effect(schema, {
+    type: 'preprocess',
+    transform: (value: unknown) => (value === '' ? undefined : value === 'true' ? true : value === 'false' ? false : value),
+  });
+}
+
 export const ListQuerySchema = z.object({
   topic: emptyAsAbsent(storable(z.string().max(MAX_TOPIC_LENGTH), 'Topic').optional()),
   status: emptyAsAbsent(JobStatusSchema.optional()),
   limit: emptyAsAbsent(z.coerce.number().int().min(1).max(MAX_LIST_LIMIT).default(DEFAULT_LIST_LIMIT)),
   offset: emptyAsAbsent(z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0)),
+  payload: queryBoolean('payload', true),
 });
 export type ListQuery = z.infer<typeof ListQuerySchema>;
 

@@ -2,6 +2,12 @@ import { MAX_PAYLOAD_SIZE } from '@jobbase/contract';
 
 /** SPEC §2: every default is exported and each is an option of `createJobs`/`createApp`. */
 export const DEFAULT_MAX_PAYLOAD_SIZE = MAX_PAYLOAD_SIZE;
+/**
+ * Bytes of payload JSON one list page may carry: eight of the largest payloads (1 MiB). The
+ * server holds a page's payloads several times over while it answers (as rows, as objects, as
+ * the JSON reply), so without a bound one `?limit=500` of 1 MiB payloads took 2.7 GB.
+ */
+export const DEFAULT_MAX_LIST_PAYLOAD_SIZE = 8 * 1024 * 1024;
 export const DEFAULT_MAX_RETRIES = 3;
 export const DEFAULT_LOCK_DURATION = 5 * 60_000;
 export const DEFAULT_POLL_INTERVAL = 1_000;

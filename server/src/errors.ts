@@ -2,6 +2,7 @@
 export type JobsErrorCode =
   | 'validation' // bad input: a field is wrong
   | 'payload_too_large'
+  | 'page_too_large' // a list page's payloads exceed the budget of one page
   | 'not_found'
   | 'conflict' // the job's status forbids the action
   | 'topic_taken' // register() of a topic that already has a handler

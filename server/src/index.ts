@@ -20,7 +20,7 @@ export {
   type ExponentialBackoff,
 } from './engine/retry-policy.js';
 export type { JobRecord, ClaimedJob, JobStore } from './store/types.js';
-export { parseDatabaseUrl } from './store/open.js';
+export { parseDatabaseUrl, redactDatabaseUrl } from './store/open.js';
 export { createApp, DEFAULT_BODY_LIMIT, type App, type AppOptions, type ListenOptions, type ListeningServer } from './app.js';
 export { DEFAULT_TOKEN_DURATION } from './auth/superuser-auth.js';
 export { upsertSuperuser, countSuperusers, type UpsertResult } from './auth/superusers.js';

@@ -53,7 +53,7 @@ export interface paths {
         };
         /**
          * List jobs, newest first
-         * @description A page of jobs, optionally of one topic and one status, ordered by `created` then `id`, descending.
+         * @description A page of jobs, optionally of one topic and one status, ordered by `created` then `id`, descending. The payloads of one page may take at most 8 MiB of JSON text (unless the server is set otherwise: `maxListPayloadSize`); past that the page is refused with a 422 before any payload is read. A page of one job (`limit=1`) is always answered, and `payload=false` lists jobs of any size.
          */
         get: operations["listJobs"];
         put?: never;
@@ -220,7 +220,7 @@ export interface components {
              */
             id: string;
             topic: string;
-            /** @description Any JSON value, as enqueued. */
+            /** @description Any JSON value, as enqueued. Left out of a list page asked for with `payload=false`. */
             payload?: unknown;
             status: components["schemas"]["JobStatus"];
             /**
@@ -632,6 +632,8 @@ export interface operations {
                 limit?: number;
                 /** @description Jobs to skip before the page starts. Sent empty, 0. */
                 offset?: number;
+                /** @description `false` leaves each job’s `payload` out of the page (read one with `GET /api/jobs/{id}`); the page then has no size budget. Sent empty, `true`. */
+                payload?: boolean;
             };
             header?: never;
             path?: never;
@@ -703,6 +705,22 @@ export interface operations {
                      * @example {
                      *       "status": 401,
                      *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The page’s payloads take more than the server’s budget for one page (8 MiB unless set otherwise): ask for fewer jobs (`limit`), or leave the payloads out (`payload=false`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 422,
+                     *       "message": "This page's payloads take more than the 8MB one list page may carry: ask for fewer jobs (limit), or leave the payloads out (payload=false) and read each job by its id.",
                      *       "data": {}
                      *     }
                      */

@@ -121,9 +121,12 @@ function showJobs(): void {
 async function refresh(): Promise<void> {
   state.loading = true;
   if (!state.page) renderList();
+  // The table shows no payload (a job's panel reads its own), and a page of large payloads
+  // could be more than the server lets one list page carry.
   const query = {
     limit: PAGE_SIZE,
     offset: state.offset,
+    payload: false,
     ...(state.filters.topic ? { topic: state.filters.topic } : {}),
     ...(state.filters.status ? { status: state.filters.status as Job['status'] } : {}),
   };

@@ -2,6 +2,7 @@ import { basename, dirname, isAbsolute, relative } from 'node:path';
 import { createApp, type App } from '../app.js';
 import { countSuperusers, upsertSuperuser } from '../auth/superusers.js';
 import { DEFAULT_DATABASE } from '../defaults.js';
+import { redactDatabaseUrl } from '../store/open.js';
 import { describeOpening } from './database.js';
 import type { TrustProxy } from '../http/trust-proxy.js';
 import type { ConnectionLimits } from '../http/http-server.js';
@@ -56,7 +57,8 @@ async function bootstrapSuperuser(app: App, database: string): Promise<void> {
     console.warn('Set both JOBBASE_SUPERUSER_EMAIL and JOBBASE_SUPERUSER_PASSWORD to create a superuser; ignoring.');
   }
   if ((await countSuperusers(store)) === 0) {
-    const db = database === DEFAULT_DATABASE ? '' : ` --db '${database}'`;
+    // The password stays out of the terminal and its scrollback: whoever runs this knows it.
+    const db = database === DEFAULT_DATABASE ? '' : ` --db '${redactDatabaseUrl(database)}'`;
     console.log(`No superuser yet: the /api/jobs routes refuse every request until you create one:
   ${selfCommand()} superuser upsert EMAIL PASSWORD${db}
 or start with JOBBASE_SUPERUSER_EMAIL and JOBBASE_SUPERUSER_PASSWORD set.`);

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import bytes from 'bytes';
 import { v7 as uuidv7 } from 'uuid';
 import type {
   EnqueuePayloadArgs,
@@ -15,6 +16,7 @@ import {
   DEFAULT_CLEANUP_INTERVAL,
   DEFAULT_DATABASE,
   DEFAULT_LOCK_DURATION,
+  DEFAULT_MAX_LIST_PAYLOAD_SIZE,
   DEFAULT_MAX_PAYLOAD_SIZE,
   DEFAULT_MAX_RETRIES,
   DEFAULT_POLL_INTERVAL,
@@ -44,6 +46,11 @@ export interface JobsOptions<T extends TopicSchemas = {}> {
   /** Payload schemas from `defineTopics`: enqueue validates them, `register` types `job.payload`. */
   topics?: Topics<T>;
   maxPayloadSize?: number;
+  /**
+   * Bytes of payload JSON one `list()` page may carry (default 8 MiB); a page over it is refused
+   * (`page_too_large`, HTTP 422) before any payload is read. A page of one job always answers.
+   */
+  maxListPayloadSize?: number;
   /** Default `max_retries` of a job enqueued without one. */
   maxRetries?: number;
   /** How long a claimed job is locked: its execution timeout. ms. */
@@ -85,6 +92,8 @@ export interface ListOptions {
   status?: JobStatus;
   limit?: number;
   offset?: number;
+  /** `false`: each item's `payload` is left out (undefined), and the page has no size budget. */
+  payload?: boolean;
 }
 
 export interface JobPage {
@@ -254,12 +263,21 @@ export class Jobs<T extends TopicSchemas = {}> {
     return job;
   }
 
-  /** Newest first (`created`, then `id`, descending). */
+  /**
+   * Newest first (`created`, then `id`, descending). The payloads of a page of more than one job
+   * must fit `maxListPayloadSize`, which the store checks before it reads any of them: a page
+   * of one job is the least a caller can ask for, so it is answered whatever its size.
+   */
   async list(options: ListOptions = {}): Promise<JobPage> {
     this.assertOpen();
-    const query = validListQuery(options);
-    const page = await this.store.jobList(query);
-    return { ...page, limit: query.limit, offset: query.offset };
+    const { payload, ...query } = validListQuery(options);
+    const page = await this.store.jobList({
+      ...query,
+      payloads: payload,
+      payloadBudget: query.limit > 1 ? this.settings.maxListPayloadSize : undefined,
+    });
+    if (page.overBudget) throw pageTooLarge(this.settings.maxListPayloadSize);
+    return { items: page.items, total: page.total, limit: query.limit, offset: query.offset };
   }
 
   async stats(): Promise<Stats> {
@@ -381,6 +399,14 @@ function notFound(id: string): JobsError {
   return new JobsError('not_found', `Job "${id}" was not found.`);
 }
 
+function pageTooLarge(budget: number): JobsError {
+  return new JobsError(
+    'page_too_large',
+    `This page's payloads take more than the ${bytes.format(budget)} one list page may carry: ask for fewer jobs (limit), ` +
+      'or leave the payloads out (payload=false) and read each job by its id.',
+  );
+}
+
 function resolveSettings(o: JobsOptions) {
   const positive = (name: string, value: number | undefined, fallback: number, max = MAX_TIMER) => {
     const v = value ?? fallback;
@@ -393,6 +419,7 @@ function resolveSettings(o: JobsOptions) {
   validMaxRetries(maxRetries);
   return {
     maxPayloadSize: positive('maxPayloadSize', o.maxPayloadSize, DEFAULT_MAX_PAYLOAD_SIZE),
+    maxListPayloadSize: positive('maxListPayloadSize', o.maxListPayloadSize, DEFAULT_MAX_LIST_PAYLOAD_SIZE, Number.MAX_SAFE_INTEGER),
     maxRetries,
     lockDuration: positive('lockDuration', o.lockDuration, DEFAULT_LOCK_DURATION),
     pollInterval: positive('pollInterval', o.pollInterval, DEFAULT_POLL_INTERVAL),

@@ -4,6 +4,7 @@ import type { JobStatus } from '@jobbase/contract';
 export interface JobRecord {
   id: string;
   topic: string;
+  /** As enqueued; undefined only in a list page read without payloads. */
   payload: unknown;
   status: JobStatus;
   runAt: Date;
@@ -34,6 +35,21 @@ export interface JobListParams {
   status?: JobStatus;
   limit: number;
   offset: number;
+  /** `false`: the payloads are not read, and each item's `payload` is undefined. Default true. */
+  payloads?: boolean;
+  /**
+   * Bytes of JSON text the page's payloads may take together. The store measures them in the
+   * database first; past the budget it reads no payload and answers `overBudget`. None: no limit.
+   */
+  payloadBudget?: number;
+}
+
+export interface JobListResult {
+  items: JobRecord[];
+  /** The jobs matching the filters, on every page. */
+  total: number;
+  /** The page's payloads take more than `payloadBudget`: `items` is empty, nothing was read. */
+  overBudget?: true;
 }
 
 export interface JobClaimParams {
@@ -103,7 +119,7 @@ export interface JobStore {
   /** Inserts all or none, in one transaction; returns the jobs in the order given. */
   jobInsertMany(params: readonly JobInsertParams[]): Promise<JobRecord[]>;
   jobGet(id: string): Promise<JobRecord | null>;
-  jobList(params: JobListParams): Promise<{ items: JobRecord[]; total: number }>;
+  jobList(params: JobListParams): Promise<JobListResult>;
   jobCountByStatus(): Promise<StatusCounts>;
 
   /** Locks up to `limit` due, pending jobs of `topics`, oldest `run_at` first. */

@@ -238,6 +238,13 @@ export class PostgresStore extends SqlStore {
     return value;
   }
 
+  /** jsonb reaches the driver as text; its size on disk (pg_column_size) is compressed and would undercount. */
+  protected readonly payloadBytes = 'octet_length(payload::text)';
+
+  protected idList(ids: readonly string[]): { sql: string; param: unknown } {
+    return { sql: 'select unnest(?::uuid[])', param: ids };
+  }
+
   /**
    * The claim runs as the function jobbase_claim (CLAIM_FUNCTION, below the class: the SQL and
    * why it is shaped so). Commits asynchronously (ASYNC_COMMIT).

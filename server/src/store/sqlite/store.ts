@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fchmodSync, mkdirSync, openSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Database, Statement } from 'better-sqlite3';
 import { MikroORM } from '@mikro-orm/better-sqlite';
 import { JobsError } from '../../errors.js';
@@ -37,6 +38,7 @@ export class SqliteStore extends SqlStore {
       throw new JobsError('validation', `Option busyTimeout must be an integer ≥ 0, got ${String(busyTimeout)}.`);
     }
     const databaseCreated = filename !== ':memory:' && !existsSync(filename);
+    if (databaseCreated) createPrivately(filename);
     const orm = await MikroORM.init({
       ...baseOrmConfig(sqliteMigrations, options.logger),
       dbName: filename,
@@ -256,6 +258,14 @@ export class SqliteStore extends SqlStore {
     return JSON.parse(value as string);
   }
 
+  /** The payload is stored as its JSON text; octet_length reads its size from the record header. */
+  protected readonly payloadBytes = 'octet_length(payload)';
+
+  /** One statement for any number of ids (a placeholder each would make a statement per page size). */
+  protected idList(ids: readonly string[]): { sql: string; param: unknown } {
+    return { sql: 'select value from json_each(?)', param: JSON.stringify(ids) };
+  }
+
   /**
    * One autocommit statement: SQLite takes the write lock when the UPDATE starts, so two
    * processes cannot both read the same pending row; the outer `status = 'pending'` is the
@@ -309,6 +319,36 @@ export class SqliteStore extends SqlStore {
  */
 function bindable(params: unknown[]): unknown[] {
   return params.map((p) => (typeof p === 'number' && Number.isSafeInteger(p) ? BigInt(p) : p));
+}
+
+/**
+ * The database holds the token signing secret and the superusers' password hashes, so what
+ * Jobbase creates for it is its owner's alone: missing folders 0700, the file 0600 (SQLite
+ * gives the -wal, -shm and journal files the main file's mode). The modes are set explicitly,
+ * whatever the umask. A folder or file that exists is left as it is: its owner chose its mode.
+ */
+function createPrivately(filename: string): void {
+  const folder = dirname(resolve(filename));
+  const first = mkdirSync(folder, { recursive: true, mode: 0o700 });
+  if (first !== undefined) {
+    for (let made = folder; ; made = dirname(made)) {
+      chmodSync(made, 0o700);
+      if (made === first) break;
+    }
+  }
+  let fd: number;
+  try {
+    fd = openSync(filename, 'wx', 0o600);
+  } catch (err) {
+    // Another process created it first; that one set its mode.
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw err;
+  }
+  try {
+    fchmodSync(fd, 0o600);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function isBusy(err: unknown): boolean {
