@@ -164,6 +164,44 @@ describe.each(dialects())('engine options on %s', (dialect) => {
     expect(startedAt).toBeGreaterThanOrEqual(runAt.getTime());
   });
 
+  it('enqueueMany wakes an idle worker for the earliest job of a handled topic', async () => {
+    const jobs = await fx.open({ pollInterval: 60_000 });
+    const started = new Map<string, number>();
+    jobs.register('batch', (job) => {
+      started.set((job.payload as { name: string }).name, Date.now());
+    });
+    withoutPush(jobs);
+    const claims = watchClaims(jobs);
+    jobs.start();
+    await claims.asleep();
+    // Listed latest first, and led by a due job of a topic nobody here handles: the wake must be
+    // for the earliest job this worker runs, not the first or last of the batch.
+    const soon = new Date(Date.now() + 300);
+    await jobs.enqueueMany([
+      { topic: 'nobody_handles', payload: {} },
+      { topic: 'batch', payload: { name: 'late' }, runAt: new Date(Date.now() + 3_600_000) },
+      { topic: 'batch', payload: { name: 'soon' }, runAt: soon },
+      { topic: 'batch', payload: { name: 'later' }, runAt: new Date(Date.now() + 1_800_000) },
+    ]);
+    await waitFor('the earliest job to run at its run_at', () => started.get('soon'), { timeout: 10_000 });
+    expect(started.get('soon')).toBeGreaterThanOrEqual(soon.getTime());
+    expect([...started.keys()]).toEqual(['soon']);
+  });
+
+  it('enqueueMany of due jobs wakes an idle worker at once', async () => {
+    const jobs = await fx.open({ pollInterval: 60_000 });
+    let ran = 0;
+    jobs.register('batch', () => {
+      ran++;
+    });
+    withoutPush(jobs);
+    const claims = watchClaims(jobs);
+    jobs.start();
+    await claims.asleep();
+    await jobs.enqueueMany([{ topic: 'batch' }, { topic: 'batch' }]);
+    await waitFor('both jobs to run', () => ran === 2, { timeout: 10_000 });
+  });
+
   it('wakes when a failed job is requeued (no poll wait)', async () => {
     const jobs = await fx.open({ pollInterval: 60_000 });
     let executions = 0;
