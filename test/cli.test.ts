@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { upsertSuperuser } from '@jobbase/server';
 import { openStore } from '@jobbase/server/testing';
@@ -9,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EMAIL, PASSWORD, api, login } from './helpers/app.js';
 import { createTestDatabase, dialects, unusedTestDatabase, type TestDatabase } from './helpers/databases.js';
 import { waitFor } from './helpers/wait.js';
+import { freePort } from './helpers/ports.js';
 
 const CLI = fileURLToPath(new URL('../server/dist/cli.js', import.meta.url));
 const SERVER_PACKAGE = new URL('../server/package.json', import.meta.url);
@@ -43,15 +43,6 @@ async function run(args: string[], env: Record<string, string> = {}, stdin?: str
   return { code, output: cli.output() };
 }
 
-/** A port nobody listens on right now. */
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 describe.each(dialects())('jobbase CLI on %s', (dialect) => {
   let db: TestDatabase;

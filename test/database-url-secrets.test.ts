@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createJobs, redactDatabaseUrl } from '@jobbase/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { unusedTestDatabase, postgresAvailable, type TestDatabase } from './helpers/databases.js';
 import { waitFor } from './helpers/wait.js';
+import { freePort } from './helpers/ports.js';
 
 /**
  * A database URL may hold a password. `serve` printed it whole in its start hint
@@ -34,14 +34,6 @@ async function run(args: string[], env: Record<string, string> = {}): Promise<{ 
   return { code, output };
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 /** `serve` until it has started, then SIGTERM; everything it printed (logs at trace level included). */
 async function serveOnce(args: string[], env: Record<string, string> = {}): Promise<string> {

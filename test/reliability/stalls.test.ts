@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { createApp } from '@jobbase/server';
@@ -10,6 +10,7 @@ import { createTestDatabase, dialects } from '../helpers/databases.js';
 import { capturedLogger } from '../helpers/logs.js';
 import { report } from '../helpers/soak.js';
 import { waitFor } from '../helpers/wait.js';
+import { freePort } from '../helpers/ports.js';
 
 /*
  * Requests that used to hold the whole server: bodies nested a million deep, and clients that
@@ -200,14 +201,6 @@ function startCli(args: string[], env: Record<string, string> = {}) {
   return { child, output: () => output, exit: once(child, 'exit') as Promise<[number | null]> };
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 describe('the limits as settings', () => {
   it('createApp refuses a limit that is no positive integer, and headers allowed longer than the request', async () => {

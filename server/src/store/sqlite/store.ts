@@ -1,5 +1,5 @@
 import { chmodSync, closeSync, existsSync, fchmodSync, mkdirSync, openSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Database, Statement } from 'better-sqlite3';
 import { MikroORM } from '@mikro-orm/better-sqlite';
 import { JobsError } from '../../errors.js';
@@ -330,10 +330,15 @@ function bindable(params: unknown[]): unknown[] {
 function createPrivately(filename: string): void {
   const folder = dirname(resolve(filename));
   const first = mkdirSync(folder, { recursive: true, mode: 0o700 });
+  // The folders made are `first` and those below it down to `folder`: walked downwards from
+  // `first`, so no slip here can ever reach a folder above what was made (a walk upwards that
+  // missed its stop, as a mutation test once made it, changed the mode of / itself).
   if (first !== undefined) {
-    for (let made = folder; ; made = dirname(made)) {
+    let made = first;
+    chmodSync(made, 0o700);
+    for (const part of relative(first, folder).split(sep).filter((p) => p.length > 0)) {
+      made = join(made, part);
       chmodSync(made, 0o700);
-      if (made === first) break;
     }
   }
   let fd: number;
