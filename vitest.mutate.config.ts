@@ -20,7 +20,7 @@ export const MUTATION_TESTS =
   process.env.JOBBASE_MUTATE_SCOPE === 'engine'
     ? ['test/engine.test.ts', 'test/engine-options.test.ts', 'test/engine-events.test.ts', 'test/engine-maintenance.test.ts', 'test/engine-validation.test.ts', 'test/engine-failures.test.ts', 'test/retry-policy.test.ts', 'test/typed-topics.test.ts']
     : // The store conformance suite: every driver method, called directly.
-      ['test/store/**/*.test.ts', 'test/list-pages.test.ts', 'test/database-url-secrets.test.ts', 'test/sqlite-file-modes.test.ts'];
+      ['test/store/**/*.test.ts', 'test/list-pages.test.ts'];
 
 export default defineConfig({
   resolve: {

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +60,20 @@ describe('the SQLite store opening and sharing a file', () => {
     expect(await rawQuery(store, 'pragma synchronous')).toEqual([{ synchronous: 2 }]);
     expect(await rawQuery(store, 'pragma journal_mode')).toEqual([{ journal_mode: 'wal' }]);
     await store.close();
+  });
+
+  it('a new file in new folders is its owner’s alone: folders 0700, the file and its -wal and -shm 0600', async () => {
+    const file = join(dir, 'made', 'below', 'data.db');
+    const store = await openStore(`sqlite:${file}`);
+    await store.jobInsert(jobParams({ topic: 'private' }));
+    const mode = (path: string) => (statSync(path).mode & 0o777).toString(8);
+    try {
+      expect([join(dir, 'made'), join(dir, 'made', 'below')].map(mode)).toEqual(['700', '700']);
+      expect([file, `${file}-wal`, `${file}-shm`].map(mode)).toEqual(['600', '600', '600']);
+      expect(mode(dir)).toBe('700'); // mkdtemp's own, above what the store made: untouched either way
+    } finally {
+      await store.close();
+    }
   });
 
   it('close() closes the connection: the store answers no more queries', async () => {
