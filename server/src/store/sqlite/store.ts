@@ -1,5 +1,5 @@
-import { chmodSync, closeSync, existsSync, fchmodSync, mkdirSync, openSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Database, Statement } from 'better-sqlite3';
 import { MikroORM } from '@mikro-orm/better-sqlite';
 import { JobsError } from '../../errors.js';
@@ -324,35 +324,17 @@ function bindable(params: unknown[]): unknown[] {
 /**
  * The database holds the token signing secret and the superusers' password hashes, so what
  * Jobbase creates for it is its owner's alone: missing folders 0700, the file 0600 (SQLite
- * gives the -wal, -shm and journal files the main file's mode). The modes are set explicitly,
- * whatever the umask. A folder or file that exists is left as it is: its owner chose its mode.
+ * gives the -wal, -shm and journal files the main file's mode). A umask only takes bits away,
+ * so these modes hold under any umask that leaves the owner their own. A folder or file that
+ * exists is left as it is: its owner chose its mode.
  */
 function createPrivately(filename: string): void {
-  const folder = dirname(resolve(filename));
-  const first = mkdirSync(folder, { recursive: true, mode: 0o700 });
-  // The folders made are `first` and those below it down to `folder`: walked downwards from
-  // `first`, so no slip here can ever reach a folder above what was made (a walk upwards that
-  // missed its stop, as a mutation test once made it, changed the mode of / itself).
-  if (first !== undefined) {
-    let made = first;
-    chmodSync(made, 0o700);
-    for (const part of relative(first, folder).split(sep).filter((p) => p.length > 0)) {
-      made = join(made, part);
-      chmodSync(made, 0o700);
-    }
-  }
-  let fd: number;
+  mkdirSync(dirname(resolve(filename)), { recursive: true, mode: 0o700 });
   try {
-    fd = openSync(filename, 'wx', 0o600);
+    closeSync(openSync(filename, 'wx', 0o600));
   } catch (err) {
     // Another process created it first; that one set its mode.
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
-    throw err;
-  }
-  try {
-    fchmodSync(fd, 0o600);
-  } finally {
-    closeSync(fd);
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
 }
 
