@@ -28,6 +28,9 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
     keepAliveTimeout: options.keepAliveTimeout,
     maxConnections: options.maxConnections,
   });
+  // Listening for signals before anything is printed: a supervisor (or a test) that sends
+  // SIGTERM as soon as it reads the banner must get a graceful close, not the default kill.
+  const closed = closeOnSignal(app);
   try {
     for (const line of describeOpening(options.db, app.jobs.store.opening)) console.log(line);
     await bootstrapSuperuser(app, options.db);
@@ -42,7 +45,7 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
     await app.close();
     throw err;
   }
-  await closeOnSignal(app);
+  await closed;
 }
 
 /** Upserts the superuser the environment names; with none at all, says how to make one. */
