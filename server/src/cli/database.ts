@@ -1,5 +1,5 @@
 import { createJobs, type Jobs } from '../engine/jobs.js';
-import { parseDatabaseUrl } from '../store/open.js';
+import { parseDatabaseUrl, postgresDatabaseName } from '../store/open.js';
 import type { StoreOpening } from '../store/types.js';
 
 /** Opens the database (which creates and migrates it as needed) without starting any worker, runs `work`, closes it. */
@@ -29,5 +29,5 @@ export function describeOpening(database: string, opening: StoreOpening): string
 function databaseName(database: string): string {
   const location = parseDatabaseUrl(database);
   if (location.dialect === 'sqlite') return `SQLite database ${location.filename}`;
-  return `PostgreSQL database ${decodeURIComponent(new URL(location.url).pathname.slice(1)) || 'postgres'}`;
+  return `PostgreSQL database ${postgresDatabaseName(location.url)}`;
 }

@@ -3,7 +3,7 @@ import bytes from 'bytes';
 import { InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_BODY_LIMIT } from '../app.js';
 import { DEFAULT_DATABASE } from '../defaults.js';
-import { validTrustProxy, type TrustProxy } from '../http/trust-proxy.js';
+import { HOP_COUNT_TEXT, validTrustProxy, type TrustProxy } from '../http/trust-proxy.js';
 
 export const DEFAULT_HTTP = '127.0.0.1:8090';
 
@@ -41,7 +41,7 @@ export function parseSize(value: string): number {
 
 /** `1` → a hop count; `loopback, 10.0.0.0/8` → proxy addresses and subnets, as Express reads them. */
 export function parseTrustProxy(value: string): TrustProxy {
-  const trustProxy = /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+  const trustProxy = HOP_COUNT_TEXT.test(value) ? Number(value) : value;
   try {
     validTrustProxy(trustProxy);
   } catch {

@@ -1,7 +1,9 @@
 import { basename, dirname, isAbsolute, relative } from 'node:path';
+import { API_REFERENCE_PATH } from '@jobbase/openapi';
 import { createApp, type App } from '../app.js';
 import { countSuperusers, upsertSuperuser } from '../auth/superusers.js';
 import { DEFAULT_DATABASE } from '../defaults.js';
+import { ADMIN_UI_PATH } from '../http/admin-ui.js';
 import { redactDatabaseUrl } from '../store/open.js';
 import { describeOpening } from './database.js';
 import type { TrustProxy } from '../http/trust-proxy.js';
@@ -39,8 +41,8 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
     const origin = `http://${server.host.includes(':') ? `[${server.host}]` : server.host}:${server.port}`;
     console.log(`Jobbase server started at ${origin}
 ├─ REST API:  ${origin}/api/
-├─ API docs:  ${origin}/api/docs
-└─ Admin UI:  ${origin}/_/`);
+├─ API docs:  ${origin}${API_REFERENCE_PATH}
+└─ Admin UI:  ${origin}${ADMIN_UI_PATH}`);
   } catch (err) {
     await app.close();
     throw err;

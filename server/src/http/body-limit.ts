@@ -1,12 +1,8 @@
 import express, { type RequestHandler } from 'express';
-import { errorBody } from './error-body.js';
-import { MAX_JSON_DEPTH, nestedDeeperThan } from './json-depth.js';
+import { MAX_JSON_DEPTH, nestedDeeperThan, TOO_DEEP } from './json-depth.js';
 
 /** Where the body limit is set, for its 413 to say: the CLI's flag and variable (createApp's `bodyLimit`). */
 const BODY_LIMIT_SETTING = 'serve --body-limit / JOBBASE_BODY_LIMIT';
-
-/** The error type `refuseDeepOrNotUtf8` gives a body nested too deep. */
-const TOO_DEEP = 'entity.too.deep';
 
 /**
  * body-parser's `verify` hook: runs on the body as read, before JSON.parse. The depth scan reads
@@ -22,18 +18,13 @@ function refuseDeepOrNotUtf8(_req: unknown, _res: unknown, body: Buffer, encodin
  * The JSON body parser of the jobs routes that take a body, reading up to the configurable
  * limit. Its "too large" error carries the setting's name, so the 413 tells how to raise the
  * limit; the sign-in route's fixed limit is no setting, and its 413 names none. A body nested
- * deeper than MAX_JSON_DEPTH is refused before it is parsed.
+ * deeper than MAX_JSON_DEPTH is refused before it is parsed (error-body.ts words the 400).
  */
 export function jsonBodyUpTo(limit: number): RequestHandler {
   const parse = express.json({ limit, verify: refuseDeepOrNotUtf8 });
   return (req, res, next) => {
     parse(req, res, (err?: unknown) => {
-      const type = (err as { type?: unknown } | undefined)?.type;
-      if (type === TOO_DEEP) {
-        res.status(400).json(errorBody(400, `The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels.`));
-        return;
-      }
-      if (type === 'entity.too.large') Object.assign(err as object, { setting: BODY_LIMIT_SETTING });
+      if ((err as { type?: unknown } | undefined)?.type === 'entity.too.large') Object.assign(err as object, { setting: BODY_LIMIT_SETTING });
       next(err);
     });
   };

@@ -2,6 +2,7 @@ import bytes from 'bytes';
 import type { ErrorBody } from '@jobbase/contract';
 import type { ZodError } from 'zod';
 import { JobsError, type FieldProblem, type JobsErrorCode } from '../errors.js';
+import { MAX_JSON_DEPTH, TOO_DEEP } from './json-depth.js';
 
 /**
  * The one place an error becomes a status and PocketBase's `{status, message, data}` body.
@@ -77,6 +78,8 @@ function asClientError(err: unknown): ErrorBody | null {
       const where = typeof setting === 'string' ? ` (${setting})` : '';
       return errorBody(413, `The request body is larger than the ${bytes.format(Number(limit))} limit${where}.`);
     }
+    case TOO_DEEP:
+      return errorBody(400, `The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels.`);
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return errorBody(415, 'The request body’s encoding or charset is not supported; send UTF-8 JSON.');

@@ -7,6 +7,9 @@
  */
 export const MAX_JSON_DEPTH = 128;
 
+/** The error type a body nested deeper than MAX_JSON_DEPTH is refused with (a 400). */
+export const TOO_DEEP = 'entity.too.deep';
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const OPEN_ARRAY = 0x5b;

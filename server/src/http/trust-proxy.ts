@@ -9,6 +9,9 @@ import express from 'express';
  */
 export type TrustProxy = number | string | readonly string[];
 
+/** A hop count as text (`" 1 "`): the CLI reads it as a number, the option refuses it as an address. */
+export const HOP_COUNT_TEXT = /^\s*\d+\s*$/;
+
 /** Throws a RangeError naming the option unless Express takes the value as it is. */
 export function validTrustProxy(value: TrustProxy): void {
   const problem = typeof value === 'number' ? hopCountProblem(value) : addressesProblem(value);
@@ -28,7 +31,7 @@ function addressesProblem(value: unknown): string | null {
   if (typeof value !== 'string' && !Array.isArray(value)) return 'neither a number nor addresses';
   const entries: unknown[] = typeof value === 'string' ? value.split(',') : value;
   // proxy-addr would read "1" as the address 0.0.0.1.
-  if (entries.some((entry) => /^\s*\d+\s*$/.test(String(entry)))) return 'a hop count is a number, not a string';
+  if (entries.some((entry) => HOP_COUNT_TEXT.test(String(entry)))) return 'a hop count is a number, not a string';
   try {
     express().set('trust proxy', value);
     return null;

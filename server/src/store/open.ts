@@ -55,3 +55,8 @@ export async function openStore(database: string, options: Partial<StoreOpenOpti
   }
   return store;
 }
+
+/** The database a `postgres://` URL names (its path; `postgres` when it has none, as libpq reads it). */
+export function postgresDatabaseName(url: string): string {
+  return decodeURIComponent(new URL(url).pathname.slice(1)) || 'postgres';
+}

@@ -8,6 +8,7 @@ import { JOB_COLUMNS, SqlStore, unavailable, type Row } from '../sql-store.js';
 import type { ClaimedJob, JobClaimParams, JobFinishParams, JobInsertParams, JobRecord, ListenParams } from '../types.js';
 import { JOBS_CHANNEL, JobsListener } from './listener.js';
 import { postgresMigrations } from './migrations.js';
+import { postgresDatabaseName } from '../open.js';
 import { PeriodicPass } from '../../periodic-pass.js';
 
 /**
@@ -345,7 +346,7 @@ const COMPACT_INTERVAL = 5_000;
  * True when this call created it.
  */
 async function createDatabaseIfMissing(url: string): Promise<boolean> {
-  const name = decodeURIComponent(new URL(url).pathname.slice(1)) || 'postgres';
+  const name = postgresDatabaseName(url);
   const probe = new pg.Client({ connectionString: url, application_name: 'jobbase-open' });
   try {
     await probe.connect();
