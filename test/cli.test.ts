@@ -282,6 +282,31 @@ describe.each(dialects())('jobbase CLI on %s', (dialect) => {
     await fromEnv.cli.exit;
   });
 
+  it('serve --list-payload-limit / JOBBASE_LIST_PAYLOAD_LIMIT set the budget of one list page, past which it is a 422', async () => {
+    await run(['superuser', 'upsert', EMAIL, PASSWORD, '--db', db.url]);
+    const { cli, url } = await serve(['--db', db.url, '--list-payload-limit', '3kb']);
+    const token = await login(url);
+    for (let i = 0; i < 2; i++) {
+      expect((await api(url, '/api/jobs/enqueue', { token, json: { topic: 'big', payload: 'x'.repeat(2_000) } })).status).toBe(200);
+    }
+    const both = await api(url, '/api/jobs?topic=big', { token });
+    expect(both.status).toBe(422);
+    expect(both.body.message).toContain('more than the 3KB one list page may carry');
+    expect((await api(url, '/api/jobs?topic=big&limit=1', { token })).status).toBe(200);
+    cli.child.kill('SIGTERM');
+    await cli.exit;
+
+    // The default (8 MiB) takes both; the variable sets it too.
+    const byDefault = await serve(['--db', db.url]);
+    expect((await api(byDefault.url, '/api/jobs?topic=big', { token: await login(byDefault.url) })).status).toBe(200);
+    byDefault.cli.child.kill('SIGTERM');
+    await byDefault.cli.exit;
+    const fromEnv = await serve(['--db', db.url], { JOBBASE_LIST_PAYLOAD_LIMIT: '3000' });
+    expect((await api(fromEnv.url, '/api/jobs?topic=big', { token: await login(fromEnv.url) })).status).toBe(422);
+    fromEnv.cli.child.kill('SIGTERM');
+    await fromEnv.cli.exit;
+  });
+
   it('bad arguments exit 1 with a message', async () => {
     const badHttp = await run(['serve', '--http', 'not-an-address', '--db', db.url]);
     expect(badHttp.code).toBe(1);

@@ -108,7 +108,7 @@ export const jobsContract = c.router(
         responses: {
           200: 'The page and the number of jobs matching the filters.',
           400: 'A query parameter is invalid; `data` names it.',
-          422: 'The page’s payloads take more than the server’s budget for one page (8 MiB unless set otherwise): ask for fewer jobs (`limit`), or leave the payloads out (`payload=false`).',
+          422: 'The page’s payloads take more than the server’s budget for one page (8 MiB unless set otherwise: `serve --list-payload-limit`): ask for fewer jobs (`limit`), or leave the payloads out (`payload=false`).',
         },
         examples: {
           responses: { 200: examples.jobPageExample, 400: examples.listValidationErrorExample, 422: examples.pageTooLargeExample },

@@ -711,7 +711,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The page’s payloads take more than the server’s budget for one page (8 MiB unless set otherwise): ask for fewer jobs (`limit`), or leave the payloads out (`payload=false`). */
+            /** @description The page’s payloads take more than the server’s budget for one page (8 MiB unless set otherwise: `serve --list-payload-limit`): ask for fewer jobs (`limit`), or leave the payloads out (`payload=false`). */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -2,6 +2,7 @@
 import bytes from 'bytes';
 import { InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_BODY_LIMIT } from '../app.js';
+import { DEFAULT_MAX_LIST_PAYLOAD_SIZE } from '../defaults.js';
 import { DEFAULT_DATABASE } from '../defaults.js';
 import { HOP_COUNT_TEXT, validTrustProxy, type TrustProxy } from '../http/trust-proxy.js';
 
@@ -72,6 +73,13 @@ export function bodyLimitOption(): Option {
   return new Option('--body-limit <size>', 'largest request body read, e.g. 8mb; past it, 413 (a batch of 1,000 jobs counts as one body)')
     .env('JOBBASE_BODY_LIMIT')
     .default(DEFAULT_BODY_LIMIT, `${DEFAULT_BODY_LIMIT / 1024 / 1024}mb`)
+    .argParser(parseSize);
+}
+
+export function listPayloadLimitOption(): Option {
+  return new Option('--list-payload-limit <size>', 'payload JSON one list page may carry, e.g. 16mb; past it, 422 (payload=false lists any page)')
+    .env('JOBBASE_LIST_PAYLOAD_LIMIT')
+    .default(DEFAULT_MAX_LIST_PAYLOAD_SIZE, `${DEFAULT_MAX_LIST_PAYLOAD_SIZE / 1024 / 1024}mb`)
     .argParser(parseSize);
 }
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { bodyLimitOption, corsOriginsOption, dbOption, httpOption, trustProxyOption } from './options.js';
+import { bodyLimitOption, corsOriginsOption, dbOption, httpOption, listPayloadLimitOption, trustProxyOption } from './options.js';
 import { headersTimeoutOption, keepAliveTimeoutOption, maxConnectionsOption, requestTimeoutOption } from './connection-options.js';
 import { describeOpening, withDatabase } from './database.js';
 import { serveCommand } from './serve.js';
@@ -29,6 +29,7 @@ export function buildProgram(): Command {
     .addOption(dbOption())
     .addOption(corsOriginsOption())
     .addOption(bodyLimitOption())
+    .addOption(listPayloadLimitOption())
     .addOption(trustProxyOption())
     .addOption(headersTimeoutOption())
     .addOption(requestTimeoutOption())

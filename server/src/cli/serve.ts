@@ -15,6 +15,7 @@ export interface ServeOptions extends ConnectionLimits {
   db: string;
   corsOrigins: string[];
   bodyLimit: number;
+  listPayloadLimit: number;
   trustProxy?: TrustProxy;
 }
 
@@ -24,6 +25,7 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
     database: options.db,
     corsOrigins: options.corsOrigins,
     bodyLimit: options.bodyLimit,
+    maxListPayloadSize: options.listPayloadLimit,
     trustProxy: options.trustProxy,
     headersTimeout: options.headersTimeout,
     requestTimeout: options.requestTimeout,
