@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,11 +100,31 @@ describe('the SQLite store’s connection', () => {
     await expect(store.close()).resolves.toBeUndefined();
   });
 
-  it('sqlite::memory: creates no file: the opening says no database was created', async () => {
-    const store = await openStore('sqlite::memory:');
-    opened.push(store);
-    expect(store.opening.databaseCreated).toBe(false);
-    expect(store.opening.migrationsApplied.length).toBeGreaterThan(0);
+  it('sqlite::memory: creates no file: none named after it, and the opening says no database was created', async () => {
+    // A file of that name in the working directory could only be the leftover of a store that
+    // took `:memory:` for a path.
+    const stray = join(process.cwd(), ':memory:');
+    rmSync(stray, { force: true });
+    try {
+      const store = await openStore('sqlite::memory:');
+      opened.push(store);
+      expect(store.opening.databaseCreated).toBe(false);
+      expect(store.opening.migrationsApplied.length).toBeGreaterThan(0);
+      expect(existsSync(stray)).toBe(false);
+    } finally {
+      rmSync(stray, { force: true });
+    }
+  });
+
+  it('a statement that returns no rows answers no rows', async () => {
+    const store = await open('data.db');
+    await store.jobInsert(jobParams());
+    expect(await rawQuery(store, 'update jobs set topic = ?', ['renamed'])).toEqual([]);
+    expect(await rawQuery(store, 'select topic from jobs')).toEqual([{ topic: 'renamed' }]);
+  });
+
+  it('a file name the file system refuses is refused with the system’s error', async () => {
+    await expect(openStore(`sqlite:${join(dir, `${'x'.repeat(300)}.db`)}`)).rejects.toMatchObject({ code: 'ENAMETOOLONG' });
   });
 
   it('what needs no write is answered while another connection holds the write lock: empty batches, no topics, a limit of 0', async () => {
@@ -121,5 +141,52 @@ describe('the SQLite store’s connection', () => {
     } finally {
       await rawQuery(holder, 'commit');
     }
+  });
+
+  /**
+   * A file in rollback-journal mode (another tool's, or switched back) that another connection
+   * is reading: switching it to WAL needs it to itself, so the new connection waits for the
+   * reader, up to the busy timeout.
+   */
+  it('switching a file to WAL waits for a reader to finish, then opens; past the busy timeout it fails SQLITE_BUSY', async () => {
+    const url = `sqlite:${join(dir, 'data.db')}`;
+    const reader = await openStore(url);
+    opened.push(reader);
+    await rawQuery(reader, 'pragma journal_mode = delete');
+    const readLock = async () => {
+      await rawQuery(reader, 'begin');
+      await rawQuery(reader, 'select count(*) from jobs');
+    };
+
+    await readLock();
+    const started = Date.now();
+    await expect(openStore(url, { busyTimeout: 300 })).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+
+    const opening = openStore(url, { busyTimeout: 10_000 });
+    // The reader finishes once the opening has had to wait (a few of its 20 ms blocking waits).
+    setTimeout(() => void rawQuery(reader, 'commit'), 200);
+    const store = await opening;
+    opened.push(store);
+    expect(await rawQuery(store, 'pragma journal_mode')).toEqual([{ journal_mode: 'wal' }]);
+    await expect(store.jobInsert(jobParams({ topic: 'after-switch' }))).resolves.toMatchObject({ topic: 'after-switch' });
+  });
+
+  /**
+   * A migration that fails on every attempt (here a table of another application in the way) is
+   * tried again for at least MIN_MIGRATE_WAIT (5 s), whatever the busy timeout — racing first
+   * starts need that long — and then fails with its error.
+   */
+  it('a migration that keeps failing is retried for 5 s, then opening fails with its error', async () => {
+    const url = `sqlite:${join(dir, 'data.db')}`;
+    const first = await openStore(url);
+    for (const table of ['job_counts', 'jobs', 'jb_migrations']) await rawQuery(first, `drop table ${table}`);
+    await rawQuery(first, 'create table jobs (x)');
+    await first.close();
+    const started = Date.now();
+    await expect(openStore(url, { busyTimeout: 0 })).rejects.toMatchObject({
+      message: expect.stringContaining('table jobs already exists'),
+    });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(5_000);
   });
 });
