@@ -10,6 +10,8 @@ import type { Store } from './types.js';
 export { openStore, parseDatabaseUrl } from './open.js';
 export type * from './types.js';
 export type { Row } from './sql-store.js';
+/** How both dialects read a stored time (PostgreSQL's timestamptz text, SQLite's ISO text). */
+export { toDate } from './sql-store.js';
 
 /** Runs one statement (`?` placeholders) on the store's own connection pool; its rows. */
 export function rawQuery<T = Row>(store: Store, sql: string, params: unknown[] = []): Promise<T[]> {
