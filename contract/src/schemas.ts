@@ -65,6 +65,9 @@ export const UniqueKeySchema = storable(
   'unique_key',
 );
 
+/** The statuses in which a job holds its unique key when the enqueue names none. */
+export const DEFAULT_UNIQUE_STATES: readonly JobStatus[] = ['pending', 'processing'];
+
 const UNIQUE_STATES_MESSAGE = `unique_states must be a non-empty list of job statuses (${JOB_STATUSES.join(', ')}).`;
 
 export const UniqueStatesSchema = z

@@ -1,4 +1,5 @@
 import {
+  DEFAULT_UNIQUE_STATES,
   ListQuerySchema,
   MaxRetriesSchema,
   OnConflictSchema,
@@ -10,7 +11,6 @@ import {
   type OnConflict,
 } from '@jobbase/contract';
 import type { UniqueInsert } from '../store/types.js';
-import { DEFAULT_UNIQUE_STATES } from '../store/unique-keys.js';
 import type { ZodType, ZodTypeDef } from 'zod';
 import { JobsError, validationError } from '../errors.js';
 

@@ -28,8 +28,6 @@ import type { BatchConflict, JobInsertOutcome, JobInsertParams, JobRecord } from
  */
 export const STATUS_BITS: Record<JobStatus, number> = { pending: 1, processing: 2, completed: 4, failed: 8 };
 
-export const DEFAULT_UNIQUE_STATES: readonly JobStatus[] = ['pending', 'processing'];
-
 export function statesToBits(states: readonly JobStatus[]): number {
   return states.reduce((bits, s) => bits | STATUS_BITS[s], 0);
 }
