@@ -7,14 +7,29 @@ import { deferred, waitFor } from './helpers/wait.js';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const JOB_FIELDS = ['created', 'id', 'last_error', 'max_retries', 'payload', 'retries', 'run_at', 'status', 'topic', 'updated'];
+const JOB_FIELDS = [
+  'created',
+  'id',
+  'last_error',
+  'max_retries',
+  'payload',
+  'retries',
+  'run_at',
+  'status',
+  'topic',
+  'unique_key',
+  'unique_states',
+  'updated',
+];
 const UNKNOWN_ID = '01900000-0000-7000-8000-000000000000';
 const MIB = 1_048_576;
 
-function expectJob(res: ApiResponse, expected: Record<string, unknown> = {}): void {
+/** A job in an answer; an enqueue's answer (`enqueued` given) has that field too, no other answer has it. */
+function expectJob(res: ApiResponse, expected: Record<string, unknown> = {}, enqueued?: 'created'): void {
   expect(res.status, res.text).toBe(200);
   const job = res.body;
-  expect(Object.keys(job).sort()).toEqual(JOB_FIELDS);
+  expect(Object.keys(job).sort()).toEqual(enqueued ? [...JOB_FIELDS, 'enqueued'].sort() : JOB_FIELDS);
+  if (enqueued) expect(job.enqueued).toBe(enqueued);
   expect(job.id).toMatch(UUID_V7);
   expect(job.topic).toEqual(expect.any(String));
   expect(['pending', 'processing', 'completed', 'failed']).toContain(job.status);
@@ -104,13 +119,16 @@ describe.each(dialects())('HTTP API on %s', (dialect) => {
       retries: 0,
       max_retries: 3,
       last_error: null,
-    });
+      unique_key: null,
+      unique_states: null,
+    }, 'created');
     expect(Date.parse(res.body.run_at)).toBeGreaterThanOrEqual(before - 5);
     expect(res.body.created).toBe(res.body.updated);
 
     const get = await api(url, `/api/jobs/${res.body.id}`, { token });
     expectJob(get);
-    expect(get.body).toEqual(res.body);
+    const { enqueued: _, ...stored } = res.body;
+    expect(get.body).toEqual(stored);
   });
 
   it('enqueue takes run_at (any offset, answered in UTC), max_retries 0 and any JSON payload', async () => {
@@ -119,14 +137,14 @@ describe.each(dialects())('HTTP API on %s', (dialect) => {
       token: `Bearer ${token}`,
       json: { topic: 'later', payload: [1, 'two'], run_at: '2030-01-01T12:00:00+02:00', max_retries: 0 },
     });
-    expectJob(scheduled, { run_at: '2030-01-01T10:00:00.000Z', max_retries: 0, payload: [1, 'two'] });
+    expectJob(scheduled, { run_at: '2030-01-01T10:00:00.000Z', max_retries: 0, payload: [1, 'two'] }, 'created');
 
     const omitted = await api(url, '/api/jobs/enqueue', { token, json: { topic: 'x' } });
-    expectJob(omitted, { payload: {} });
+    expectJob(omitted, { payload: {} }, 'created');
     for (const payload of [null, 'text', 42, true, { nested: { deep: [null] } }]) {
-      expectJob(await api(url, '/api/jobs/enqueue', { token, json: { topic: 'x', payload } }), { payload });
+      expectJob(await api(url, '/api/jobs/enqueue', { token, json: { topic: 'x', payload } }), { payload }, 'created');
     }
-    expectJob(await api(url, '/api/jobs/enqueue', { token, json: { topic: 't'.repeat(255) } }));
+    expectJob(await api(url, '/api/jobs/enqueue', { token, json: { topic: 't'.repeat(255) } }), {}, 'created');
   });
 
   it('enqueue refuses a bad body with 400 and the field in data', async () => {
@@ -161,7 +179,7 @@ describe.each(dialects())('HTTP API on %s', (dialect) => {
     // A JSON string of n characters is n + 2 bytes: its quotes.
     const exact = 'x'.repeat(MIB - 2);
     const accepted = await api(url, '/api/jobs/enqueue', { token, json: { topic: 'big', payload: exact } });
-    expectJob(accepted);
+    expectJob(accepted, {}, 'created');
     expect(accepted.body.payload).toBe(exact);
 
     const over = await api(url, '/api/jobs/enqueue', { token, json: { topic: 'big', payload: exact + 'x' } });
@@ -169,7 +187,7 @@ describe.each(dialects())('HTTP API on %s', (dialect) => {
 
     // 'é' is 2 bytes of UTF-8 but 1 character.
     const wide = 'é'.repeat((MIB - 2) / 2);
-    expectJob(await api(url, '/api/jobs/enqueue', { token, json: { topic: 'big', payload: wide } }));
+    expectJob(await api(url, '/api/jobs/enqueue', { token, json: { topic: 'big', payload: wide } }), {}, 'created');
     expectError(await api(url, '/api/jobs/enqueue', { token, json: { topic: 'big', payload: wide + 'é' } }), 400, ['payload']);
   });
 
@@ -196,7 +214,7 @@ describe.each(dialects())('HTTP API on %s', (dialect) => {
     expectError(await api(url, '/api/jobs/enqueue', { token, raw: '[]' }), 400);
     expectError(await api(url, '/api/collections/_superusers/auth-with-password', { raw: '{"identity":' }), 400);
     expect((await api(url, '/api/health')).status).toBe(200);
-    expectJob(await api(url, '/api/jobs/enqueue', { token, json: { topic: 'after' } }));
+    expectJob(await api(url, '/api/jobs/enqueue', { token, json: { topic: 'after' } }), {}, 'created');
   });
 
   it('odd requests get a 4xx, never a 500', async () => {

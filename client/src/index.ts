@@ -3,6 +3,7 @@ export {
   type AuthResult,
   type EnqueueOptions,
   type EnqueueManyItem,
+  type EnqueuedJob,
   type Job,
   type JobPage,
   type JobStats,

@@ -23,6 +23,11 @@ type AuthRoute = Contract['auth']['authWithPassword'];
 
 /** A job as the API returns it (snake_case, times as ISO strings). */
 export type Job = ClientInferResponseBody<JobRoutes['get'], 200>;
+/**
+ * A job as an enqueue answers it: with `enqueued`, `created` when this call stored it,
+ * `existing` or `replaced` when another job held the unique key and this is that job.
+ */
+export type EnqueuedJob = ClientInferResponseBody<JobRoutes['enqueue'], 200>;
 export type JobPage = ClientInferResponseBody<JobRoutes['list'], 200>;
 export type JobStats = ClientInferResponseBody<JobRoutes['stats'], 200>;
 export type AuthResult = ClientInferResponseBody<AuthRoute, 200>;
@@ -30,12 +35,18 @@ export type AuthResult = ClientInferResponseBody<AuthRoute, 200>;
 export type ListOptions = NonNullable<ClientInferRequest<JobRoutes['list']>['query']>;
 type EnqueueBody = ClientInferRequest<JobRoutes['enqueue']>['body'];
 
-/** The library's options (SPEC §2), camelCase; sent as the body's `run_at` and `max_retries`. */
+/** The library's options (SPEC §2), camelCase; sent as the body's snake_case fields. */
 export interface EnqueueOptions {
   /** When the job is due; now when omitted. A Date or an ISO 8601 string. */
   runAt?: Date | string;
   /** Retries after the first execution (0: run once); the server's default when omitted. */
   maxRetries?: EnqueueBody['max_retries'];
+  /** While a job with this key is in one of its unique states, no other job with the key is stored. */
+  uniqueKey?: EnqueueBody['unique_key'];
+  /** The statuses in which the job holds its key; `['pending', 'processing']` when omitted. */
+  uniqueStates?: EnqueueBody['unique_states'];
+  /** Another job holds the key: `existing` (default) answers it, `replace` updates it if pending, `error` throws a 409. */
+  onConflict?: EnqueueBody['on_conflict'];
 }
 
 /** One job of `enqueueMany`, with the library's option names. */
@@ -80,11 +91,12 @@ export interface JobsClient<T extends TopicSchemas = {}> {
   setToken(token: string | null): void;
   /** The token sent with each call, if any. */
   readonly token: string | null;
-  enqueue<K extends string>(topic: K, ...payload: EnqueuePayloadArgs<T, K>): Promise<Job>;
-  enqueueAt<K extends string>(topic: K, payload: TopicPayloadInput<T, K>, runAt: Date | string): Promise<Job>;
-  enqueueWithOptions<K extends string>(topic: K, payload: TopicPayloadInput<T, K>, options?: EnqueueOptions): Promise<Job>;
-  /** Up to 1,000 jobs in one request and one transaction: all stored, or none. */
-  enqueueMany(items: readonly EnqueueManyItem[]): Promise<Job[]>;
+  enqueue<K extends string>(topic: K, ...payload: EnqueuePayloadArgs<T, K>): Promise<EnqueuedJob>;
+  enqueueAt<K extends string>(topic: K, payload: TopicPayloadInput<T, K>, runAt: Date | string): Promise<EnqueuedJob>;
+  /** With a `uniqueKey` another job holds: that job (`enqueued` says so), or a 409 JobsApiError, as `onConflict` says. */
+  enqueueWithOptions<K extends string>(topic: K, payload: TopicPayloadInput<T, K>, options?: EnqueueOptions): Promise<EnqueuedJob>;
+  /** Up to 1,000 jobs in one request and one transaction: all stored, or none (a unique-key conflict refuses them all). */
+  enqueueMany(items: readonly EnqueueManyItem[]): Promise<EnqueuedJob[]>;
   list(options?: ListOptions): Promise<JobPage>;
   get(id: string): Promise<Job>;
   stats(): Promise<JobStats>;
@@ -107,13 +119,9 @@ export function createJobsClient<T extends TopicSchemas = {}>(options: JobsClien
 
   const { topics } = options;
 
-  const enqueueWithOptions = async (topic: string, payload: unknown, { runAt, maxRetries }: EnqueueOptions = {}) => {
+  const enqueueWithOptions = async (topic: string, payload: unknown, options: EnqueueOptions = {}) => {
     refuseInvalidPayload(topics, topic, payload);
-    return expectStatus(
-      await raw.jobs.enqueue({ body: { topic, payload, run_at: wireTime(runAt), max_retries: maxRetries } }),
-      200,
-      jobs.enqueue,
-    );
+    return expectStatus(await raw.jobs.enqueue({ body: { topic, payload, ...wireOptions(options) } }), 200, jobs.enqueue);
   };
 
   return {
@@ -139,14 +147,7 @@ export function createJobsClient<T extends TopicSchemas = {}>(options: JobsClien
     enqueueWithOptions,
     enqueueMany: async (items) => {
       refuseInvalidBatch(topics, items);
-      const body = {
-        jobs: items.map(({ topic, payload, runAt, maxRetries }) => ({
-          topic,
-          payload,
-          run_at: wireTime(runAt),
-          max_retries: maxRetries,
-        })),
-      };
+      const body = { jobs: items.map(({ topic, payload, ...options }) => ({ topic, payload, ...wireOptions(options) })) };
       return expectStatus(await raw.jobs.enqueueBatch({ body }), 200, jobs.enqueueBatch).items;
     },
     list: async (query = {}) => expectStatus(await raw.jobs.list({ query }), 200, jobs.list),
@@ -195,6 +196,17 @@ function expectStatus<R extends { status: number; body: unknown }, S extends R['
     });
   }
   throw JobsApiError.fromResponse(response.status, response.body, request);
+}
+
+/** The options as the body's fields; those not given stay out. */
+function wireOptions({ runAt, maxRetries, uniqueKey, uniqueStates, onConflict }: EnqueueOptions) {
+  return {
+    run_at: wireTime(runAt),
+    max_retries: maxRetries,
+    unique_key: uniqueKey,
+    unique_states: uniqueStates,
+    on_conflict: onConflict,
+  };
 }
 
 /**

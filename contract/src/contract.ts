@@ -8,6 +8,7 @@ import {
   AuthResponseSchema,
   EnqueueBatchBodySchema,
   EnqueueBodySchema,
+  EnqueuedJobSchema,
   ErrorSchema,
   HealthSchema,
   JobBatchSchema,
@@ -34,23 +35,26 @@ export const jobsContract = c.router(
       method: 'POST',
       path: '/api/jobs/enqueue',
       body: EnqueueBodySchema,
-      responses: { 200: JobSchema, 400: ErrorSchema, 401: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema },
+      responses: { 200: EnqueuedJobSchema, 400: ErrorSchema, 401: ErrorSchema, 409: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema },
       summary: 'Enqueue a job',
       description:
-        'Stores a job for `topic`, due at `run_at` (now when omitted). The job is committed to the database before the answer is sent. A worker with a handler for the topic runs it; a failed attempt is retried with backoff up to `max_retries` times.',
+        'Stores a job for `topic`, due at `run_at` (now when omitted). The job is committed to the database before the answer is sent. A worker with a handler for the topic runs it; a failed attempt is retried with backoff up to `max_retries` times. ' +
+        'With a `unique_key`, no job is stored while another job with that key is in one of its `unique_states`: the answer is then that job (`on_conflict`), and `enqueued` says which case it was (`created`, `existing` or `replaced`).',
       metadata: routeDocs({
         operationId: 'enqueueJob',
         responses: {
-          200: 'The stored job, `pending`.',
-          400: 'The body is invalid (empty or missing topic, topic over 255 characters, bad `run_at`, `max_retries` not an integer ≥ 0, a NUL character in the topic or payload) or the payload is over 1 MiB; `data` names the field.',
+          200: 'The job and `enqueued`: the stored job, `pending` (`created`), or the job holding the `unique_key` (`existing`, `replaced`).',
+          400: 'The body is invalid (empty or missing topic, topic over 255 characters, bad `run_at`, `max_retries` not an integer ≥ 0, a NUL character in the topic or payload, an empty or over-long `unique_key`, an empty or unknown `unique_states`, an unknown `on_conflict`) or the payload is over 1 MiB; `data` names the field.',
+          409: 'Another job holds the `unique_key` and `on_conflict` is `error`, or is `replace` and that job is no longer pending; the message names it, `data.unique_key.code` is `conflict`. Nothing was written.',
           413: 'The request body is larger than the server’s body limit (4 MiB unless set otherwise: `serve --body-limit`).',
           415: 'The body was sent with another `Content-Type` than `application/json`.',
         },
         examples: {
           request: examples.enqueueRequestExample,
           responses: {
-            200: examples.jobExample,
+            200: examples.enqueuedJobExample,
             400: examples.validationErrorExample,
+            409: examples.uniqueConflictExample,
             413: examples.payloadTooLargeExample,
             415: examples.notJsonExample,
           },
@@ -61,15 +65,17 @@ export const jobsContract = c.router(
       method: 'POST',
       path: '/api/jobs/enqueue/batch',
       body: EnqueueBatchBodySchema,
-      responses: { 200: JobBatchSchema, 400: ErrorSchema, 401: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema },
+      responses: { 200: JobBatchSchema, 400: ErrorSchema, 401: ErrorSchema, 409: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema },
       summary: 'Enqueue many jobs at once',
       description:
-        'Stores up to 1,000 jobs in one transaction: all or none. Each job is validated as a single enqueue would be, and an error names the job by its index (`jobs.<index>.<field>`). The whole request body counts against the server’s body limit.',
+        'Stores up to 1,000 jobs in one transaction: all or none. Each job is validated as a single enqueue would be, and an error names the job by its index (`jobs.<index>.<field>`). The whole request body counts against the server’s body limit. ' +
+        'Unique keys follow the single enqueue’s rules, job after job: a key repeated in the batch meets the job stored for it earlier in the batch. A conflict (409) refuses the whole batch.',
       metadata: routeDocs({
         operationId: 'enqueueJobs',
         responses: {
-          200: 'The stored jobs, `pending`, in the order given.',
+          200: 'A job per job given, in the order given, each with `enqueued` as a single enqueue answers it.',
           400: 'The body or one of its jobs is invalid; `data` names the job and field, e.g. `jobs.1.topic`.',
+          409: 'A job met a unique-key conflict (`data` names it, e.g. `jobs.1.unique_key`); nothing was written.',
           413: 'The request body is larger than the server’s body limit (4 MiB unless set otherwise: `serve --body-limit`).',
           415: 'The body was sent with another `Content-Type` than `application/json`.',
         },
@@ -78,6 +84,7 @@ export const jobsContract = c.router(
           responses: {
             200: examples.jobBatchExample,
             400: examples.batchValidationErrorExample,
+            409: examples.batchUniqueConflictExample,
             413: examples.payloadTooLargeExample,
             415: examples.notJsonExample,
           },
@@ -99,6 +106,7 @@ export const jobsContract = c.router(
         operationId: 'listJobs',
         parameters: {
           topic: 'Only jobs of this topic. Sent empty (`?topic=`), it is no filter.',
+          unique_key: 'Only jobs enqueued with this unique key (holding it or not). Sent empty, it is no filter.',
           status: 'Only jobs in this status. Sent empty (`?status=`), it is no filter.',
           limit: 'Jobs per page. Sent empty, the default.',
           offset: 'Jobs to skip before the page starts. Sent empty, 0.',
@@ -145,14 +153,18 @@ export const jobsContract = c.router(
       path: '/api/jobs/:id/requeue',
       pathParams: idParams,
       body: c.noBody(),
-      responses: { 200: JobSchema, 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema },
+      responses: { 200: JobSchema, 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema },
       summary: 'Requeue a failed job',
       description: 'Puts a `failed` job back to `pending`, due now, with `retries` 0 and `last_error` cleared.',
       metadata: routeDocs({
         operationId: 'requeueJob',
-        responses: { 200: 'The job, `pending` again.', 400: 'The job is not `failed`.' },
+        responses: {
+          200: 'The job, `pending` again.',
+          400: 'The job is not `failed`.',
+          409: 'The job has a `unique_key`, `pending` is one of its `unique_states`, and another job holds the key; the message names it. Nothing changed.',
+        },
         examples: {
-          responses: { 200: examples.requeuedJobExample, 400: examples.requeueConflictExample },
+          responses: { 200: examples.requeuedJobExample, 400: examples.requeueConflictExample, 409: examples.requeueUniqueConflictExample },
         },
       }),
     },

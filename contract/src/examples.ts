@@ -4,6 +4,7 @@ import type {
   AuthResponse,
   EnqueueBatchBody,
   EnqueueBody,
+  EnqueuedJobBody,
   ErrorBody,
   Health,
   JobBatch,
@@ -23,6 +24,7 @@ export const enqueueRequestExample = {
   payload: { to: 'user@example.com', subject: 'Hello' },
   run_at: '2025-01-08T12:00:00Z',
   max_retries: 5,
+  unique_key: 'welcome:user@example.com',
 } satisfies EnqueueBody;
 
 export const jobExample = {
@@ -34,9 +36,48 @@ export const jobExample = {
   retries: 0,
   max_retries: 5,
   last_error: null,
+  unique_key: 'welcome:user@example.com',
+  unique_states: ['pending', 'processing'],
   created: '2025-01-08T10:00:00.000Z',
   updated: '2025-01-08T10:00:00.000Z',
 } satisfies JobBody;
+
+/** The enqueue's answer: the job, and that this enqueue created it. */
+export const enqueuedJobExample = { ...jobExample, enqueued: 'created' } satisfies EnqueuedJobBody;
+
+/** The message names the job holding the key, so the caller can look it up. */
+export const uniqueConflictExample = {
+  status: 409,
+  message: 'Job "0194455b-5100-7c3a-9f2e-4b8d1a6e0c57" holds the unique key "welcome:user@example.com" (pending).',
+  data: {
+    unique_key: {
+      code: 'conflict',
+      message: 'Job "0194455b-5100-7c3a-9f2e-4b8d1a6e0c57" holds the unique key "welcome:user@example.com" (pending).',
+    },
+  },
+} satisfies ErrorBody;
+
+export const batchUniqueConflictExample = {
+  status: 409,
+  message: 'jobs.1.unique_key: Job "0194455b-5100-7c3a-9f2e-4b8d1a6e0c57" holds the unique key "welcome:user@example.com" (pending).',
+  data: {
+    'jobs.1.unique_key': {
+      code: 'conflict',
+      message: 'Job "0194455b-5100-7c3a-9f2e-4b8d1a6e0c57" holds the unique key "welcome:user@example.com" (pending).',
+    },
+  },
+} satisfies ErrorBody;
+
+export const requeueUniqueConflictExample = {
+  status: 409,
+  message: 'Job "0194455b-5100-7c3a-9f2e-4b8d1a6e0c58" holds the unique key "welcome:user@example.com".',
+  data: {
+    unique_key: {
+      code: 'conflict',
+      message: 'Job "0194455b-5100-7c3a-9f2e-4b8d1a6e0c58" holds the unique key "welcome:user@example.com".',
+    },
+  },
+} satisfies ErrorBody;
 
 /** The job above after it failed six times and was requeued: pending again, due now. */
 export const requeuedJobExample = {
@@ -160,7 +201,7 @@ export const enqueueBatchRequestExample = {
 
 export const jobBatchExample = {
   items: [
-    { ...jobExample, run_at: '2025-01-08T10:00:00.000Z', max_retries: 3 },
+    { ...jobExample, run_at: '2025-01-08T10:00:00.000Z', max_retries: 3, unique_key: null, unique_states: null, enqueued: 'created' },
     {
       ...jobExample,
       id: '0194455b-5100-7c3a-9f2e-4b8d1a6e0c58',
@@ -168,6 +209,9 @@ export const jobBatchExample = {
       payload: { to: '+15550100', text: 'Hello' },
       run_at: '2025-01-08T10:00:00.000Z',
       max_retries: 2,
+      unique_key: null,
+      unique_states: null,
+      enqueued: 'created',
     },
   ],
 } satisfies JobBatch;

@@ -54,6 +54,38 @@ export const MaxRetriesSchema = z
   .min(0, 'max_retries must be an integer ≥ 0.')
   .max(INT32_MAX, `max_retries must be at most ${INT32_MAX}.`);
 
+/** Longest unique key, in characters. */
+export const MAX_UNIQUE_KEY_LENGTH = 255;
+
+export const UniqueKeySchema = storable(
+  z
+    .string({ invalid_type_error: 'unique_key must be a string.' })
+    .min(1, 'unique_key must not be empty.')
+    .max(MAX_UNIQUE_KEY_LENGTH, `unique_key must be at most ${MAX_UNIQUE_KEY_LENGTH} characters.`),
+  'unique_key',
+);
+
+/** The statuses in which a job holds its unique key when the enqueue names none. */
+export const DEFAULT_UNIQUE_STATES: readonly JobStatus[] = ['pending', 'processing'];
+
+const UNIQUE_STATES_MESSAGE = `unique_states must be a non-empty list of job statuses (${JOB_STATUSES.join(', ')}).`;
+
+export const UniqueStatesSchema = z
+  .array(z.enum(JOB_STATUSES, { errorMap: () => ({ message: UNIQUE_STATES_MESSAGE }) }), {
+    invalid_type_error: UNIQUE_STATES_MESSAGE,
+  })
+  .min(1, UNIQUE_STATES_MESSAGE);
+
+export const ON_CONFLICT_MODES = ['existing', 'replace', 'error'] as const;
+export const OnConflictSchema = z.enum(ON_CONFLICT_MODES, {
+  errorMap: () => ({ message: `on_conflict must be one of ${ON_CONFLICT_MODES.join(', ')}.` }),
+});
+export type OnConflict = z.infer<typeof OnConflictSchema>;
+
+/** What an enqueue did: made a new job, or answered the one holding the key (as it was, or replaced). */
+export const ENQUEUE_OUTCOMES = ['created', 'existing', 'replaced'] as const;
+export type EnqueueOutcome = (typeof ENQUEUE_OUTCOMES)[number];
+
 /** A job as it leaves the API. */
 export const JobSchema = z
   .object({
@@ -65,11 +97,26 @@ export const JobSchema = z
     retries: z.number().int().describe('Failed attempts that were retried.'),
     max_retries: z.number().int(),
     last_error: z.string().nullable().describe('The last failed attempt’s error message, or null.'),
+    unique_key: z.string().nullable().describe('The unique key the job was enqueued with, or null.'),
+    unique_states: z
+      .array(JobStatusSchema)
+      .nullable()
+      .describe('The statuses in which the job holds its unique key (no other job with that key can be enqueued meanwhile); null without a key.'),
     created: isoTime,
     updated: isoTime,
   })
   .describe('Job');
 export type JobBody = z.infer<typeof JobSchema>;
+
+/** A job as an enqueue answers it: the job, and whether this enqueue made it. */
+export const EnqueuedJobSchema = JobSchema.extend({
+  enqueued: z
+    .enum(ENQUEUE_OUTCOMES)
+    .describe(
+      '`created`: this enqueue stored a new job. `existing`: another job held the `unique_key`; nothing was written and this is that job. `replaced`: that job was pending and took this enqueue’s topic, payload, `run_at` and `max_retries`.',
+    ),
+}).describe('EnqueuedJob');
+export type EnqueuedJobBody = z.infer<typeof EnqueuedJobSchema>;
 
 export const EnqueueBodySchema = z
   .object({
@@ -80,6 +127,15 @@ export const EnqueueBodySchema = z
       .describe('Any JSON value; {} when omitted. At most 1 MiB of UTF-8 JSON; no NUL (\\u0000) in its strings or keys.'),
     run_at: isoTime.optional().describe('When to run; now when omitted.'),
     max_retries: MaxRetriesSchema.optional().describe('Retries after the first execution; the server default when omitted.'),
+    unique_key: UniqueKeySchema.optional().describe(
+      'While a job with this key is in one of its `unique_states`, no other job with the key is stored: `on_conflict` says what happens instead. 1–255 characters. Keys are shared by all topics.',
+    ),
+    unique_states: UniqueStatesSchema.optional().describe(
+      'The statuses in which this job holds its `unique_key`; `["pending", "processing"]` when omitted. Only with `unique_key`.',
+    ),
+    on_conflict: OnConflictSchema.optional().describe(
+      'When another job holds the `unique_key`: `existing` (default) answers that job and writes nothing; `replace` gives that job this topic, payload, `run_at` and `max_retries` if it is pending, and answers a 409 otherwise; `error` answers a 409 naming it. Only with `unique_key`.',
+    ),
   })
   .describe('EnqueueBody');
 export type EnqueueBody = z.infer<typeof EnqueueBodySchema>;
@@ -99,7 +155,11 @@ export const EnqueueBatchBodySchema = z
 export type EnqueueBatchBody = z.infer<typeof EnqueueBatchBodySchema>;
 
 export const JobBatchSchema = z
-  .object({ items: z.array(JobSchema).describe('The stored jobs, in the order given.') })
+  .object({
+    items: z
+      .array(EnqueuedJobSchema)
+      .describe('A job per job given, in the order given: the one stored, or the one holding its `unique_key`.'),
+  })
   .describe('JobBatch');
 export type JobBatch = z.infer<typeof JobBatchSchema>;
 
@@ -120,6 +180,7 @@ function queryBoolean(name: string, fallback: boolean) {
 
 export const ListQuerySchema = z.object({
   topic: emptyAsAbsent(storable(z.string().max(MAX_TOPIC_LENGTH), 'Topic').optional()),
+  unique_key: emptyAsAbsent(UniqueKeySchema.optional()),
   status: emptyAsAbsent(JobStatusSchema.optional()),
   limit: emptyAsAbsent(z.coerce.number().int().min(1).max(MAX_LIST_LIMIT).default(DEFAULT_LIST_LIMIT)),
   offset: emptyAsAbsent(z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0)),

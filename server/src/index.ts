@@ -9,6 +9,7 @@ export {
   type ListOptions,
   type JobPage,
   type EnqueueManyItem,
+  type EnqueuedJob,
 } from './engine/jobs.js';
 export type { JobContext, JobHandler } from './engine/job.js';
 export type { Retention } from './engine/cleaner.js';
@@ -31,4 +32,6 @@ export {
   type TopicSchemasOf,
   type TopicPayload,
   type TopicPayloadInput,
+  type EnqueueOutcome,
+  type OnConflict,
 } from '@jobbase/contract';

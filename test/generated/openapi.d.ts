@@ -15,7 +15,7 @@ export interface paths {
         put?: never;
         /**
          * Enqueue a job
-         * @description Stores a job for `topic`, due at `run_at` (now when omitted). The job is committed to the database before the answer is sent. A worker with a handler for the topic runs it; a failed attempt is retried with backoff up to `max_retries` times.
+         * @description Stores a job for `topic`, due at `run_at` (now when omitted). The job is committed to the database before the answer is sent. A worker with a handler for the topic runs it; a failed attempt is retried with backoff up to `max_retries` times. With a `unique_key`, no job is stored while another job with that key is in one of its `unique_states`: the answer is then that job (`on_conflict`), and `enqueued` says which case it was (`created`, `existing` or `replaced`).
          */
         post: operations["enqueueJob"];
         delete?: never;
@@ -35,7 +35,7 @@ export interface paths {
         put?: never;
         /**
          * Enqueue many jobs at once
-         * @description Stores up to 1,000 jobs in one transaction: all or none. Each job is validated as a single enqueue would be, and an error names the job by its index (`jobs.<index>.<field>`). The whole request body counts against the server’s body limit.
+         * @description Stores up to 1,000 jobs in one transaction: all or none. Each job is validated as a single enqueue would be, and an error names the job by its index (`jobs.<index>.<field>`). The whole request body counts against the server’s body limit. Unique keys follow the single enqueue’s rules, job after job: a key repeated in the batch meets the job stored for it earlier in the batch. A conflict (409) refuses the whole batch.
          */
         post: operations["enqueueJobs"];
         delete?: never;
@@ -233,6 +233,10 @@ export interface components {
             max_retries: number;
             /** @description The last failed attempt’s error message, or null. */
             last_error: string | null;
+            /** @description The unique key the job was enqueued with, or null. */
+            unique_key: string | null;
+            /** @description The statuses in which the job holds its unique key (no other job with that key can be enqueued meanwhile); null without a key. */
+            unique_states: components["schemas"]["JobStatus"][] | null;
             /** Format: date-time */
             created: string;
             /** Format: date-time */
@@ -272,6 +276,15 @@ export interface components {
             run_at?: string;
             /** @description Retries after the first execution; the server default when omitted. */
             max_retries?: number;
+            /** @description While a job with this key is in one of its `unique_states`, no other job with the key is stored: `on_conflict` says what happens instead. 1–255 characters. Keys are shared by all topics. */
+            unique_key?: string;
+            /** @description The statuses in which this job holds its `unique_key`; `["pending", "processing"]` when omitted. Only with `unique_key`. */
+            unique_states?: ("pending" | "processing" | "completed" | "failed")[];
+            /**
+             * @description When another job holds the `unique_key`: `existing` (default) answers that job and writes nothing; `replace` gives that job this topic, payload, `run_at` and `max_retries` if it is pending, and answers a 409 otherwise; `error` answers a 409 naming it. Only with `unique_key`.
+             * @enum {string}
+             */
+            on_conflict?: "existing" | "replace" | "error";
         };
         /** @description PocketBase’s error shape. `data` maps a field of the request to its first problem; it is empty when no single field is at fault. */
         Error: {
@@ -361,14 +374,15 @@ export interface operations {
                  *         "subject": "Hello"
                  *       },
                  *       "run_at": "2025-01-08T12:00:00Z",
-                 *       "max_retries": 5
+                 *       "max_retries": 5,
+                 *       "unique_key": "welcome:user@example.com"
                  *     }
                  */
                 "application/json": components["schemas"]["EnqueueBody"];
             };
         };
         responses: {
-            /** @description The stored job, `pending`. */
+            /** @description The job and `enqueued`: the stored job, `pending` (`created`), or the job holding the `unique_key` (`existing`, `replaced`). */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -387,14 +401,53 @@ export interface operations {
                      *       "retries": 0,
                      *       "max_retries": 5,
                      *       "last_error": null,
+                     *       "unique_key": "welcome:user@example.com",
+                     *       "unique_states": [
+                     *         "pending",
+                     *         "processing"
+                     *       ],
                      *       "created": "2025-01-08T10:00:00.000Z",
-                     *       "updated": "2025-01-08T10:00:00.000Z"
+                     *       "updated": "2025-01-08T10:00:00.000Z",
+                     *       "enqueued": "created"
                      *     }
                      */
-                    "application/json": components["schemas"]["Job"];
+                    "application/json": {
+                        /**
+                         * Format: uuid
+                         * @description UUID v7: time-ordered.
+                         */
+                        id: string;
+                        topic: string;
+                        /** @description Any JSON value, as enqueued. Left out of a list page asked for with `payload=false`. */
+                        payload?: unknown;
+                        status: components["schemas"]["JobStatus"];
+                        /**
+                         * Format: date-time
+                         * @description When the job is (or was) due, ISO 8601 UTC.
+                         */
+                        run_at: string;
+                        /** @description Failed attempts that were retried. */
+                        retries: number;
+                        max_retries: number;
+                        /** @description The last failed attempt’s error message, or null. */
+                        last_error: string | null;
+                        /** @description The unique key the job was enqueued with, or null. */
+                        unique_key: string | null;
+                        /** @description The statuses in which the job holds its unique key (no other job with that key can be enqueued meanwhile); null without a key. */
+                        unique_states: components["schemas"]["JobStatus"][] | null;
+                        /** Format: date-time */
+                        created: string;
+                        /** Format: date-time */
+                        updated: string;
+                        /**
+                         * @description `created`: this enqueue stored a new job. `existing`: another job held the `unique_key`; nothing was written and this is that job. `replaced`: that job was pending and took this enqueue’s topic, payload, `run_at` and `max_retries`.
+                         * @enum {string}
+                         */
+                        enqueued: "created" | "existing" | "replaced";
+                    };
                 };
             };
-            /** @description The body is invalid (empty or missing topic, topic over 255 characters, bad `run_at`, `max_retries` not an integer ≥ 0, a NUL character in the topic or payload) or the payload is over 1 MiB; `data` names the field. */
+            /** @description The body is invalid (empty or missing topic, topic over 255 characters, bad `run_at`, `max_retries` not an integer ≥ 0, a NUL character in the topic or payload, an empty or over-long `unique_key`, an empty or unknown `unique_states`, an unknown `on_conflict`) or the payload is over 1 MiB; `data` names the field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -426,6 +479,27 @@ export interface operations {
                      *       "status": 401,
                      *       "message": "The request requires valid record authorization token.",
                      *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another job holds the `unique_key` and `on_conflict` is `error`, or is `replace` and that job is no longer pending; the message names it, `data.unique_key.code` is `conflict`. Nothing was written. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 409,
+                     *       "message": "Job \"0194455b-5100-7c3a-9f2e-4b8d1a6e0c57\" holds the unique key \"welcome:user@example.com\" (pending).",
+                     *       "data": {
+                     *         "unique_key": {
+                     *           "code": "conflict",
+                     *           "message": "Job \"0194455b-5100-7c3a-9f2e-4b8d1a6e0c57\" holds the unique key \"welcome:user@example.com\" (pending)."
+                     *         }
+                     *       }
                      *     }
                      */
                     "application/json": components["schemas"]["Error"];
@@ -502,7 +576,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The stored jobs, `pending`, in the order given. */
+            /** @description A job per job given, in the order given, each with `enqueued` as a single enqueue answers it. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -523,8 +597,11 @@ export interface operations {
                      *           "retries": 0,
                      *           "max_retries": 3,
                      *           "last_error": null,
+                     *           "unique_key": null,
+                     *           "unique_states": null,
                      *           "created": "2025-01-08T10:00:00.000Z",
-                     *           "updated": "2025-01-08T10:00:00.000Z"
+                     *           "updated": "2025-01-08T10:00:00.000Z",
+                     *           "enqueued": "created"
                      *         },
                      *         {
                      *           "id": "0194455b-5100-7c3a-9f2e-4b8d1a6e0c58",
@@ -538,15 +615,51 @@ export interface operations {
                      *           "retries": 0,
                      *           "max_retries": 2,
                      *           "last_error": null,
+                     *           "unique_key": null,
+                     *           "unique_states": null,
                      *           "created": "2025-01-08T10:00:00.000Z",
-                     *           "updated": "2025-01-08T10:00:00.000Z"
+                     *           "updated": "2025-01-08T10:00:00.000Z",
+                     *           "enqueued": "created"
                      *         }
                      *       ]
                      *     }
                      */
                     "application/json": {
-                        /** @description The stored jobs, in the order given. */
-                        items: components["schemas"]["Job"][];
+                        /** @description A job per job given, in the order given: the one stored, or the one holding its `unique_key`. */
+                        items: {
+                            /**
+                             * Format: uuid
+                             * @description UUID v7: time-ordered.
+                             */
+                            id: string;
+                            topic: string;
+                            /** @description Any JSON value, as enqueued. Left out of a list page asked for with `payload=false`. */
+                            payload?: unknown;
+                            status: components["schemas"]["JobStatus"];
+                            /**
+                             * Format: date-time
+                             * @description When the job is (or was) due, ISO 8601 UTC.
+                             */
+                            run_at: string;
+                            /** @description Failed attempts that were retried. */
+                            retries: number;
+                            max_retries: number;
+                            /** @description The last failed attempt’s error message, or null. */
+                            last_error: string | null;
+                            /** @description The unique key the job was enqueued with, or null. */
+                            unique_key: string | null;
+                            /** @description The statuses in which the job holds its unique key (no other job with that key can be enqueued meanwhile); null without a key. */
+                            unique_states: components["schemas"]["JobStatus"][] | null;
+                            /** Format: date-time */
+                            created: string;
+                            /** Format: date-time */
+                            updated: string;
+                            /**
+                             * @description `created`: this enqueue stored a new job. `existing`: another job held the `unique_key`; nothing was written and this is that job. `replaced`: that job was pending and took this enqueue’s topic, payload, `run_at` and `max_retries`.
+                             * @enum {string}
+                             */
+                            enqueued: "created" | "existing" | "replaced";
+                        }[];
                     };
                 };
             };
@@ -582,6 +695,27 @@ export interface operations {
                      *       "status": 401,
                      *       "message": "The request requires valid record authorization token.",
                      *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A job met a unique-key conflict (`data` names it, e.g. `jobs.1.unique_key`); nothing was written. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 409,
+                     *       "message": "jobs.1.unique_key: Job \"0194455b-5100-7c3a-9f2e-4b8d1a6e0c57\" holds the unique key \"welcome:user@example.com\" (pending).",
+                     *       "data": {
+                     *         "jobs.1.unique_key": {
+                     *           "code": "conflict",
+                     *           "message": "Job \"0194455b-5100-7c3a-9f2e-4b8d1a6e0c57\" holds the unique key \"welcome:user@example.com\" (pending)."
+                     *         }
+                     *       }
                      *     }
                      */
                     "application/json": components["schemas"]["Error"];
@@ -626,6 +760,8 @@ export interface operations {
             query?: {
                 /** @description Only jobs of this topic. Sent empty (`?topic=`), it is no filter. */
                 topic?: string;
+                /** @description Only jobs enqueued with this unique key (holding it or not). Sent empty, it is no filter. */
+                unique_key?: string;
                 /** @description Only jobs in this status. Sent empty (`?status=`), it is no filter. */
                 status?: components["schemas"]["JobStatus"];
                 /** @description Jobs per page. Sent empty, the default. */
@@ -662,6 +798,11 @@ export interface operations {
                      *           "retries": 0,
                      *           "max_retries": 5,
                      *           "last_error": null,
+                     *           "unique_key": "welcome:user@example.com",
+                     *           "unique_states": [
+                     *             "pending",
+                     *             "processing"
+                     *           ],
                      *           "created": "2025-01-08T10:00:00.000Z",
                      *           "updated": "2025-01-08T10:00:00.000Z"
                      *         }
@@ -806,6 +947,11 @@ export interface operations {
                      *       "retries": 0,
                      *       "max_retries": 5,
                      *       "last_error": null,
+                     *       "unique_key": "welcome:user@example.com",
+                     *       "unique_states": [
+                     *         "pending",
+                     *         "processing"
+                     *       ],
                      *       "created": "2025-01-08T10:00:00.000Z",
                      *       "updated": "2025-01-08T10:00:00.000Z"
                      *     }
@@ -947,6 +1093,11 @@ export interface operations {
                      *       "retries": 0,
                      *       "max_retries": 5,
                      *       "last_error": null,
+                     *       "unique_key": "welcome:user@example.com",
+                     *       "unique_states": [
+                     *         "pending",
+                     *         "processing"
+                     *       ],
                      *       "created": "2025-01-08T10:00:00.000Z",
                      *       "updated": "2025-01-08T13:05:00.000Z"
                      *     }
@@ -997,6 +1148,27 @@ export interface operations {
                      *       "status": 404,
                      *       "message": "The requested resource wasn't found.",
                      *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The job has a `unique_key`, `pending` is one of its `unique_states`, and another job holds the key; the message names it. Nothing changed. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 409,
+                     *       "message": "Job \"0194455b-5100-7c3a-9f2e-4b8d1a6e0c58\" holds the unique key \"welcome:user@example.com\".",
+                     *       "data": {
+                     *         "unique_key": {
+                     *           "code": "conflict",
+                     *           "message": "Job \"0194455b-5100-7c3a-9f2e-4b8d1a6e0c58\" holds the unique key \"welcome:user@example.com\"."
+                     *         }
+                     *       }
                      *     }
                      */
                     "application/json": components["schemas"]["Error"];

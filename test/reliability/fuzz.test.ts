@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ErrorSchema, JobPageSchema, JobSchema, StatsSchema } from '@jobbase/contract';
+import { EnqueuedJobSchema, ErrorSchema, JobPageSchema, StatsSchema } from '@jobbase/contract';
 import { AppFixture, EMAIL, PASSWORD, api } from '../helpers/app.js';
 import { dialects } from '../helpers/databases.js';
 import { fuzzRequest, type FuzzRequest } from '../helpers/fuzz-requests.js';
@@ -105,16 +105,27 @@ describe.each(dialects())('fuzzing every route on %s', (dialect) => {
         // Whatever the request looked like, a success changed the model the way its method and path say.
         const action = effectOf(req.method, path);
         if (action === 'enqueue' && res.status === 200) {
-          check(JobSchema.strict().safeParse(res.body).success, 'enqueue answer', req, path, res);
+          check(EnqueuedJobSchema.strict().safeParse(res.body).success, 'enqueue answer', req, path, res);
           const sent = req.json as { topic?: unknown; payload?: unknown } | undefined;
-          if (sent && typeof sent === 'object') {
+          // `existing`: the job holding the unique key, as it was; the others are what was sent.
+          if (sent && typeof sent === 'object' && res.body.enqueued !== 'existing') {
             check(res.body.topic === sent.topic, 'topic as sent', req, path, res);
             const expected = sent.payload === undefined ? {} : JSON.parse(JSON.stringify(sent.payload));
             check(canonical(res.body.payload) === canonical(expected), 'payload as sent', req, path, res);
           }
-          const job = { id: res.body.id, status: 'pending', topic: res.body.topic, payload: res.body.payload, deleted: false };
-          model.push(job);
-          byId.set(job.id, job);
+          const known = byId.get(res.body.id);
+          if (res.body.enqueued === 'created') {
+            check(known === undefined, 'created a job with a known id', req, path, res);
+            const job = { id: res.body.id, status: 'pending', topic: res.body.topic, payload: res.body.payload, deleted: false };
+            model.push(job);
+            byId.set(job.id, job);
+          } else {
+            check(known !== undefined && !known.deleted, `${res.body.enqueued} answered a job that is not there`, req, path, res);
+            if (known && res.body.enqueued === 'replaced') {
+              check(known.status === 'pending', `replaced a ${known.status} job`, req, path, res);
+              Object.assign(known, { topic: res.body.topic, payload: res.body.payload });
+            }
+          }
         } else if (action !== null && action !== 'enqueue' && res.status < 300) {
           const job = byId.get(action.id);
           check(job !== undefined && !job.deleted, `${action.kind} succeeded on a job that is not there`, req, path, res);
@@ -140,7 +151,17 @@ describe.each(dialects())('fuzzing every route on %s', (dialect) => {
           case 'enqueue':
             // Valid by the schema; the engine may still refuse what it cannot store: a payload over
             // 1 MiB or with NUL on PostgreSQL, a run_at outside the years both databases keep.
-            check(res.status === 200 || (res.status === 400 && ['payload', 'run_at'].some((f) => f in (res.body?.data ?? {}))), 'a valid enqueue', req, path, res);
+            // A unique key may be held (409, on_conflict error or replace), and unique_states or
+            // on_conflict without a unique_key are refused.
+            check(
+              res.status === 200 ||
+                (res.status === 400 && ['payload', 'run_at', 'unique_states', 'on_conflict'].some((f) => f in (res.body?.data ?? {}))) ||
+                (res.status === 409 && res.body?.data?.unique_key?.code === 'conflict'),
+              'a valid enqueue',
+              req,
+              path,
+              res,
+            );
             break;
           case 'list': {
             // A valid page may be refused (422) only when the stored payloads could add up past
@@ -166,7 +187,9 @@ describe.each(dialects())('fuzzing every route on %s', (dialect) => {
             if (!target) break;
             if (was!.deleted) check(res.status === 404, 'requeue of a deleted job', req, path, res);
             else if (was!.status === 'failed') {
-              check(res.status === 200 && res.body.id === target.id && res.body.status === 'pending' && res.body.retries === 0, 'requeue of a failed job', req, path, res);
+              // Or 409 when it would take a unique key another job holds.
+              const keyHeld = res.status === 409 && res.body?.data?.unique_key?.code === 'conflict';
+              check(keyHeld || (res.status === 200 && res.body.id === target.id && res.body.status === 'pending' && res.body.retries === 0), 'requeue of a failed job', req, path, res);
             } else check(res.status === 400, `requeue of a ${was!.status} job is a conflict`, req, path, res);
             break;
           case 'delete':

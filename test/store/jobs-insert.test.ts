@@ -25,6 +25,8 @@ describe.each(dialects())('store: jobInsert, jobInsertMany, jobGet on %s', (dial
       retries: 0,
       maxRetries: 5,
       lastError: null,
+      uniqueKey: null,
+      uniqueStates: null,
       created: expect.any(Date),
       updated: expect.any(Date),
     });

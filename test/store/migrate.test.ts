@@ -1,7 +1,7 @@
 import { openStore, rawQuery, type Store } from '@jobbase/server/testing';
 import { describe, expect, it } from 'vitest';
 import { createTestDatabase, dialects, unusedTestDatabase } from '../helpers/databases.js';
-import { insertJobs, jobCount, useStore } from './fixture.js';
+import { insertJobs, jobCount, jobParams, useStore } from './fixture.js';
 
 /**
  * Takes a database back to before the job counts' migration, as a release before it left it:
@@ -21,6 +21,36 @@ async function undoJobCounts(store: Store): Promise<string> {
   await sql('drop table job_counts');
   await sql(`delete from jb_migrations where name = '0002_job_counts'`);
   return '0002_job_counts';
+}
+
+/**
+ * Takes a database back to the release before unique keys: their indexes and columns dropped,
+ * the migration's record deleted and, on PostgreSQL, that release's claim function (which knew
+ * no slot) put back. Returns the migration's name.
+ */
+async function undoUniqueKeys(store: Store): Promise<string> {
+  const sql = (text: string) => rawQuery(store, text);
+  await sql('drop index jobs_unique_slot');
+  await sql('drop index jobs_unique_key');
+  for (const column of ['unique_key', 'unique_states', 'unique_slot']) await sql(`alter table jobs drop column ${column}`);
+  const name = store.dialect === 'postgres' ? '0007_unique_keys' : '0004_unique_keys';
+  await sql(`delete from jb_migrations where name = '${name}'`);
+  if (store.dialect === 'postgres') {
+    await sql(`create or replace function jobbase_claim(p_topics text[], p_limit integer, p_now timestamptz, p_locked_until timestamptz)
+      returns setof jobs language plpgsql set enable_bitmapscan = off set enable_sort = off as $$
+        begin
+          return query
+          update jobs j set status = 'processing', lock_token = gen_random_uuid()::text,
+            locked_until = p_locked_until, updated = p_now
+          where j.id = any(array(
+            select id from jobs where status = 'pending' and run_at <= p_now and topic = any(p_topics)
+            order by run_at, id limit p_limit for update skip locked
+          ))
+          returning j.*;
+        end
+      $$`);
+  }
+  return name;
 }
 
 async function migrationNames(store: Store): Promise<string[]> {
@@ -95,6 +125,47 @@ describe.each(dialects())('store: migrate on %s', (dialect) => {
         expect(await upgraded.jobGet(jobs[0]!.id)).toEqual(jobs[0]);
         await insertJobs(upgraded, 1);
         expect(await upgraded.jobCountByStatus()).toMatchObject({ pending: 4 });
+      } finally {
+        await upgraded.close();
+      }
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('a database of the release before unique keys is upgraded in place: its jobs keep, without keys, and keys work', async () => {
+    const db = await createTestDatabase(dialect);
+    try {
+      const old = await openStore(db.url);
+      const all = await migrationNames(old);
+      const missing = await undoUniqueKeys(old);
+      // A job as that release wrote it (the store's own insert now returns the new columns).
+      const id = jobParams().id;
+      const at = new Date().toISOString();
+      await rawQuery(
+        old,
+        `insert into jobs (id, topic, payload, status, run_at, retries, max_retries, created, updated)
+         values (?, 'old', '{"n":1}', 'pending', ?, 0, 3, ?, ?)`,
+        [id, at, at, at],
+      );
+      await old.close();
+
+      const upgraded = await openStore(db.url);
+      try {
+        expect(upgraded.opening.migrationsApplied).toEqual([missing]);
+        expect(await migrationNames(upgraded)).toEqual(all);
+        expect(await upgraded.jobGet(id)).toMatchObject({ topic: 'old', payload: { n: 1 }, uniqueKey: null, uniqueStates: null });
+        expect(await upgraded.jobCountByStatus()).toMatchObject({ pending: 1 });
+        const unique = { key: 'k', states: ['pending'] as const, onConflict: 'existing' as const };
+        const first = await upgraded.jobInsertUnique({ ...jobParams({ runAt: new Date(0) }), unique: { ...unique, states: [...unique.states] } });
+        expect(first.outcome).toBe('created');
+        const again = await upgraded.jobInsertUnique({ ...jobParams(), unique: { ...unique, states: [...unique.states] } });
+        expect(again).toEqual({ outcome: 'existing', job: first.job });
+        // The claim in place keeps the slot: with ["pending"] it lets the key go.
+        const claimed = await upgraded.jobClaim({ topics: ['default', 'old'], limit: 1, lockDuration: 60_000 });
+        expect(claimed.map((j) => j.id)).toEqual([first.job.id]);
+        const rows = await rawQuery(upgraded, 'select unique_slot from jobs where id = ?', [first.job.id]);
+        expect(rows[0]!.unique_slot ?? null).toBeNull();
       } finally {
         await upgraded.close();
       }

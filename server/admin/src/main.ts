@@ -12,7 +12,7 @@ const state = {
   page: null as JobPage | null,
   loading: false,
   problem: null as string | null,
-  filters: { topic: '', status: '' },
+  filters: { topic: '', status: '', uniqueKey: '' },
   offset: 0,
   selected: null as Job | null,
   detailProblem: null as string | null,
@@ -68,6 +68,13 @@ const detailBox = h('div');
 
 function showJobs(): void {
   const topic = h('input', { id: 'filter-topic', name: 'topic', type: 'search', placeholder: 'any topic', value: state.filters.topic });
+  const uniqueKey = h('input', {
+    id: 'filter-unique-key',
+    name: 'unique_key',
+    type: 'search',
+    placeholder: 'any key',
+    value: state.filters.uniqueKey,
+  });
   const status = h(
     'select',
     { id: 'filter-status', name: 'status' },
@@ -75,7 +82,7 @@ function showJobs(): void {
     ...STATUSES.map((s) => h('option', { value: s, selected: state.filters.status === s }, s)),
   );
   const apply = () => {
-    state.filters = { topic: topic.value.trim(), status: status.value };
+    state.filters = { topic: topic.value.trim(), status: status.value, uniqueKey: uniqueKey.value };
     state.offset = 0;
     void refresh();
   };
@@ -106,6 +113,8 @@ function showJobs(): void {
         topic,
         h('label', { for: 'filter-status' }, 'Status'),
         status,
+        h('label', { for: 'filter-unique-key' }, 'Unique key'),
+        uniqueKey,
         h('button', { type: 'submit' }, 'Filter'),
         h('button', { type: 'button', class: 'refresh', onclick: () => void refresh() }, 'Refresh'),
       ),
@@ -129,6 +138,8 @@ async function refresh(): Promise<void> {
     payload: false,
     ...(state.filters.topic ? { topic: state.filters.topic } : {}),
     ...(state.filters.status ? { status: state.filters.status as Job['status'] } : {}),
+    // A key is matched exactly, spaces included: it is whatever the enqueue sent.
+    ...(state.filters.uniqueKey ? { unique_key: state.filters.uniqueKey } : {}),
   };
   try {
     const [stats, page, selected] = await Promise.all([

@@ -141,6 +141,10 @@ export function detailView(job: Job, actions: DetailActions, problem: string | n
       ...row('Status', badge(job.status)),
       ...row('Run at', timeView(job.run_at)),
       ...row('Retries', `${job.retries} / ${job.max_retries}`),
+      // While the job is in one of these states, no other job with its key can be enqueued.
+      ...(job.unique_key === null
+        ? []
+        : [...row('Unique key', h('code', { class: 'unique-key' }, job.unique_key)), ...row('Unique states', (job.unique_states ?? []).join(', '))]),
       ...row('Created', timeView(job.created)),
       ...row('Updated', timeView(job.updated)),
     ),

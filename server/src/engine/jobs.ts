@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import bytes from 'bytes';
 import { v7 as uuidv7 } from 'uuid';
 import type {
+  EnqueueOutcome,
   EnqueuePayloadArgs,
   JobStatus,
   Stats,
@@ -27,7 +28,7 @@ import {
 import { JobsError, validationError, type FieldProblem } from '../errors.js';
 import { defaultLogger, type Logger } from '../logger.js';
 import { openStore } from '../store/open.js';
-import type { ClaimedJob, JobInsertParams, JobRecord, Store } from '../store/types.js';
+import type { ClaimedJob, JobInsertOutcome, JobInsertParams, JobRecord, Store } from '../store/types.js';
 
 export type { JobRecord, ClaimedJob } from '../store/types.js';
 import { Cleaner, type Retention } from './cleaner.js';
@@ -38,7 +39,15 @@ import { Producer } from './producer.js';
 import { Rescuer } from './rescuer.js';
 import { assertTopicPayload, withParsedPayload } from './typed-topics.js';
 import { toBackoffFunction, type BackoffFunction, type ExponentialBackoff } from './retry-policy.js';
-import { encodePayload, validListQuery, validMaxRetries, validRunAt, validTopic, type EnqueueOptions } from './validate.js';
+import {
+  encodePayload,
+  validListQuery,
+  validMaxRetries,
+  validRunAt,
+  validTopic,
+  validUnique,
+  type EnqueueOptions,
+} from './validate.js';
 
 export interface JobsOptions<T extends TopicSchemas = {}> {
   /** `sqlite:./jb_data/data.db` (default) or `postgres://user@host/db`. */
@@ -87,9 +96,17 @@ export interface EnqueueManyItem extends EnqueueOptions {
   payload?: unknown;
 }
 
+/**
+ * What an enqueue answers: the job, and `enqueued`, whether this enqueue made it (`created`) or
+ * another job held the unique key (`existing`: as it was; `replaced`: as it is now).
+ */
+export type EnqueuedJob = JobRecord & { enqueued: EnqueueOutcome };
+
 export interface ListOptions {
   topic?: string;
   status?: JobStatus;
+  /** Only jobs enqueued with this unique key. */
+  uniqueKey?: string;
   limit?: number;
   offset?: number;
   /** `false`: each item's `payload` is left out (undefined), and the page has no size budget. */
@@ -191,24 +208,32 @@ export class Jobs<T extends TopicSchemas = {}> {
     this.producer.wake();
   }
 
-  enqueue<K extends string>(topic: K, ...[payload]: EnqueuePayloadArgs<T, K>): Promise<JobRecord> {
+  enqueue<K extends string>(topic: K, ...[payload]: EnqueuePayloadArgs<T, K>): Promise<EnqueuedJob> {
     return this.enqueueWithOptions(topic, payload as TopicPayloadInput<T, K>, {});
   }
 
-  enqueueAt<K extends string>(topic: K, payload: TopicPayloadInput<T, K>, runAt: Date | string): Promise<JobRecord> {
+  enqueueAt<K extends string>(topic: K, payload: TopicPayloadInput<T, K>, runAt: Date | string): Promise<EnqueuedJob> {
     return this.enqueueWithOptions(topic, payload, { runAt });
   }
 
-  /** Resolves once the job is committed to the database. */
+  /**
+   * Resolves once the job is committed to the database. With a `uniqueKey` held by another job,
+   * resolves to that job (`enqueued: 'existing'` or `'replaced'`) or throws a `unique_conflict`
+   * JobsError, as `onConflict` says.
+   */
   async enqueueWithOptions<K extends string>(
     topic: K,
     payload: TopicPayloadInput<T, K>,
     options: EnqueueOptions = {},
-  ): Promise<JobRecord> {
+  ): Promise<EnqueuedJob> {
     this.assertOpen();
-    const job = await this.store.jobInsert(this.insertParams(topic, payload, options ?? {}, new Date()));
-    this.wakeFor(job);
-    return job;
+    const params = this.insertParams(topic, payload, options ?? {}, new Date());
+    const outcome: JobInsertOutcome = params.unique
+      ? await this.store.jobInsertUnique({ ...params, unique: params.unique })
+      : { outcome: 'created', job: await this.store.jobInsert(params) };
+    if (outcome.outcome === 'conflict') throw uniqueConflict('unique_key', outcome.job);
+    if (outcome.outcome !== 'existing') this.wakeFor(outcome.job);
+    return { ...outcome.job, enqueued: outcome.outcome };
   }
 
   private insertParams(topic: unknown, payload: unknown, options: EnqueueOptions, now: Date): JobInsertParams {
@@ -222,14 +247,17 @@ export class Jobs<T extends TopicSchemas = {}> {
       payloadJson,
       runAt: validRunAt(options.runAt, now),
       maxRetries: options.maxRetries === undefined ? this.settings.maxRetries : validMaxRetries(options.maxRetries),
+      unique: validUnique(options),
     };
   }
 
   /**
    * Many jobs at once, all or nothing: each item is validated as a single enqueue would be (an
    * error names the item, `jobs.<index>.<field>`), then all are committed in one transaction.
+   * Unique keys follow the single enqueue's rules item after item, a key repeated in the batch
+   * meeting the job made for it earlier in the batch; a conflict refuses the whole batch.
    */
-  async enqueueMany(items: readonly EnqueueManyItem[]): Promise<JobRecord[]> {
+  async enqueueMany(items: readonly EnqueueManyItem[]): Promise<EnqueuedJob[]> {
     this.assertOpen();
     if (!Array.isArray(items)) throw validationError('jobs', 'invalid_type', 'jobs must be an array.');
     const now = new Date();
@@ -248,10 +276,17 @@ export class Jobs<T extends TopicSchemas = {}> {
       const first = fields[problems[0]!]!;
       throw new JobsError('validation', `Invalid ${problems[0]}: ${first.message}`, fields);
     }
-    const jobs = await this.store.jobInsertMany(params);
-    const handled = jobs.filter((j) => this.handlers.has(j.topic));
+    let outcomes: JobInsertOutcome[];
+    if (params.some((p) => p.unique)) {
+      const result = await this.store.jobInsertManyUnique(params);
+      if (!Array.isArray(result)) throw uniqueConflict(`jobs.${result.conflictIndex}.unique_key`, result.holder);
+      outcomes = result;
+    } else {
+      outcomes = (await this.store.jobInsertMany(params)).map((job) => ({ outcome: 'created', job }));
+    }
+    const handled = outcomes.filter((o) => o.outcome !== 'existing' && this.handlers.has(o.job.topic)).map((o) => o.job);
     if (handled.length > 0) this.wakeFor(handled.reduce((a, b) => (b.runAt < a.runAt ? b : a)));
-    return jobs;
+    return outcomes.map((o) => ({ ...o.job, enqueued: o.outcome as EnqueueOutcome }));
   }
 
   /** The job, or a `not_found` JobsError. */
@@ -270,9 +305,11 @@ export class Jobs<T extends TopicSchemas = {}> {
    */
   async list(options: ListOptions = {}): Promise<JobPage> {
     this.assertOpen();
-    const { payload, ...query } = validListQuery(options);
+    const { uniqueKey, ...rest } = options;
+    const { payload, unique_key, ...query } = validListQuery({ ...rest, unique_key: uniqueKey });
     const page = await this.store.jobList({
       ...query,
+      uniqueKey: unique_key,
       payloads: payload,
       payloadBudget: query.limit > 1 ? this.settings.maxListPayloadSize : undefined,
     });
@@ -298,6 +335,10 @@ export class Jobs<T extends TopicSchemas = {}> {
     const result = await this.store.jobRequeue(id);
     if (result === null) throw notFound(id);
     if (result === 'conflict') throw new JobsError('conflict', 'Only failed jobs can be requeued.');
+    if ('keyHeldBy' in result) {
+      const message = `Job "${result.keyHeldBy}" holds the unique key of this job; requeue it once that job has left its unique states.`;
+      throw new JobsError('unique_conflict', message, { unique_key: { code: 'conflict', message } });
+    }
     this.wakeFor(result);
     return result;
   }
@@ -397,6 +438,14 @@ function assertJobId(id: string): void {
 
 function notFound(id: string): JobsError {
   return new JobsError('not_found', `Job "${id}" was not found.`);
+}
+
+/** Another job holds the key: a 409 naming it, on `field` (`unique_key`, or `jobs.<i>.unique_key`). */
+function uniqueConflict(field: string, holder: JobRecord): JobsError {
+  const message = `Job "${holder.id}" holds the unique key "${holder.uniqueKey}" (${holder.status}).`;
+  return new JobsError('unique_conflict', field === 'unique_key' ? message : `${field}: ${message}`, {
+    [field]: { code: 'conflict', message },
+  });
 }
 
 function pageTooLarge(budget: number): JobsError {

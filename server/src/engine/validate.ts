@@ -1,4 +1,16 @@
-import { ListQuerySchema, MaxRetriesSchema, TopicSchema, type ListQuery } from '@jobbase/contract';
+import {
+  DEFAULT_UNIQUE_STATES,
+  ListQuerySchema,
+  MaxRetriesSchema,
+  OnConflictSchema,
+  TopicSchema,
+  UniqueKeySchema,
+  UniqueStatesSchema,
+  type JobStatus,
+  type ListQuery,
+  type OnConflict,
+} from '@jobbase/contract';
+import type { UniqueInsert } from '../store/types.js';
 import type { ZodType, ZodTypeDef } from 'zod';
 import { JobsError, validationError } from '../errors.js';
 
@@ -7,6 +19,19 @@ export interface EnqueueOptions {
   runAt?: Date | string;
   /** Retries after the first execution (0: run once); the engine's default when omitted. */
   maxRetries?: number;
+  /**
+   * While a job with this key is in one of its unique states, no other job with the key is
+   * stored; `onConflict` says what happens instead. 1–255 characters, shared by all topics.
+   */
+  uniqueKey?: string;
+  /** The statuses in which this job holds its key; `['pending', 'processing']` when omitted. */
+  uniqueStates?: readonly JobStatus[];
+  /**
+   * Another job holds the key: `existing` (default) answers it and writes nothing; `replace`
+   * gives it this enqueue's topic, payload, runAt and maxRetries if it is pending, and throws a
+   * `unique_conflict` JobsError otherwise; `error` throws that error, naming it.
+   */
+  onConflict?: OnConflict;
 }
 
 /** The same rules the HTTP contract states, applied to library calls (wire field names). */
@@ -16,6 +41,24 @@ export function validTopic(topic: unknown): string {
 
 export function validMaxRetries(maxRetries: unknown): number {
   return check(MaxRetriesSchema, maxRetries, 'max_retries');
+}
+
+/** The unique key and its settings, or undefined without a key (settings without one are refused). */
+export function validUnique(options: EnqueueOptions): UniqueInsert | undefined {
+  const { uniqueKey, uniqueStates, onConflict } = options;
+  if (uniqueKey === undefined) {
+    for (const [field, value] of [['unique_states', uniqueStates], ['on_conflict', onConflict]] as const) {
+      if (value !== undefined) throw validationError(field, 'missing_unique_key', `${field} needs a unique_key.`);
+    }
+    return undefined;
+  }
+  const key = check(UniqueKeySchema, uniqueKey, 'unique_key');
+  const states = uniqueStates === undefined ? DEFAULT_UNIQUE_STATES : check(UniqueStatesSchema, uniqueStates, 'unique_states');
+  return {
+    key,
+    states: [...new Set(states)],
+    onConflict: onConflict === undefined ? 'existing' : check(OnConflictSchema, onConflict, 'on_conflict'),
+  };
 }
 
 export function validRunAt(runAt: Date | string | undefined, now: Date): Date {

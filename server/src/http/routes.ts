@@ -1,16 +1,17 @@
 import type { Express, Response } from 'express';
-import { contract, type ApiIndex } from '@jobbase/contract';
+import { contract, type ApiIndex, type EnqueueBody } from '@jobbase/contract';
 import { API_REFERENCE_PATH, API_VERSION, OPENAPI_DOCUMENT_PATH } from '@jobbase/openapi';
 import { initContract } from '@ts-rest/core';
 import { createExpressEndpoints, initServer } from '@ts-rest/express';
 import type { SignInLimits } from '../auth/sign-in-limits.js';
 import type { SuperuserAuth } from '../auth/superuser-auth.js';
 import type { Jobs } from '../engine/jobs.js';
+import type { EnqueueOptions } from '../engine/validate.js';
 import { ADMIN_UI_PATH } from './admin-ui.js';
 import { errorBody } from './error-body.js';
 import { sendValidationError } from './error-handlers.js';
 import { signedInSuperuser } from './require-superuser.js';
-import { toJobBody, toJobPageBody, toSuperuserBody } from './wire.js';
+import { toEnqueuedJobBody, toJobBody, toJobPageBody, toSuperuserBody } from './wire.js';
 
 /**
  * The contract as the server implements it. ts-rest lets a handler answer any status a route
@@ -52,6 +53,17 @@ function tooManySignIns(res: Response, retryAfterMs: number, message: string) {
   return { status: 429 as const, body: errorBody(429, message) };
 }
 
+/** An enqueue body's options under the library's names. */
+function enqueueOptions(body: EnqueueBody): EnqueueOptions {
+  return {
+    runAt: body.run_at,
+    maxRetries: body.max_retries,
+    uniqueKey: body.unique_key,
+    uniqueStates: body.unique_states,
+    onConflict: body.on_conflict,
+  };
+}
+
 export interface RouteDeps {
   jobs: RoutesEngine;
   auth: SuperuserAuth;
@@ -67,19 +79,17 @@ export function mountRoutes(app: Express, { jobs, auth, signInLimits }: RouteDep
   const router = s.router(serverContract, {
     jobs: {
       enqueue: async ({ body }) => {
-        const job = await jobs.enqueueWithOptions(body.topic, body.payload, {
-          runAt: body.run_at,
-          maxRetries: body.max_retries,
-        });
-        return { status: 200, body: toJobBody(job) };
+        const job = await jobs.enqueueWithOptions(body.topic, body.payload, enqueueOptions(body));
+        return { status: 200, body: toEnqueuedJobBody(job) };
       },
       enqueueBatch: async ({ body }) => {
-        const made = await jobs.enqueueMany(
-          body.jobs.map((j) => ({ topic: j.topic, payload: j.payload, runAt: j.run_at, maxRetries: j.max_retries })),
-        );
-        return { status: 200, body: { items: made.map(toJobBody) } };
+        const made = await jobs.enqueueMany(body.jobs.map((j) => ({ topic: j.topic, payload: j.payload, ...enqueueOptions(j) })));
+        return { status: 200, body: { items: made.map(toEnqueuedJobBody) } };
       },
-      list: async ({ query }) => ({ status: 200, body: toJobPageBody(await jobs.list(query)) }),
+      list: async ({ query: { unique_key, ...query } }) => ({
+        status: 200,
+        body: toJobPageBody(await jobs.list({ ...query, uniqueKey: unique_key })),
+      }),
       stats: async () => ({ status: 200, body: await jobs.stats() }),
       get: async ({ params }) => ({ status: 200, body: toJobBody(await jobs.get(params.id)) }),
       requeue: async ({ params }) => ({ status: 200, body: toJobBody(await jobs.requeue(params.id)) }),

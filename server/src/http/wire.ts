@@ -1,7 +1,7 @@
-import type { JobBody, JobPage as JobPageBody, SuperuserBody } from '@jobbase/contract';
+import type { EnqueuedJobBody, JobBody, JobPage as JobPageBody, SuperuserBody } from '@jobbase/contract';
 import type { Superuser } from '../auth/superusers.js';
 import { SUPERUSERS_COLLECTION_ID } from '../auth/tokens.js';
-import type { JobPage, JobRecord } from '../engine/jobs.js';
+import type { EnqueuedJob, JobPage, JobRecord } from '../engine/jobs.js';
 
 /** camelCase records with Dates → the contract's snake_case bodies with ISO 8601 UTC times. */
 export function toJobBody(job: JobRecord): JobBody {
@@ -14,9 +14,15 @@ export function toJobBody(job: JobRecord): JobBody {
     retries: job.retries,
     max_retries: job.maxRetries,
     last_error: job.lastError,
+    unique_key: job.uniqueKey,
+    unique_states: job.uniqueStates,
     created: job.created.toISOString(),
     updated: job.updated.toISOString(),
   };
+}
+
+export function toEnqueuedJobBody(job: EnqueuedJob): EnqueuedJobBody {
+  return { ...toJobBody(job), enqueued: job.enqueued };
 }
 
 export function toJobPageBody(page: JobPage): JobPageBody {

@@ -3,7 +3,9 @@ import type { AbstractSqlConnection } from '@mikro-orm/knex';
 import type { JobStatus } from '@jobbase/contract';
 import { JobsError } from '../errors.js';
 import { JOB_STATUSES } from '@jobbase/contract';
+import { bitsToStates, TAKE_KEY, keepSlotFor, wantsKey, wantsKeyColumn, type UniqueInsertSql } from './unique-keys.js';
 import type {
+  BatchConflict,
   ClaimedJob,
   ExpiredJob,
   JobClaimParams,
@@ -11,6 +13,7 @@ import type {
   JobFailParams,
   JobFinishParams,
   JobGetExpiredParams,
+  JobInsertOutcome,
   JobInsertParams,
   JobListParams,
   JobListResult,
@@ -23,16 +26,18 @@ import type {
   StoreOpening,
   SuperuserPasswordParams,
   SuperuserRecord,
+  UniqueInsert,
 } from './types.js';
 
 export type Row = Record<string, unknown>;
 
 /** The columns every query returns; keep the mapping in `toRecord` in step with it. */
 export const JOB_COLUMNS =
-  'id, topic, payload, status, run_at, retries, max_retries, last_error, created, updated';
+  'id, topic, payload, status, run_at, retries, max_retries, last_error, unique_key, unique_states, created, updated';
 
 /** The same but the payload: a list page asked for without payloads. */
-const JOB_COLUMNS_BUT_PAYLOAD = 'id, topic, status, run_at, retries, max_retries, last_error, created, updated';
+const JOB_COLUMNS_BUT_PAYLOAD =
+  'id, topic, status, run_at, retries, max_retries, last_error, unique_key, unique_states, created, updated';
 
 /**
  * The queries both dialects write the same way, with `?` placeholders on both. What differs is
@@ -63,6 +68,12 @@ export abstract class SqlStore implements Store {
   abstract migrate(): Promise<string[]>;
   abstract jobInsert(params: JobInsertParams): Promise<JobRecord>;
   abstract jobInsertMany(items: readonly JobInsertParams[]): Promise<JobRecord[]>;
+  abstract jobInsertUnique(params: JobInsertParams & { unique: UniqueInsert }): Promise<JobInsertOutcome>;
+  abstract jobInsertManyUnique(items: readonly JobInsertParams[]): Promise<JobInsertOutcome[] | BatchConflict>;
+  /** The statements of a unique insert, in this dialect's SQL (see unique-keys.ts). */
+  protected abstract readonly uniqueSql: UniqueInsertSql;
+  /** True when `err` is a unique index refusing a write. */
+  protected abstract isUniqueViolation(err: unknown): boolean;
   abstract jobClaim(params: JobClaimParams): Promise<ClaimedJob[]>;
   abstract jobCompleteMany(items: readonly JobFinishParams[], now?: Date): Promise<string[]>;
   /** Stops what the dialect runs in the background and frees what it holds, before the pool closes. */
@@ -117,6 +128,8 @@ export abstract class SqlStore implements Store {
       retries: Number(row.retries),
       maxRetries: Number(row.max_retries),
       lastError: (row.last_error as string | null) ?? null,
+      uniqueKey: (row.unique_key as string | null) ?? null,
+      uniqueStates: row.unique_states === null || row.unique_states === undefined ? null : bitsToStates(Number(row.unique_states)),
       created: toDate(row.created),
       updated: toDate(row.updated),
     };
@@ -156,8 +169,18 @@ export abstract class SqlStore implements Store {
       where.push('status = ?');
       params.push(p.status);
     }
-    const filter = where.length ? `where ${where.join(' and ')}` : '';
-    const counted = await this.all(`select coalesce(sum(n), 0) as n from job_counts ${filter}`, params);
+    let filter = where.length ? `where ${where.join(' and ')}` : '';
+    let counted: Row[];
+    if (p.uniqueKey === undefined) {
+      counted = await this.all(`select coalesce(sum(n), 0) as n from job_counts ${filter}`, params);
+    } else {
+      // job_counts has no key: jobs_unique_key (unique_key, created, id) counts the key's jobs,
+      // few in any real use, and serves their page in order.
+      where.unshift('unique_key = ?');
+      params.unshift(p.uniqueKey);
+      filter = `where ${where.join(' and ')}`;
+      counted = await this.all(`select count(*) as n from jobs ${filter}`, params);
+    }
     const total = Number(counted[0]?.n ?? 0);
     if (p.offset >= total) return { items: [], total };
     // From the newest end, or the same rows counted from the oldest end.
@@ -203,31 +226,55 @@ export abstract class SqlStore implements Store {
   }
 
   async jobRetry(p: JobRetryParams): Promise<boolean> {
-    const changed = await this.run(
+    const rows = await this.all(
       `update jobs set status = 'pending', retries = retries + 1, run_at = ?, last_error = ?,
-         lock_token = null, locked_until = null, updated = ?
-       where id = ? and lock_token = ? and status = 'processing'`,
+         lock_token = null, locked_until = null, updated = ?, ${keepSlotFor('pending')}
+       where id = ? and lock_token = ? and status = 'processing'
+       returning id, ${wantsKeyColumn('pending')}`,
       [this.time(p.runAt), p.error, this.time(p.now ?? new Date()), p.id, p.lockToken],
     );
-    return changed === 1;
+    await this.takeKeys(rows);
+    return rows.length === 1;
   }
 
   async jobFail(p: JobFailParams): Promise<boolean> {
-    const changed = await this.run(
-      `update jobs set status = 'failed', last_error = ?, lock_token = null, locked_until = null, updated = ?
-       where id = ? and lock_token = ? and status = 'processing'`,
+    const rows = await this.all(
+      `update jobs set status = 'failed', last_error = ?, lock_token = null, locked_until = null, updated = ?,
+         ${keepSlotFor('failed')}
+       where id = ? and lock_token = ? and status = 'processing'
+       returning id, ${wantsKeyColumn('failed')}`,
       [p.error, this.time(p.now ?? new Date()), p.id, p.lockToken],
     );
-    return changed === 1;
+    await this.takeKeys(rows);
+    return rows.length === 1;
   }
 
   async jobRelease(p: JobMoveParams): Promise<boolean> {
-    const changed = await this.run(
-      `update jobs set status = 'pending', lock_token = null, locked_until = null, updated = ?
-       where id = ? and lock_token = ? and status = 'processing'`,
+    const rows = await this.all(
+      `update jobs set status = 'pending', lock_token = null, locked_until = null, updated = ?, ${keepSlotFor('pending')}
+       where id = ? and lock_token = ? and status = 'processing'
+       returning id, ${wantsKeyColumn('pending')}`,
       [this.time(p.now ?? new Date()), p.id, p.lockToken],
     );
-    return changed === 1;
+    await this.takeKeys(rows);
+    return rows.length === 1;
+  }
+
+  /**
+   * Gives the key to each job of `rows` (`id`, `wants_key`) that moved into its unique states
+   * without holding it, unless another job holds it meanwhile (see unique-keys.ts). Rare: only
+   * keyed jobs whose states leave out the status they came from.
+   */
+  protected async takeKeys(rows: readonly Row[]): Promise<void> {
+    for (const row of rows) {
+      if (!wantsKey(row)) continue;
+      try {
+        await this.run(TAKE_KEY, [row.id]);
+      } catch (err) {
+        // Another job took the key between our check and our write: this one does without.
+        if (!this.isUniqueViolation(err)) throw err;
+      }
+    }
   }
 
   async jobGetExpired(p: JobGetExpiredParams): Promise<ExpiredJob[]> {
@@ -276,13 +323,26 @@ export abstract class SqlStore implements Store {
     );
   }
 
-  async jobRequeue(id: string): Promise<JobRecord | 'conflict' | null> {
+  /**
+   * Back to pending, the job takes its key if pending is one of its unique states (it may hold
+   * it already); the unique index refuses that while another job holds the key.
+   */
+  async jobRequeue(id: string): Promise<JobRecord | 'conflict' | { keyHeldBy: string } | null> {
     const now = this.time(new Date());
-    const rows = await this.all(
-      `update jobs set status = 'pending', retries = 0, run_at = ?, last_error = null, updated = ?
-       where id = ? and status = 'failed' returning ${JOB_COLUMNS}`,
-      [now, now, id],
-    );
+    let rows: Row[];
+    try {
+      rows = await this.all(
+        `update jobs set status = 'pending', retries = 0, run_at = ?, last_error = null, updated = ?,
+           unique_slot = case when unique_states & 1 <> 0 then unique_key end
+         where id = ? and status = 'failed' returning ${JOB_COLUMNS}`,
+        [now, now, id],
+      );
+    } catch (err) {
+      if (!this.isUniqueViolation(err)) throw err;
+      const [holder] = await this.all(`select h.id from jobs j join jobs h on h.unique_slot = j.unique_key where j.id = ?`, [id]);
+      // Let go meanwhile: try once more, which either succeeds or names the new holder.
+      return holder ? { keyHeldBy: holder.id as string } : this.jobRequeue(id);
+    }
     if (rows[0]) return this.toRecord(rows[0]);
     return (await this.jobGet(id)) ? 'conflict' : null;
   }

@@ -11,6 +11,10 @@ export interface JobRecord {
   retries: number;
   maxRetries: number;
   lastError: string | null;
+  /** Null when the job was enqueued without a unique key. */
+  uniqueKey: string | null;
+  /** The statuses in which the job holds its key (in JOB_STATUSES order); null without a key. */
+  uniqueStates: JobStatus[] | null;
   created: Date;
   updated: Date;
 }
@@ -28,11 +32,44 @@ export interface JobInsertParams {
   payloadJson: string;
   runAt: Date;
   maxRetries: number;
+  /** Only `jobInsertUnique` and `jobInsertManyUnique` take it. */
+  unique?: UniqueInsert;
+}
+
+/** What to do when another job holds the key: see `JobInsertOutcome`. */
+export type UniqueConflictMode = 'existing' | 'replace' | 'error';
+
+export interface UniqueInsert {
+  key: string;
+  /** Non-empty: the statuses in which the job holds its key. */
+  states: readonly JobStatus[];
+  onConflict: UniqueConflictMode;
+}
+
+/**
+ * What an insert with a unique key did. `created`: the job is new. `existing`: another job held
+ * the key and nothing was written; `job` is that job. `replaced`: the holder was pending and
+ * took the insert's topic, payload, run_at and max_retries; `job` is it as stored now.
+ * `conflict` (mode `error`, or `replace` with a holder that is not pending): nothing was written
+ * (in a batch, nothing at all); `job` is the holder.
+ */
+export interface JobInsertOutcome {
+  outcome: 'created' | 'existing' | 'replaced' | 'conflict';
+  job: JobRecord;
+}
+
+/** A batch refused because its job at `conflictIndex` met a conflict; nothing was written. */
+export interface BatchConflict {
+  conflictIndex: number;
+  /** The job holding that job's key. */
+  holder: JobRecord;
 }
 
 export interface JobListParams {
   topic?: string;
   status?: JobStatus;
+  /** Only the jobs enqueued with this unique key, holding it or not. */
+  uniqueKey?: string;
   limit: number;
   offset: number;
   /** `false`: the payloads are not read, and each item's `payload` is undefined. Default true. */
@@ -118,6 +155,19 @@ export interface JobStore {
   jobInsert(params: JobInsertParams): Promise<JobRecord>;
   /** Inserts all or none, in one transaction; returns the jobs in the order given. */
   jobInsertMany(params: readonly JobInsertParams[]): Promise<JobRecord[]>;
+  /**
+   * Inserts the job unless another job holds its key (see JobInsertOutcome). The database's
+   * unique index decides, so concurrent inserts of one key from any number of processes create
+   * one job.
+   */
+  jobInsertUnique(params: JobInsertParams & { unique: UniqueInsert }): Promise<JobInsertOutcome>;
+  /**
+   * A batch whose jobs may have unique keys, in one transaction, each job as `jobInsertUnique`
+   * would insert it after the ones before it (a key repeated in the batch meets the job made
+   * for it earlier in the batch). Outcomes in the order given, none a `conflict`: at the first
+   * conflict the transaction is rolled back, nothing is written, and the answer says which job.
+   */
+  jobInsertManyUnique(params: readonly JobInsertParams[]): Promise<JobInsertOutcome[] | BatchConflict>;
   jobGet(id: string): Promise<JobRecord | null>;
   jobList(params: JobListParams): Promise<JobListResult>;
   jobCountByStatus(): Promise<StatusCounts>;
@@ -148,8 +198,12 @@ export interface JobStore {
   /** Deletes up to `limit` jobs in `status` last updated before `before`; returns how many. */
   jobDeleteFinished(params: JobDeleteFinishedParams): Promise<number>;
 
-  /** failed → pending with retries 0, due now; null when the job does not exist. */
-  jobRequeue(id: string): Promise<JobRecord | 'conflict' | null>;
+  /**
+   * failed → pending with retries 0, due now; null when the job does not exist, `conflict` when
+   * it is not failed, `keyHeldBy` when going back to pending would make it take its unique key
+   * while another job holds it (then nothing changed).
+   */
+  jobRequeue(id: string): Promise<JobRecord | 'conflict' | { keyHeldBy: string } | null>;
   /** Deletes a pending or failed job. */
   jobDelete(id: string): Promise<'deleted' | 'conflict' | 'not_found'>;
 

@@ -193,10 +193,32 @@ class ClaimInPlpgsql extends Migration {
   }
 }
 
+/**
+ * Unique keys (see store/unique-keys.ts): the key, its states as a bitmask, and the slot that
+ * holds the key while the job is in those states. Columns added NULL without a default, so no
+ * table rewrite. Both indexes are partial on `is not null`: jobs without a key have no entry
+ * in them, and a claim or a completion setting their slot from NULL to NULL writes none.
+ * jobs_unique_key serves the list filtered by key, newest first. The claim function's new body
+ * (it keeps the slot too) is put in place by migrate(), as always.
+ */
+class UniqueKeys extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`alter table jobs
+      add column unique_key varchar(255) null,
+      add column unique_states smallint null,
+      add column unique_slot varchar(255) null`);
+    this.addSql('create unique index jobs_unique_slot on jobs (unique_slot) where unique_slot is not null');
+    this.addSql('create index jobs_unique_key on jobs (unique_key, created, id) where unique_key is not null');
+  }
+}
+
 export const postgresMigrations = [
   { name: '0001_initial', class: InitialSchema },
   { name: '0002_claim_function', class: ClaimFunction },
   { name: '0003_claim_by_id_array', class: ClaimByIdArray },
   { name: '0004_job_counts', class: JobCounts },
   { name: '0005_claim_in_plpgsql', class: ClaimInPlpgsql },
+  // 0004_unique_keys on SQLite; here the number goes on from this list's own (names sort in the
+  // order they apply), leaving 0006 to the job controls of the same issue.
+  { name: '0007_unique_keys', class: UniqueKeys },
 ];

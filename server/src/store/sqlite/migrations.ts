@@ -66,7 +66,25 @@ class JobCounts extends Migration {
   }
 }
 
+/**
+ * Unique keys (see store/unique-keys.ts): the key, its states as a bitmask, and the slot that
+ * holds the key while the job is in those states. Both indexes are partial, so jobs without a
+ * key (NULL) cost them nothing: no entry, and no index write when a claim or a completion sets
+ * the slot from NULL to NULL. jobs_unique_key serves the list filtered by key, newest first.
+ * Existing jobs have no key.
+ */
+class UniqueKeys extends Migration {
+  override async up(): Promise<void> {
+    this.addSql('alter table jobs add column unique_key text null');
+    this.addSql('alter table jobs add column unique_states integer null');
+    this.addSql('alter table jobs add column unique_slot text null');
+    this.addSql('create unique index jobs_unique_slot on jobs (unique_slot) where unique_slot is not null');
+    this.addSql('create index jobs_unique_key on jobs (unique_key, created, id) where unique_key is not null');
+  }
+}
+
 export const sqliteMigrations = [
   { name: '0001_initial', class: InitialSchema },
   { name: '0002_job_counts', class: JobCounts },
+  { name: '0004_unique_keys', class: UniqueKeys },
 ];

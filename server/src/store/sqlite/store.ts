@@ -5,7 +5,27 @@ import { MikroORM } from '@mikro-orm/better-sqlite';
 import { JobsError } from '../../errors.js';
 import { baseOrmConfig, type StoreOpenOptions } from '../orm-config.js';
 import { JOB_COLUMNS, SqlStore, unavailable, type Row } from '../sql-store.js';
-import type { ClaimedJob, JobClaimParams, JobFinishParams, JobInsertParams, JobRecord, ListenParams } from '../types.js';
+import type {
+  BatchConflict,
+  ClaimedJob,
+  JobClaimParams,
+  JobFinishParams,
+  JobInsertOutcome,
+  JobInsertParams,
+  JobRecord,
+  ListenParams,
+  UniqueInsert,
+} from '../types.js';
+import {
+  keepSlotFor,
+  runStepsSync,
+  statesToBits,
+  uniqueInsertManySteps,
+  uniqueInsertSteps,
+  wantsKeyColumn,
+  type SqlStep,
+  type UniqueInsertSql,
+} from '../unique-keys.js';
 import { sqliteMigrations } from './migrations.js';
 
 /** Rows per statement: SQLite binds at most 32,766 values (an insert row takes 7). */
@@ -191,6 +211,73 @@ export class SqliteStore extends SqlStore {
     );
   }
 
+  protected readonly uniqueSql: UniqueInsertSql = {
+    insert: (p, now) => ({
+      sql: `insert into jobs (id, topic, payload, status, run_at, retries, max_retries, unique_key, unique_states, unique_slot, created, updated)
+            select ?, ?, ?, 'pending', ?, 0, ?, ?, ?, ?, ?, ? where not exists (select 1 from jobs where unique_slot = ?)
+            on conflict (unique_slot) where unique_slot is not null do nothing
+            returning ${JOB_COLUMNS}`,
+      params: [
+        p.id,
+        p.topic,
+        p.payloadJson,
+        p.runAt.toISOString(),
+        p.maxRetries,
+        p.unique?.key ?? null,
+        p.unique ? statesToBits(p.unique.states) : null,
+        p.unique?.states.includes('pending') ? p.unique.key : null,
+        now.toISOString(),
+        now.toISOString(),
+        p.unique?.key ?? null,
+      ],
+    }),
+    replace: (p, key, now) => ({
+      sql: `update jobs set topic = ?, payload = ?, run_at = ?, max_retries = ?, updated = ?
+            where unique_slot = ? and status = 'pending' returning ${JOB_COLUMNS}`,
+      params: [p.topic, p.payloadJson, p.runAt.toISOString(), p.maxRetries, now.toISOString(), key],
+    }),
+    holder: (key) => ({ sql: `select ${JOB_COLUMNS} from jobs where unique_slot = ?`, params: [key] }),
+  };
+
+  private step(db: Database, step: SqlStep): Row[] {
+    const statement = this.prepared(db, step.sql);
+    if (statement.reader) return statement.all(bindable(step.params)) as Row[];
+    statement.run(bindable(step.params));
+    return [];
+  }
+
+  /** IMMEDIATE, as the batch insert: the write lock first, then the statements of the rules. */
+  async jobInsertUnique(p: JobInsertParams & { unique: UniqueInsert }): Promise<JobInsertOutcome> {
+    const now = new Date();
+    return this.withDb((db) =>
+      db.transaction(() => runStepsSync(uniqueInsertSteps(this.uniqueSql, p, now, (r) => this.toRecord(r)), (s) => this.step(db, s))).immediate(),
+    );
+  }
+
+  /** One IMMEDIATE transaction; a conflict throws inside it, which rolls it back. */
+  async jobInsertManyUnique(items: readonly JobInsertParams[]): Promise<JobInsertOutcome[] | BatchConflict> {
+    if (items.length === 0) return [];
+    const now = new Date();
+    return this.withDb((db) => {
+      try {
+        return db
+          .transaction(() => {
+            const result = runStepsSync(uniqueInsertManySteps(this.uniqueSql, items, now, (r) => this.toRecord(r)), (s) => this.step(db, s));
+            if (!Array.isArray(result)) throw new RolledBack(result);
+            return result;
+          })
+          .immediate();
+      } catch (err) {
+        if (err instanceof RolledBack) return err.conflict;
+        throw err;
+      }
+    });
+  }
+
+  protected isUniqueViolation(err: unknown): boolean {
+    return (err as { code?: string } | null)?.code === 'SQLITE_CONSTRAINT_UNIQUE';
+  }
+
   /** Busy past the busy timeout, or the file cannot be read or written. */
   protected isUnavailable(err: unknown): boolean {
     const code = (err as { code?: string }).code ?? '';
@@ -281,15 +368,17 @@ export class SqliteStore extends SqlStore {
     const lockedUntil = new Date(now.getTime() + p.lockDuration);
     const topics = p.topics.map(() => '?').join(', ');
     const rows = await this.all(
-      `update jobs set status = 'processing', lock_token = lower(hex(randomblob(16))), locked_until = ?, updated = ?
+      `update jobs set status = 'processing', lock_token = lower(hex(randomblob(16))), locked_until = ?, updated = ?,
+         ${keepSlotFor('processing')}
        where id in (
          select id from jobs
          where status = 'pending' and run_at <= ? and topic in (${topics})
          order by run_at, id limit ?
        ) and +status = 'pending'
-       returning ${JOB_COLUMNS}, lock_token, locked_until`,
+       returning ${JOB_COLUMNS}, lock_token, locked_until, ${wantsKeyColumn('processing')}`,
       [lockedUntil.toISOString(), now.toISOString(), now.toISOString(), ...p.topics, p.limit],
     );
+    await this.takeKeys(rows);
     return rows.map((r) => this.toClaimed(r)).sort((a, b) => a.runAt.getTime() - b.runAt.getTime());
   }
 
@@ -302,11 +391,12 @@ export class SqliteStore extends SqlStore {
     for (let i = 0; i < items.length; i += COMPLETE_CHUNK) {
       const chunk = items.slice(i, i + COMPLETE_CHUNK);
       const rows = await this.all(
-        `update jobs set status = 'completed', lock_token = null, locked_until = null, updated = ?
+        `update jobs set status = 'completed', lock_token = null, locked_until = null, updated = ?, ${keepSlotFor('completed')}
          where +status = 'processing' and (id, lock_token) in (values ${chunk.map(() => '(?, ?)').join(', ')})
-         returning id`,
+         returning id, ${wantsKeyColumn('completed')}`,
         [now.toISOString(), ...chunk.flatMap((c) => [c.id, c.lockToken])],
       );
+      await this.takeKeys(rows);
       for (const row of rows) done.push(row.id as string);
     }
     return done;
@@ -336,6 +426,11 @@ function createPrivately(filename: string): void {
     // Another process created it first; that one set its mode.
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
+}
+
+/** Thrown inside a transaction to roll it back, carrying the answer out. */
+class RolledBack {
+  constructor(readonly conflict: BatchConflict) {}
 }
 
 function isBusy(err: unknown): boolean {
