@@ -26,12 +26,11 @@ const SIGNAL: PropertyDescriptor = {
 };
 
 /**
- * Built by copying, then adding, with `signal` read only when a handler asks for it: both were
- * measured on a 20,000-job drain (docs/benchmarks.md, Memory). An AbortSignal per job cost
- * about a third of the engine's own jobs/s. And on Node 20 an object literal that spreads the
- * record and then adds properties (`{ ...record, signal, unmarshalPayload() {} }`) made V8 keep
- * something per job in the old generation that held each job's objects through every young
- * collection: the drain's heap grew by about 3 KB a job until a full collection.
+ * Built by copying, then adding, with `signal` made only when a handler reads it (docs/benchmarks.md,
+ * notes, Memory). On Node 20 an object literal that spreads the record and then adds properties
+ * (`{ ...record, signal, unmarshalPayload() {} }`) kept each job's objects alive through young
+ * collections (test/engine-garbage.test.ts: ~1,200 promoted bytes a job, ~90 without), and
+ * making an AbortSignal per job is costly whether or not anyone listens to it.
  */
 export function toJobContext(record: JobRecord, controller: AbortController): JobContext {
   const context = Object.assign({}, record) as JobContext & { [CONTROLLER]: AbortController };
