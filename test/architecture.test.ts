@@ -15,6 +15,8 @@ interface SourceFile {
   text: string;
   /** Every module specifier it imports or re-exports, static or dynamic. */
   imports: string[];
+  /** The specifiers loaded with the file itself: static imports and re-exports of values (not `import type`, not `import()`). */
+  staticImports: string[];
 }
 
 function sourceFiles(root = SRC, dir = root): SourceFile[] {
@@ -24,7 +26,8 @@ function sourceFiles(root = SRC, dir = root): SourceFile[] {
     if (!/\.(ts|mjs)$/.test(entry.name)) return [];
     const text = readFileSync(full, 'utf8');
     const imports = [...text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"]([^'"]+)['"]/gm)].map((m) => m[1]!);
-    return [{ path: relative(root, full).split('\\').join('/'), text, imports }];
+    const staticImports = [...text.matchAll(/^\s*(?:import|export)\s+(?!type\b)(?:[^;'"]*?\bfrom\s*)?['"]([^'"]+)['"]/gm)].map((m) => m[1]!);
+    return [{ path: relative(root, full).split('\\').join('/'), text, imports, staticImports }];
   });
 }
 
@@ -85,5 +88,24 @@ describe('server/src layers', () => {
       .filter(([, to]) => to !== null && inStore(to))
       .map(([from, to]) => `${from} → ${to}`);
     expect(direct).toEqual([]);
+  });
+
+  it('the entry point loads the HTTP server and each dialect\'s store only when asked (import())', () => {
+    // What `import '@jobbase/server'` loads with itself: an embedded engine pays for no HTTP code
+    // (express, helmet, jose, the docs assets) and for one driver (test/loaded-packages.test.ts runs it).
+    const byPath = new Map(files.map((f) => [f.path, f]));
+    const loaded = new Set<string>();
+    const visit = (path: string) => {
+      if (loaded.has(path) || !byPath.has(path)) return;
+      loaded.add(path);
+      const file = byPath.get(path)!;
+      for (const s of file.staticImports) {
+        const to = target(file, s);
+        if (to) visit(to.replace(/\.js$/, '.ts'));
+      }
+    };
+    visit('index.ts');
+    expect(loaded.has('engine/jobs.ts')).toBe(true);
+    expect([...loaded].filter((path) => /^(http\/|app\.ts$|cli|auth\/tokens\.ts$|store\/(sqlite|postgres)\/)/.test(path))).toEqual([]);
   });
 });

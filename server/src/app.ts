@@ -12,15 +12,7 @@ import { createExpressApp } from './http/express-app.js';
 import { validTrustProxy, type TrustProxy } from './http/trust-proxy.js';
 import { createHttpServer, validConnectionLimits, type ConnectionLimits } from './http/http-server.js';
 import { defaultLogger } from './logger.js';
-
-/**
- * 4 MiB. A batch of 1,000 jobs with typical payloads of about 1 KiB of JSON (an email's address,
- * subject, template and a few line items) measured 1.0 MiB, so a full batch has room for jobs
- * four times that size. A single 1 MiB payload (the engine's own limit, which answers 400)
- * still fits when a client escapes its non-ASCII text as `\uXXXX` (up to 3× the UTF-8 size for
- * two-byte characters). The server holds a body in memory while it reads it, so not more.
- */
-export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
+import { DEFAULT_BODY_LIMIT } from './defaults.js';
 
 /**
  * The HTTP server's limits on slow and idle clients (see http/http-server.ts for why each

@@ -21,3 +21,14 @@ export const DEFAULT_RESCUE_INTERVAL = 30_000;
 export const DEFAULT_DATABASE = 'sqlite:./jb_data/data.db';
 /** How often finished jobs past their retention are looked for. */
 export const DEFAULT_CLEANUP_INTERVAL = 60_000;
+
+/**
+ * 4 MiB. A batch of 1,000 jobs with typical payloads of about 1 KiB of JSON (an email's address,
+ * subject, template and a few line items) measured 1.0 MiB, so a full batch has room for jobs
+ * four times that size. A single 1 MiB payload (the engine's own limit, which answers 400)
+ * still fits when a client escapes its non-ASCII text as `\uXXXX` (up to 3× the UTF-8 size for
+ * two-byte characters). The server holds a body in memory while it reads it, so not more.
+ */
+export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
+/** How long a superuser's token is valid, ms: 24 h. */
+export const DEFAULT_TOKEN_DURATION = 24 * 60 * 60_000;

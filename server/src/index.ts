@@ -1,3 +1,10 @@
+// What loads when: this entry imports the engine and nothing of the HTTP server (express, helmet,
+// ts-rest's server, jose, the docs and admin assets), and `openStore` loads only the driver of
+// the dialect it opens, so an embedded engine holds the engine, the store and one driver;
+// `createApp` loads the HTTP server when first called.
+import type { TopicSchemas } from '@jobbase/contract';
+import type { App, AppOptions } from './app.js';
+
 export * from './defaults.js';
 export { JobsError, type JobsErrorCode, type FieldProblem } from './errors.js';
 export type { Logger } from './logger.js';
@@ -22,8 +29,7 @@ export {
 } from './engine/retry-policy.js';
 export type { JobRecord, ClaimedJob, JobStore } from './store/types.js';
 export { parseDatabaseUrl, redactDatabaseUrl } from './store/open.js';
-export { createApp, DEFAULT_BODY_LIMIT, type App, type AppOptions, type ListenOptions, type ListeningServer } from './app.js';
-export { DEFAULT_TOKEN_DURATION } from './auth/superuser-auth.js';
+export type { App, AppOptions, ListenOptions, ListeningServer } from './app.js';
 export { upsertSuperuser, countSuperusers, type UpsertResult } from './auth/superusers.js';
 export {
   defineTopics,
@@ -35,3 +41,8 @@ export {
   type EnqueueOutcome,
   type OnConflict,
 } from '@jobbase/contract';
+
+/** Opens (and migrates) the database and builds the HTTP app around the engine; does not listen. */
+export async function createApp<T extends TopicSchemas = {}>(options: AppOptions<T> = {}): Promise<App<T>> {
+  return (await import('./app.js')).createApp(options);
+}

@@ -5,8 +5,7 @@ import type { SuperuserStore, SettingStore } from '../store/types.js';
 import { findSuperuserByEmail, type Superuser } from './superusers.js';
 import { loadTokenSecret } from './token-secret.js';
 import { TokenSigner } from './tokens.js';
-
-export const DEFAULT_TOKEN_DURATION = 24 * 60 * 60_000;
+import { DEFAULT_TOKEN_DURATION } from '../defaults.js';
 
 /** How a sign-in ended: the email and password are never told apart. */
 export type LoginResult =

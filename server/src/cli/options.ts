@@ -1,9 +1,7 @@
 // The option parsers and options the CLI's commands share.
 import bytes from 'bytes';
 import { InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_BODY_LIMIT } from '../app.js';
-import { DEFAULT_MAX_LIST_PAYLOAD_SIZE } from '../defaults.js';
-import { DEFAULT_DATABASE } from '../defaults.js';
+import { DEFAULT_BODY_LIMIT, DEFAULT_DATABASE, DEFAULT_MAX_LIST_PAYLOAD_SIZE } from '../defaults.js';
 import { HOP_COUNT_TEXT, validTrustProxy, type TrustProxy } from '../http/trust-proxy.js';
 
 export const DEFAULT_HTTP = '127.0.0.1:8090';

@@ -70,7 +70,7 @@ export class Execution {
     const lockExpired = new Promise<'lock_expired'>((resolve) => {
       timer = setTimeout(() => resolve('lock_expired'), Math.max(0, job.lockedUntil.getTime() - Date.now()));
     });
-    const context = toJobContext(job, this.controller.signal);
+    const context = toJobContext(job, this.controller);
     const attempt = Promise.resolve()
       .then(() => handler(context))
       .then(

@@ -17,10 +17,16 @@ export interface ProducerOptions {
  * freed while work was waiting) cuts the sleep short.
  */
 export class Producer {
-  /** Jobs whose handler holds a worker slot. */
-  readonly inflight = new Map<string, Execution>();
+  /**
+   * Jobs whose handler holds a worker slot. Arrays, not a Map and a Set with an entry added and
+   * deleted per job: V8 links each hash table such churn replaces to its successor, and once
+   * one of them sits in the old generation that chain keeps every job's objects alive through
+   * young-generation collections. A 20,000-job drain promoted them all and its heap grew by
+   * about 3 KB a job until a full collection (docs/benchmarks.md, Memory).
+   */
+  private readonly inflight: Execution[] = [];
   /** Results still being written; `stop()` waits for them too. */
-  private readonly recording = new Set<Promise<unknown>>();
+  private readonly recording: Promise<unknown>[] = [];
   private wakeScheduled = false;
   private running = false;
   private loop: Promise<void> | null = null;
@@ -62,13 +68,13 @@ export class Producer {
     this.running = false;
     this.wake();
     await this.loop;
-    const all = () => Promise.all([...this.inflight.values()].map((e) => e.done.catch(() => undefined)));
+    const all = () => Promise.all(this.inflight.map((e) => e.done.catch(() => undefined)));
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeout)));
     const result = await Promise.race([all(), expired]);
     clearTimeout(timer);
     if (result === 'timeout') {
-      for (const execution of this.inflight.values()) execution.abortForShutdown();
+      for (const execution of [...this.inflight]) execution.abortForShutdown();
       await all();
     }
     await Promise.all([...this.recording]);
@@ -76,7 +82,7 @@ export class Producer {
 
   private async run(): Promise<void> {
     while (this.running) {
-      const free = this.options.workerPoolSize - this.inflight.size;
+      const free = this.options.workerPoolSize - this.inflight.length;
       if (free <= 0) {
         await this.sleep(this.options.pollInterval);
         continue;
@@ -112,8 +118,8 @@ export class Producer {
    */
   private execute(job: ClaimedJob): void {
     const execution = new Execution(job, this.handlers.get(job.topic)!, this.deps);
-    this.inflight.set(job.id, execution);
-    void execution.settled.then(() => this.slotFreed(job.id));
+    this.inflight.push(execution);
+    void execution.settled.then(() => this.slotFreed(execution));
     const recorded = execution.done.then(
       (ending) => this.onOutcome(job, ending),
       (err: Error) => {
@@ -121,13 +127,13 @@ export class Producer {
         this.onOutcome(job, err);
       },
     );
-    this.recording.add(recorded);
-    void recorded.finally(() => this.recording.delete(recorded));
+    this.recording.push(recorded);
+    void recorded.finally(() => removeFrom(this.recording, recorded));
   }
 
   /** Handlers finishing together free their slots in one claim: the wake waits a turn. */
-  private slotFreed(id: string): void {
-    this.inflight.delete(id);
+  private slotFreed(execution: Execution): void {
+    removeFrom(this.inflight, execution);
     if (!this.saturated || this.wakeScheduled) return;
     this.wakeScheduled = true;
     setImmediate(() => {
@@ -153,4 +159,12 @@ export class Producer {
       this.wakeUp = done;
     });
   }
+}
+
+/** Removes `item` (once) by moving the last element into its place: order does not matter here. */
+function removeFrom<T>(items: T[], item: T): void {
+  const index = items.indexOf(item);
+  if (index === -1) return;
+  items[index] = items[items.length - 1]!;
+  items.pop();
 }

@@ -18,11 +18,13 @@ export function assertTopicPayload(topics: Topics | undefined, topic: string, pa
 export function withParsedPayload(schema: ZodTypeAny, handler: JobHandler): JobHandler {
   return (job) => {
     const payload: unknown = job.unmarshalPayload(schema);
-    const typed: JobContext = {
-      ...job,
-      payload,
-      unmarshalPayload: ((other?: ZodTypeAny) => (other ? job.unmarshalPayload(other) : payload)) as JobContext['unmarshalPayload'],
-    };
+    const unmarshalPayload = (other?: ZodTypeAny) => (other ? job.unmarshalPayload(other) : payload);
+    // Descriptors, not a spread: the spread would read `signal`, which creates it (see toJobContext).
+    const typed = Object.defineProperties({}, {
+      ...Object.getOwnPropertyDescriptors(job),
+      payload: { value: payload, enumerable: true, writable: true, configurable: true },
+      unmarshalPayload: { value: unmarshalPayload, enumerable: true, writable: true, configurable: true },
+    }) as JobContext;
     return handler(typed);
   };
 }

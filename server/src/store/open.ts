@@ -1,7 +1,6 @@
 import { JobsError } from '../errors.js';
 import { defaultLogger } from '../logger.js';
 import type { StoreOpenOptions } from './orm-config.js';
-import { SqliteStore } from './sqlite/store.js';
 import type { Store } from './types.js';
 
 export type DatabaseLocation = { dialect: 'sqlite'; filename: string } | { dialect: 'postgres'; url: string };
@@ -43,10 +42,11 @@ export function redactDatabaseUrl(database: string): string {
 export async function openStore(database: string, options: Partial<StoreOpenOptions> = {}): Promise<Store> {
   const opened: StoreOpenOptions = { ...options, logger: options.logger ?? defaultLogger() };
   const location = parseDatabaseUrl(database);
+  // Each dialect's store is imported when opened: a process loads one driver and its MikroORM.
   const store =
     location.dialect === 'postgres'
       ? await (await import('./postgres/store.js')).PostgresStore.open(location.url, opened)
-      : await SqliteStore.open(location.filename, opened);
+      : await (await import('./sqlite/store.js')).SqliteStore.open(location.filename, opened);
   try {
     store.opening.migrationsApplied = await store.migrate();
   } catch (err) {

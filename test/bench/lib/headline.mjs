@@ -18,6 +18,8 @@ export function headline(kind, v) {
       return `claim p50 ${round(v.claimP50Ms, 2)} ms, drain ${round(v.drainJobsPerSecond)} jobs/s (fill ${round(v.fillSeconds, 1)} s)`;
     case 'http-enqueue':
       return `${round(v.requestsPerSecond)} req/s, p99 ${round(v.p99Ms)} ms, non-2xx ${v.non2xx}`;
+    case 'memory':
+      return `import +${round(v.importMb, 1)} MB, opened +${round(v.openMb, 1)} MB`;
     case 'insert-limit':
       return `${round(v.insertsPerSecond)} inserts/s`;
     default:

@@ -6,6 +6,11 @@ import { fileURLToPath } from 'node:url';
 
 const entry = new URL('../../../server/dist/index.js', import.meta.url);
 
+/** The URL of a module of the built server, `index.js` or e.g. `store/sqlite/store.js`. */
+export function jobbaseModule(path) {
+  return new URL(path, entry).href;
+}
+
 export async function loadJobbase() {
   if (!existsSync(fileURLToPath(entry))) {
     throw new Error('server/dist is missing: run `npx tsc -b` at the repository root (npm run bench does).');

@@ -12,6 +12,7 @@ export const SCENARIOS = {
   C: 'depth',
   D: 'HTTP',
   E: 'machine limit',
+  F: 'memory',
 };
 
 /**
@@ -66,6 +67,10 @@ export function buildPlan(mode, { synchronous, scenarios, systems }) {
         capMs: mode.drainCapMs,
       });
     }
+  }
+  // What a queue's import and an idle queue add to a process: one entry per queue and dialect.
+  for (const id of ENQUEUE_SYSTEMS) {
+    add('F', 'memory', id, null, `memory:${id}`, {});
   }
   for (const dialect of ['sqlite', 'postgres']) {
     add('D', 'http-enqueue', null, dialect, `http:${dialect}`, {

@@ -1,9 +1,10 @@
 // Direct driver connections for the harness's own SQL (backlogs, VACUUM), apart from the queue
-// under test so its pools and statements stay as the queue set them up.
-import Database from 'better-sqlite3';
-import pg from 'pg';
+// under test so its pools and statements stay as the queue set them up. Each driver is imported
+// when first used: a measurement process then holds the drivers its queue loads, not both
+// (section F and the drain's peak RSS count them).
 
 export async function withPostgres(url, work) {
+  const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -14,6 +15,7 @@ export async function withPostgres(url, work) {
 }
 
 export async function withSqlite(file, work) {
+  const { default: Database } = await import('better-sqlite3');
   const db = new Database(file);
   try {
     db.pragma('busy_timeout = 10000');

@@ -12,6 +12,12 @@ const NOTES_END = '<!-- notes:end -->';
 const DEFAULT_NOTES = '_No notes yet: findings from profiles go here and survive the next run._';
 
 const label = (id) => systemById(id).label;
+const mb = (v) => v.toFixed(1);
+/** Section F's rows, and the drain rows whose peak each shows (a peer's settings, in SYSTEMS order). */
+const MEMORY_SYSTEMS = ENQUEUE_SYSTEMS;
+const MEMORY_DRAINS = Object.fromEntries(
+  MEMORY_SYSTEMS.map((id) => [id, SYSTEMS.filter((s) => s.id === id || (systemById(id).queue !== 'jobbase' && s.queue === id)).map((s) => s.id)]),
+);
 const jobsPerSecond = (v) => v.jobsPerSecond;
 /** Enqueueing does not depend on worker settings: a peer's tuned variants share its enqueue figures. */
 const enqueueId = (id) => (systemById(id).queue === 'jobbase' ? id : systemById(id).queue);
@@ -194,6 +200,26 @@ job's essentials: node-pg with a prepared statement on one connection (PostgreSQ
 ${table(
   ['database', 'inserts/s'],
   ['postgres', 'sqlite'].map((d) => [d === 'sqlite' ? 'SQLite (better-sqlite3)' : 'PostgreSQL (node-pg)', cell(f.figure(`limit:${d}`, (v) => v.insertsPerSecond), rate)]),
+)}
+
+## F. Memory
+
+What a queue costs the process it runs in, in MB of resident memory (RSS). *Import*: a fresh
+process imports what a service imports to run the queue's workers — for Jobbase
+\`@jobbase/server\` and the store module \`createJobs\` loads for the database's dialect (one
+driver and MikroORM); graphile-worker and pg-boss their packages; plainjob its package and
+better-sqlite3 — and the RSS it added is taken. *Opened*: the same process then opens the queue
+on an empty database (migrations included), no job yet. *Drain peak*: the process's peak RSS in
+the drain above at concurrency 10 (${mode.drainJobs.toLocaleString('en-US')} jobs), the harness's own backlog insert included.
+
+${table(
+  ['system', 'import, MB', 'import + open, MB', 'drain peak RSS, MB (each setting of section A, in its order)'],
+  MEMORY_SYSTEMS.map((id) => [
+    label(id).replace(/ \(.*\)$/, ''),
+    cell(f.figure(`memory:${id}`, (v) => v.importMb), mb, { terse: true }),
+    cell(f.figure(`memory:${id}`, (v) => v.openMb), mb, { terse: true }),
+    MEMORY_DRAINS[id].map((d) => cell(f.figure(`drain:${d}:${mode.drainConcurrency[0]}`, (v) => v.peakRssMb), rate, { terse: true })).join(' / '),
+  ]),
 )}
 
 ## Settings

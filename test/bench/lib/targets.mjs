@@ -6,6 +6,7 @@ import { systemById } from '../adapters/queue-adapter.mjs';
 import { ms, percent, rate, ratio } from './format.mjs';
 
 const jobsPerSecond = (v) => v.jobsPerSecond;
+const mb = (v) => v.toFixed(1);
 
 /** "not measured: <side> n/a (1 of 3 repeats failed)", or null when both figures stand. */
 function unmeasured(sides) {
@@ -102,6 +103,28 @@ export function evaluateTargets(f, run) {
       `${shown(liteDrain, rate)} vs ${shown(plain, rate)} jobs/s`),
     atMost('… while a 10 ms timer keeps firing (worst gap ≤ 50 ms)', gap, 50, `worst gap ${shown(gap, ms)} ms (plainjob: ${shown(plainGap, ms)} ms)`),
   );
+
+  // Issue 20, Memory: against graphile-worker, its import and its lowest drain peak of the
+  // settings measured (like the latency target, its best configuration here).
+  const imported = (id) => f.figure(`memory:${id}`, (v) => v.importMb);
+  const gwImport = imported('graphile-worker');
+  const peak = (id) => f.figure(`drain:${id}:10`, (v) => v.peakRssMb);
+  const gwPeaks = ['graphile-worker', 'graphile-worker-lq10', 'graphile-worker-batched'].map((id) => ({ id, fig: peak(id) }));
+  const gwPeak = gwPeaks.find((g) => g.fig.reason) ?? gwPeaks.reduce((a, b) => (b.fig.value < a.fig.value ? b : a));
+  for (const id of ['jobbase-postgres', 'jobbase-sqlite']) {
+    const mine = imported(id);
+    out.push(
+      atMost(`Memory, ${id}: import of what \`createJobs\` needs ≤ 1.5× graphile-worker’s`, mine, derived(1.5 * gwImport.value, gwImport),
+        `${shown(mine, mb)} vs ${shown(gwImport, mb)} MB (${mine.reason || gwImport.reason ? 'n/a' : ratio(mine.value / gwImport.value)})`),
+    );
+  }
+  for (const id of ['jobbase-postgres', 'jobbase-sqlite']) {
+    const mine = peak(id);
+    out.push(
+      atMost(`Memory, ${id}: drain peak RSS (concurrency 10) ≤ 1.2× graphile-worker’s`, mine, derived(1.2 * gwPeak.fig.value, gwPeak.fig),
+        `${shown(mine, mb)} vs ${shown(gwPeak.fig, mb)} MB, ${systemById(gwPeak.id).label} (${mine.reason || gwPeak.fig.reason ? 'n/a' : ratio(mine.value / gwPeak.fig.value)})`),
+    );
+  }
 
   const [shallow, deep] = [Math.min(...run.mode.depths), Math.max(...run.mode.depths)];
   for (const id of ['jobbase-postgres', 'jobbase-sqlite']) {
