@@ -26,16 +26,18 @@ export type Job = ClientInferResponseBody<JobRoutes['get'], 200>;
 export type JobPage = ClientInferResponseBody<JobRoutes['list'], 200>;
 export type JobStats = ClientInferResponseBody<JobRoutes['stats'], 200>;
 export type AuthResult = ClientInferResponseBody<AuthRoute, 200>;
-/** `{ topic?, status?, limit?, offset?, payload? }`: the list route's query. */
+/** `{ topic?, status?, priority?, sort?, limit?, offset?, payload? }`: the list route's query. */
 export type ListOptions = NonNullable<ClientInferRequest<JobRoutes['list']>['query']>;
 type EnqueueBody = ClientInferRequest<JobRoutes['enqueue']>['body'];
 
-/** The library's options (SPEC §2), camelCase; sent as the body's `run_at` and `max_retries`. */
+/** The library's options (SPEC §2), camelCase; sent as the body's `run_at`, `max_retries` and `priority`. */
 export interface EnqueueOptions {
   /** When the job is due; now when omitted. A Date or an ISO 8601 string. */
   runAt?: Date | string;
-  /** Retries after the first execution (0: run once); the server's default when omitted. */
+  /** Retries after the first execution (0: run once); the server's default for the topic when omitted. */
   maxRetries?: EnqueueBody['max_retries'];
+  /** -32768 to 32767; lower runs first among due jobs. The server's default for the topic (else 0) when omitted. */
+  priority?: EnqueueBody['priority'];
 }
 
 /** One job of `enqueueMany`, with the library's option names. */
@@ -107,10 +109,10 @@ export function createJobsClient<T extends TopicSchemas = {}>(options: JobsClien
 
   const { topics } = options;
 
-  const enqueueWithOptions = async (topic: string, payload: unknown, { runAt, maxRetries }: EnqueueOptions = {}) => {
+  const enqueueWithOptions = async (topic: string, payload: unknown, { runAt, maxRetries, priority }: EnqueueOptions = {}) => {
     refuseInvalidPayload(topics, topic, payload);
     return expectStatus(
-      await raw.jobs.enqueue({ body: { topic, payload, run_at: wireTime(runAt), max_retries: maxRetries } }),
+      await raw.jobs.enqueue({ body: { topic, payload, run_at: wireTime(runAt), max_retries: maxRetries, priority } }),
       200,
       jobs.enqueue,
     );
@@ -140,11 +142,12 @@ export function createJobsClient<T extends TopicSchemas = {}>(options: JobsClien
     enqueueMany: async (items) => {
       refuseInvalidBatch(topics, items);
       const body = {
-        jobs: items.map(({ topic, payload, runAt, maxRetries }) => ({
+        jobs: items.map(({ topic, payload, runAt, maxRetries, priority }) => ({
           topic,
           payload,
           run_at: wireTime(runAt),
           max_retries: maxRetries,
+          priority,
         })),
       };
       return expectStatus(await raw.jobs.enqueueBatch({ body }), 200, jobs.enqueueBatch).items;

@@ -34,6 +34,8 @@ export const jobExample = {
   retries: 0,
   max_retries: 5,
   last_error: null,
+  priority: 0,
+  snoozes: 0,
   created: '2025-01-08T10:00:00.000Z',
   updated: '2025-01-08T10:00:00.000Z',
 } satisfies JobBody;
@@ -154,7 +156,7 @@ export const healthExample = { code: 200, message: 'API is healthy.', data: {} }
 export const enqueueBatchRequestExample = {
   jobs: [
     { topic: 'send_email', payload: { to: 'user@example.com', subject: 'Hello' } },
-    { topic: 'send_sms', payload: { to: '+15550100', text: 'Hello' }, max_retries: 2 },
+    { topic: 'send_sms', payload: { to: '+15550100', text: 'Hello' }, max_retries: 2, priority: -10 },
   ],
 } satisfies EnqueueBatchBody;
 
@@ -168,6 +170,7 @@ export const jobBatchExample = {
       payload: { to: '+15550100', text: 'Hello' },
       run_at: '2025-01-08T10:00:00.000Z',
       max_retries: 2,
+      priority: -10,
     },
   ],
 } satisfies JobBatch;

@@ -1,13 +1,19 @@
-import { ListQuerySchema, MaxRetriesSchema, TopicSchema, type ListQuery } from '@jobbase/contract';
+import { ListQuerySchema, MaxRetriesSchema, PrioritySchema, TopicSchema, type ListQuery } from '@jobbase/contract';
 import type { ZodType, ZodTypeDef } from 'zod';
 import { JobsError, validationError } from '../errors.js';
 
 export interface EnqueueOptions {
   /** When the job is due; now when omitted. A Date or an ISO 8601 string. */
   runAt?: Date | string;
-  /** Retries after the first execution (0: run once); the engine's default when omitted. */
+  /** Retries after the first execution (0: run once); the topic's default, else the engine's, when omitted. */
   maxRetries?: number;
+  /** -32768 to 32767; lower runs first among due jobs. The topic's default, else 0, when omitted. */
+  priority?: number;
 }
+
+/** Years 1..9999, as ms since the epoch: see `validRunAt`. */
+const MIN_RUN_AT = -62_135_596_800_000;
+export const MAX_RUN_AT = 253_402_300_799_999;
 
 /** The same rules the HTTP contract states, applied to library calls (wire field names). */
 export function validTopic(topic: unknown): string {
@@ -18,13 +24,17 @@ export function validMaxRetries(maxRetries: unknown): number {
   return check(MaxRetriesSchema, maxRetries, 'max_retries');
 }
 
+export function validPriority(priority: unknown): number {
+  return check(PrioritySchema, priority, 'priority');
+}
+
 export function validRunAt(runAt: Date | string | undefined, now: Date): Date {
   if (runAt === undefined) return now;
   const date = runAt instanceof Date ? runAt : typeof runAt === 'string' ? new Date(runAt) : new Date(NaN);
   const time = date.getTime();
   // Years 1..9999: ISO text stays fixed-width, so times sort as text on SQLite, and PostgreSQL
   // has no year 0 (it would come back as 1 BC).
-  if (!Number.isFinite(time) || time < -62_135_596_800_000 || time > 253_402_300_799_999) {
+  if (!Number.isFinite(time) || time < MIN_RUN_AT || time > MAX_RUN_AT) {
     throw validationError('run_at', 'invalid_date', 'run_at must be a valid ISO 8601 date-time.');
   }
   return date;

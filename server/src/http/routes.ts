@@ -70,12 +70,13 @@ export function mountRoutes(app: Express, { jobs, auth, signInLimits }: RouteDep
         const job = await jobs.enqueueWithOptions(body.topic, body.payload, {
           runAt: body.run_at,
           maxRetries: body.max_retries,
+          priority: body.priority,
         });
         return { status: 200, body: toJobBody(job) };
       },
       enqueueBatch: async ({ body }) => {
         const made = await jobs.enqueueMany(
-          body.jobs.map((j) => ({ topic: j.topic, payload: j.payload, runAt: j.run_at, maxRetries: j.max_retries })),
+          body.jobs.map((j) => ({ topic: j.topic, payload: j.payload, runAt: j.run_at, maxRetries: j.max_retries, priority: j.priority })),
         );
         return { status: 200, body: { items: made.map(toJobBody) } };
       },

@@ -66,7 +66,23 @@ class JobCounts extends Migration {
   }
 }
 
+/**
+ * Issue 14's controls: `priority` (lower runs first among due jobs) and `snoozes` (times a
+ * handler put the job back for later). The claim index leads with priority after status, so
+ * the claim walks one priority's due jobs in run_at, id order (see SqliteStore.jobClaim).
+ * Existing jobs get priority 0 and no snoozes.
+ */
+class JobControls extends Migration {
+  override async up(): Promise<void> {
+    this.addSql('alter table jobs add column priority integer not null default 0');
+    this.addSql('alter table jobs add column snoozes integer not null default 0');
+    this.addSql('drop index jobs_claim');
+    this.addSql('create index jobs_claim on jobs (status, priority, run_at, id)');
+  }
+}
+
 export const sqliteMigrations = [
   { name: '0001_initial', class: InitialSchema },
   { name: '0002_job_counts', class: JobCounts },
+  { name: '0003_job_controls', class: JobControls },
 ];
