@@ -7,7 +7,20 @@ import { deferred, waitFor } from './helpers/wait.js';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const JOB_FIELDS = ['created', 'id', 'last_error', 'max_retries', 'payload', 'retries', 'run_at', 'status', 'topic', 'updated'];
+const JOB_FIELDS = [
+  'created',
+  'id',
+  'last_error',
+  'max_retries',
+  'payload',
+  'priority',
+  'retries',
+  'run_at',
+  'snoozes',
+  'status',
+  'topic',
+  'updated',
+];
 const UNKNOWN_ID = '01900000-0000-7000-8000-000000000000';
 const MIB = 1_048_576;
 
@@ -21,6 +34,8 @@ function expectJob(res: ApiResponse, expected: Record<string, unknown> = {}): vo
   for (const time of [job.run_at, job.created, job.updated]) expect(time).toMatch(ISO_UTC);
   expect(Number.isInteger(job.retries)).toBe(true);
   expect(Number.isInteger(job.max_retries)).toBe(true);
+  expect(Number.isInteger(job.priority)).toBe(true);
+  expect(Number.isInteger(job.snoozes)).toBe(true);
   expect(job.last_error === null || typeof job.last_error === 'string').toBe(true);
   expect(job).toMatchObject(expected);
 }

@@ -15,7 +15,7 @@ export interface paths {
         put?: never;
         /**
          * Enqueue a job
-         * @description Stores a job for `topic`, due at `run_at` (now when omitted). The job is committed to the database before the answer is sent. A worker with a handler for the topic runs it; a failed attempt is retried with backoff up to `max_retries` times.
+         * @description Stores a job for `topic`, due at `run_at` (now when omitted). The job is committed to the database before the answer is sent. A worker with a handler for the topic runs it; among due jobs a lower `priority` runs first; a failed attempt is retried with backoff up to `max_retries` times. `max_retries` and `priority` left out take the defaults the server registered for the topic, else the server’s.
          */
         post: operations["enqueueJob"];
         delete?: never;
@@ -52,8 +52,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List jobs, newest first
-         * @description A page of jobs, optionally of one topic and one status, ordered by `created` then `id`, descending. The payloads of one page may take at most 8 MiB of JSON text (unless the server is set otherwise: `maxListPayloadSize`); past that the page is refused with a 422 before any payload is read. A page of one job (`limit=1`) is always answered, and `payload=false` lists jobs of any size.
+         * List jobs, newest first or by priority
+         * @description A page of jobs, optionally of one topic, one status and one priority, ordered by `created` then `id`, descending (`sort=-created`, the default), or in the order they would run: `priority`, then `run_at`, then `id`, ascending (`sort=priority`; quickest with `status=pending`, which walks the claim’s own index). The payloads of one page may take at most 8 MiB of JSON text (unless the server is set otherwise: `maxListPayloadSize`); past that the page is refused with a 422 before any payload is read. A page of one job (`limit=1`) is always answered, and `payload=false` lists jobs of any size.
          */
         get: operations["listJobs"];
         put?: never;
@@ -233,6 +233,10 @@ export interface components {
             max_retries: number;
             /** @description The last failed attempt’s error message, or null. */
             last_error: string | null;
+            /** @description Lower runs first, among due jobs; 0 by default. */
+            priority: number;
+            /** @description Times a handler put the job back for later with `job.snooze(ms)`. */
+            snoozes: number;
             /** Format: date-time */
             created: string;
             /** Format: date-time */
@@ -272,6 +276,8 @@ export interface components {
             run_at?: string;
             /** @description Retries after the first execution; the server default when omitted. */
             max_retries?: number;
+            /** @description -32768 to 32767; a lower number runs first among due jobs. The topic’s default (or 0) when omitted. */
+            priority?: number;
         };
         /** @description PocketBase’s error shape. `data` maps a field of the request to its first problem; it is empty when no single field is at fault. */
         Error: {
@@ -387,6 +393,8 @@ export interface operations {
                      *       "retries": 0,
                      *       "max_retries": 5,
                      *       "last_error": null,
+                     *       "priority": 0,
+                     *       "snoozes": 0,
                      *       "created": "2025-01-08T10:00:00.000Z",
                      *       "updated": "2025-01-08T10:00:00.000Z"
                      *     }
@@ -394,7 +402,7 @@ export interface operations {
                     "application/json": components["schemas"]["Job"];
                 };
             };
-            /** @description The body is invalid (empty or missing topic, topic over 255 characters, bad `run_at`, `max_retries` not an integer ≥ 0, a NUL character in the topic or payload) or the payload is over 1 MiB; `data` names the field. */
+            /** @description The body is invalid (empty or missing topic, topic over 255 characters, bad `run_at`, `max_retries` not an integer ≥ 0, `priority` not an integer from -32768 to 32767, a NUL character in the topic or payload) or the payload is over 1 MiB; `data` names the field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -490,7 +498,8 @@ export interface operations {
                  *             "to": "+15550100",
                  *             "text": "Hello"
                  *           },
-                 *           "max_retries": 2
+                 *           "max_retries": 2,
+                 *           "priority": -10
                  *         }
                  *       ]
                  *     }
@@ -523,6 +532,8 @@ export interface operations {
                      *           "retries": 0,
                      *           "max_retries": 3,
                      *           "last_error": null,
+                     *           "priority": 0,
+                     *           "snoozes": 0,
                      *           "created": "2025-01-08T10:00:00.000Z",
                      *           "updated": "2025-01-08T10:00:00.000Z"
                      *         },
@@ -538,6 +549,8 @@ export interface operations {
                      *           "retries": 0,
                      *           "max_retries": 2,
                      *           "last_error": null,
+                     *           "priority": -10,
+                     *           "snoozes": 0,
                      *           "created": "2025-01-08T10:00:00.000Z",
                      *           "updated": "2025-01-08T10:00:00.000Z"
                      *         }
@@ -628,6 +641,10 @@ export interface operations {
                 topic?: string;
                 /** @description Only jobs in this status. Sent empty (`?status=`), it is no filter. */
                 status?: components["schemas"]["JobStatus"];
+                /** @description Only jobs of this priority (an integer from -32768 to 32767). Sent empty, it is no filter. */
+                priority?: number;
+                /** @description `-created` (newest first, the default) or `priority` (the order the jobs would run: lowest `priority`, then earliest `run_at`, then `id`). Sent empty, the default. */
+                sort?: "-created" | "priority";
                 /** @description Jobs per page. Sent empty, the default. */
                 limit?: number;
                 /** @description Jobs to skip before the page starts. Sent empty, 0. */
@@ -662,6 +679,8 @@ export interface operations {
                      *           "retries": 0,
                      *           "max_retries": 5,
                      *           "last_error": null,
+                     *           "priority": 0,
+                     *           "snoozes": 0,
                      *           "created": "2025-01-08T10:00:00.000Z",
                      *           "updated": "2025-01-08T10:00:00.000Z"
                      *         }
@@ -806,6 +825,8 @@ export interface operations {
                      *       "retries": 0,
                      *       "max_retries": 5,
                      *       "last_error": null,
+                     *       "priority": 0,
+                     *       "snoozes": 0,
                      *       "created": "2025-01-08T10:00:00.000Z",
                      *       "updated": "2025-01-08T10:00:00.000Z"
                      *     }
@@ -947,6 +968,8 @@ export interface operations {
                      *       "retries": 0,
                      *       "max_retries": 5,
                      *       "last_error": null,
+                     *       "priority": 0,
+                     *       "snoozes": 0,
                      *       "created": "2025-01-08T10:00:00.000Z",
                      *       "updated": "2025-01-08T13:05:00.000Z"
                      *     }
