@@ -290,12 +290,19 @@ export class PostgresStore extends SqlStore {
  * updates only those, each with its own gen_random_uuid() lock token and its topic's lock
  * expiry (`p_locked_until`, one per topic). Why it is shaped so, each measured (migrations
  * 0002–0006 hold the history; this is the definition that runs):
- * - Priority by priority: one ordered walk across priorities would step over every job not yet
- *   due at a lower priority number before it reached a due one (a million jobs scheduled for
- *   tomorrow at priority -1 would be read by every claim). So the loop visits the waiting
- *   priorities in order, one index probe each, and takes each one's due range (`priority = v
- *   and run_at <= now`, the start of the index range) until it has `p_limit` ids: the cost grows
- *   with the number of distinct priorities waiting, never with the jobs.
+ * - Due jobs only, without reading the rest: within one priority the index holds the due jobs
+ *   first, then those not yet due, and a plain walk across priorities would step over every job
+ *   not yet due at a lower priority number before it reached a due one (100,000 jobs scheduled
+ *   for later at priority -10 ahead of 1,000,000 due: 2.5 ms and 1,090 buffers per claim,
+ *   against 0.08 ms). So the walk stops at the first job not yet due it meets and starts again
+ *   at the next priority (`priority >= v_from`, one index descent): the cost grows with the
+ *   number of distinct priorities ahead, never with the jobs. A job not yet due of any topic
+ *   ends its priority (`or run_at > p_now`), so other topics' scheduled jobs are never walked
+ *   either; that one row is locked with the rest until the claim commits, and left as it is.
+ * - One walk, not a probe for the lowest waiting priority and then a walk of its due jobs:
+ *   both would step over the entries of jobs claimed since the last vacuum (60-odd index pages
+ *   after 1,000 claims), and the probe made a claim-and-complete cycle 7% slower (4,000 cycles,
+ *   interleaved with the claim before priorities); this walk matches that claim's cost.
  * - An array of ids, not a join: with the limit a parameter the planner guessed thousands of
  *   claimed rows and hash-joined the UPDATE over a sequential scan (EXPLAIN ANALYZE: 44 ms with
  *   100,000 rows, 271 ms with 1,000,000, against 0.07 ms for the index walk). Over an array it
@@ -310,18 +317,24 @@ export class PostgresStore extends SqlStore {
 const CLAIM_BODY = `
         declare
           v_ids uuid[] := '{}';
-          v_priority smallint;
+          v_from integer := -32768;
+          v_job record;
         begin
-          select priority into v_priority from jobs where status = 'pending' order by priority limit 1;
-          while v_priority is not null loop
-            v_ids := v_ids || array(
-              select id from jobs
-              where status = 'pending' and priority = v_priority and run_at <= p_now and topic = any(p_topics)
-              order by run_at, id limit p_limit - cardinality(v_ids)
+          <<priorities>>
+          loop
+            for v_job in
+              select id, priority, run_at from jobs
+              where status = 'pending' and priority >= v_from and (topic = any(p_topics) or run_at > p_now)
+              order by priority, run_at, id limit p_limit - cardinality(v_ids)
               for update skip locked
-            );
-            exit when cardinality(v_ids) >= p_limit;
-            select priority into v_priority from jobs where status = 'pending' and priority > v_priority order by priority limit 1;
+            loop
+              if v_job.run_at > p_now then
+                v_from := v_job.priority + 1;
+                continue priorities;
+              end if;
+              v_ids := v_ids || v_job.id;
+            end loop;
+            exit;
           end loop;
           return query
           update jobs j set status = 'processing', lock_token = gen_random_uuid()::text,
