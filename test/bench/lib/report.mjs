@@ -170,8 +170,8 @@ ${table(
 
 "Mixed priorities": Jobbase's backlog spread over five priorities (-2 to 2), with a tenth as many
 jobs again due in an hour at priority -10, ahead of every due job in the claim index's order:
-the claim visits the waiting priorities and reads only each one's due jobs, so those never cost
-it a read.
+the claim reads each waiting priority's due jobs and at most one job not yet due per priority, so
+the jobs scheduled for later cost it nothing however many they are.
 
 ## D. HTTP: \`POST /api/jobs/enqueue\`
 
