@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { rawQuery } from '@jobbase/server/testing';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppFixture, EMAIL, PASSWORD, type RunningApp } from './helpers/app.js';
@@ -210,6 +211,54 @@ describe.skipIf(!haveBrowser)('admin UI in Chromium', () => {
       expect(panel.x + panel.width).toBeLessThanOrEqual(1280);
     } finally {
       await tokyo.context().close();
+    }
+  });
+
+  it('filters by priority, sorts in run order, and shows a job’s priority and snoozes', async () => {
+    const { jobs } = running.app;
+    const later = new Date(Date.now() + 3_600_000);
+    const made = [];
+    for (const priority of [5, -3, 0, 5]) made.push(await jobs.enqueueWithOptions('report', { priority }, { priority, runAt: later }));
+    // One of them snoozed once, as its handler would have.
+    await rawSnooze(made[3]!.id);
+    try {
+      await page.getByLabel('Status').selectOption('');
+      await page.getByLabel('Topic').fill('report');
+      await page.getByLabel('Sort').selectOption('priority');
+      await expect.poll(() => page.locator('table.jobs td.col-priority').allTextContents()).toEqual(['-3', '0', '5', '5']);
+      // Equal priorities in run_at, then id order: the two 5s as enqueued.
+      expect(await page.locator('table.jobs tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')))).toEqual(
+        [made[1]!, made[2]!, made[0]!, made[3]!].map((j) => j.id),
+      );
+      await page.getByLabel('Priority').fill('5');
+      await page.getByRole('button', { name: 'Filter' }).click();
+      await expect.poll(() => page.locator('.pager .range').textContent()).toBe('1–2 of 2');
+      await page.locator(`table.jobs tbody tr[data-id="${made[3]!.id}"]`).getByRole('button').click();
+      const detail = page.locator('aside.detail');
+      await expect.poll(() => detail.locator('dt:has-text("Snoozes") + dd').textContent()).toBe('1');
+      expect(await detail.locator('dt:has-text("Priority") + dd').textContent()).toBe('5');
+      await shot('priority');
+      await detail.getByRole('button', { name: 'Close details' }).click();
+
+      // The browser itself refuses a priority out of range or not whole, before any request.
+      for (const bad of ['1.5', '40000']) {
+        await page.getByLabel('Priority').fill(bad);
+        expect(await page.getByLabel('Priority').evaluate((el: HTMLInputElement) => el.checkValidity())).toBe(false);
+      }
+    } finally {
+      for (const job of made) await jobs.delete(job.id);
+      await page.getByLabel('Priority').fill('');
+      await page.getByLabel('Topic').fill('');
+      await page.getByLabel('Sort').selectOption('-created');
+      await page.getByRole('button', { name: 'Filter' }).click();
+    }
+
+    /** What a handler's `return job.snooze(ms)` leaves: the job made due, claimed and snoozed through the store. */
+    async function rawSnooze(id: string): Promise<void> {
+      await rawQuery(jobs.store, 'update jobs set run_at = ? where id = ?', [new Date(0).toISOString(), id]);
+      const [claimed] = await jobs.store.jobClaim({ topics: ['report'], limit: 1, lockDuration: 60_000 });
+      expect(claimed!.id).toBe(id);
+      expect(await jobs.store.jobSnooze({ id, lockToken: claimed!.lockToken, runAt: later })).toBe(true);
     }
   });
 

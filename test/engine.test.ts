@@ -215,7 +215,7 @@ describe.each(dialects())('engine on %s', (dialect) => {
     expect(stale!.id).toBe(first.id);
     await waitFor('lock to expire', () => Date.now() > stale!.lockedUntil.getTime());
     const expired = await store.jobGetExpired({ before: new Date(), limit: 10 });
-    expect(expired).toEqual([{ id: first.id, lockToken: stale!.lockToken, retries: 0, maxRetries: 0 }]);
+    expect(expired).toEqual([{ id: first.id, topic: 'cas', lockToken: stale!.lockToken, retries: 0, maxRetries: 0 }]);
     expect(await store.jobRescueMany([{ ...expired[0]!, error: 'rescued', status: 'failed' }])).toEqual([first.id]);
     expect(await jobs.get(first.id)).toMatchObject({ status: 'failed', lastError: 'rescued' });
     await jobs.requeue(first.id);

@@ -13,8 +13,10 @@ const JOB_FIELDS = [
   'last_error',
   'max_retries',
   'payload',
+  'priority',
   'retries',
   'run_at',
+  'snoozes',
   'status',
   'topic',
   'unique_key',
@@ -36,6 +38,8 @@ function expectJob(res: ApiResponse, expected: Record<string, unknown> = {}, enq
   for (const time of [job.run_at, job.created, job.updated]) expect(time).toMatch(ISO_UTC);
   expect(Number.isInteger(job.retries)).toBe(true);
   expect(Number.isInteger(job.max_retries)).toBe(true);
+  expect(Number.isInteger(job.priority)).toBe(true);
+  expect(Number.isInteger(job.snoozes)).toBe(true);
   expect(job.last_error === null || typeof job.last_error === 'string').toBe(true);
   expect(job).toMatchObject(expected);
 }

@@ -31,7 +31,7 @@ export type EnqueuedJob = ClientInferResponseBody<JobRoutes['enqueue'], 200>;
 export type JobPage = ClientInferResponseBody<JobRoutes['list'], 200>;
 export type JobStats = ClientInferResponseBody<JobRoutes['stats'], 200>;
 export type AuthResult = ClientInferResponseBody<AuthRoute, 200>;
-/** `{ topic?, status?, limit?, offset?, payload? }`: the list route's query. */
+/** `{ topic?, status?, priority?, sort?, limit?, offset?, payload? }`: the list route's query. */
 export type ListOptions = NonNullable<ClientInferRequest<JobRoutes['list']>['query']>;
 type EnqueueBody = ClientInferRequest<JobRoutes['enqueue']>['body'];
 
@@ -39,8 +39,10 @@ type EnqueueBody = ClientInferRequest<JobRoutes['enqueue']>['body'];
 export interface EnqueueOptions {
   /** When the job is due; now when omitted. A Date or an ISO 8601 string. */
   runAt?: Date | string;
-  /** Retries after the first execution (0: run once); the server's default when omitted. */
+  /** Retries after the first execution (0: run once); the server's default for the topic when omitted. */
   maxRetries?: EnqueueBody['max_retries'];
+  /** -32768 to 32767; lower runs first among due jobs. The server's default for the topic (else 0) when omitted. */
+  priority?: EnqueueBody['priority'];
   /** While a job with this key is in one of its unique states, no other job with the key is stored. */
   uniqueKey?: EnqueueBody['unique_key'];
   /** The statuses in which the job holds its key; `['pending', 'processing']` when omitted. */
@@ -199,10 +201,11 @@ function expectStatus<R extends { status: number; body: unknown }, S extends R['
 }
 
 /** The options as the body's fields; those not given stay out. */
-function wireOptions({ runAt, maxRetries, uniqueKey, uniqueStates, onConflict }: EnqueueOptions) {
+function wireOptions({ runAt, maxRetries, priority, uniqueKey, uniqueStates, onConflict }: EnqueueOptions) {
   return {
     run_at: wireTime(runAt),
     max_retries: maxRetries,
+    priority,
     unique_key: uniqueKey,
     unique_states: uniqueStates,
     on_conflict: onConflict,

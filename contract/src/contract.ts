@@ -38,13 +38,13 @@ export const jobsContract = c.router(
       responses: { 200: EnqueuedJobSchema, 400: ErrorSchema, 401: ErrorSchema, 409: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema },
       summary: 'Enqueue a job',
       description:
-        'Stores a job for `topic`, due at `run_at` (now when omitted). The job is committed to the database before the answer is sent. A worker with a handler for the topic runs it; a failed attempt is retried with backoff up to `max_retries` times. ' +
+        'Stores a job for `topic`, due at `run_at` (now when omitted). The job is committed to the database before the answer is sent. A worker with a handler for the topic runs it; among due jobs a lower `priority` runs first; a failed attempt is retried with backoff up to `max_retries` times. `max_retries` and `priority` left out take the defaults the server registered for the topic, else the server’s. ' +
         'With a `unique_key`, no job is stored while another job with that key is in one of its `unique_states`: the answer is then that job (`on_conflict`), and `enqueued` says which case it was (`created`, `existing` or `replaced`).',
       metadata: routeDocs({
         operationId: 'enqueueJob',
         responses: {
           200: 'The job and `enqueued`: the stored job, `pending` (`created`), or the job holding the `unique_key` (`existing`, `replaced`).',
-          400: 'The body is invalid (empty or missing topic, topic over 255 characters, bad `run_at`, `max_retries` not an integer ≥ 0, a NUL character in the topic or payload, an empty or over-long `unique_key`, an empty or unknown `unique_states`, an unknown `on_conflict`) or the payload is over 1 MiB; `data` names the field.',
+          400: 'The body is invalid (empty or missing topic, topic over 255 characters, bad `run_at`, `max_retries` not an integer ≥ 0, `priority` not an integer from -32768 to 32767, a NUL character in the topic or payload, an empty or over-long `unique_key`, an empty or unknown `unique_states`, an unknown `on_conflict`) or the payload is over 1 MiB; `data` names the field.',
           409: 'Another job holds the `unique_key` and `on_conflict` is `error`, or is `replace` and that job is no longer pending; the message names it, `data.unique_key.code` is `conflict`. Nothing was written.',
           413: 'The request body is larger than the server’s body limit (4 MiB unless set otherwise: `serve --body-limit`).',
           415: 'The body was sent with another `Content-Type` than `application/json`.',
@@ -96,9 +96,11 @@ export const jobsContract = c.router(
       path: '/api/jobs',
       query: ListQuerySchema,
       responses: { 200: JobPageSchema, 400: ErrorSchema, 401: ErrorSchema, 422: ErrorSchema },
-      summary: 'List jobs, newest first',
+      summary: 'List jobs, newest first or by priority',
       description:
-        'A page of jobs, optionally of one topic and one status, ordered by `created` then `id`, descending. ' +
+        'A page of jobs, optionally of one topic, one status and one priority, ordered by `created` then `id`, descending ' +
+        '(`sort=-created`, the default), or in the order they would run: `priority`, then `run_at`, then `id`, ascending ' +
+        '(`sort=priority`; quickest with `status=pending`, which walks the claim’s own index). ' +
         'The payloads of one page may take at most 8 MiB of JSON text (unless the server is set otherwise: ' +
         '`maxListPayloadSize`); past that the page is refused with a 422 before any payload is read. ' +
         'A page of one job (`limit=1`) is always answered, and `payload=false` lists jobs of any size.',
@@ -108,6 +110,8 @@ export const jobsContract = c.router(
           topic: 'Only jobs of this topic. Sent empty (`?topic=`), it is no filter.',
           unique_key: 'Only jobs enqueued with this unique key (holding it or not). Sent empty, it is no filter.',
           status: 'Only jobs in this status. Sent empty (`?status=`), it is no filter.',
+          priority: 'Only jobs of this priority (an integer from -32768 to 32767). Sent empty, it is no filter.',
+          sort: '`-created` (newest first, the default) or `priority` (the order the jobs would run: lowest `priority`, then earliest `run_at`, then `id`). Sent empty, the default.',
           limit: 'Jobs per page. Sent empty, the default.',
           offset: 'Jobs to skip before the page starts. Sent empty, 0.',
           payload:

@@ -36,6 +36,8 @@ export const jobExample = {
   retries: 0,
   max_retries: 5,
   last_error: null,
+  priority: 0,
+  snoozes: 0,
   unique_key: 'welcome:user@example.com',
   unique_states: ['pending', 'processing'],
   created: '2025-01-08T10:00:00.000Z',
@@ -195,7 +197,7 @@ export const healthExample = { code: 200, message: 'API is healthy.', data: {} }
 export const enqueueBatchRequestExample = {
   jobs: [
     { topic: 'send_email', payload: { to: 'user@example.com', subject: 'Hello' } },
-    { topic: 'send_sms', payload: { to: '+15550100', text: 'Hello' }, max_retries: 2 },
+    { topic: 'send_sms', payload: { to: '+15550100', text: 'Hello' }, max_retries: 2, priority: -10 },
   ],
 } satisfies EnqueueBatchBody;
 
@@ -209,6 +211,7 @@ export const jobBatchExample = {
       payload: { to: '+15550100', text: 'Hello' },
       run_at: '2025-01-08T10:00:00.000Z',
       max_retries: 2,
+      priority: -10,
       unique_key: null,
       unique_states: null,
       enqueued: 'created',

@@ -86,6 +86,18 @@ export type OnConflict = z.infer<typeof OnConflictSchema>;
 export const ENQUEUE_OUTCOMES = ['created', 'existing', 'replaced'] as const;
 export type EnqueueOutcome = (typeof ENQUEUE_OUTCOMES)[number];
 
+/** Lowest and highest `priority`: a PostgreSQL smallint. */
+export const MIN_PRIORITY = -32_768;
+export const MAX_PRIORITY = 32_767;
+
+const PRIORITY_MESSAGE = `priority must be an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}.`;
+
+function priorityRange(schema: z.ZodNumber) {
+  return schema.int(PRIORITY_MESSAGE).min(MIN_PRIORITY, PRIORITY_MESSAGE).max(MAX_PRIORITY, PRIORITY_MESSAGE);
+}
+
+export const PrioritySchema = priorityRange(z.number({ invalid_type_error: PRIORITY_MESSAGE, required_error: PRIORITY_MESSAGE }));
+
 /** A job as it leaves the API. */
 export const JobSchema = z
   .object({
@@ -97,6 +109,8 @@ export const JobSchema = z
     retries: z.number().int().describe('Failed attempts that were retried.'),
     max_retries: z.number().int(),
     last_error: z.string().nullable().describe('The last failed attempt’s error message, or null.'),
+    priority: z.number().int().describe('Lower runs first, among due jobs; 0 by default.'),
+    snoozes: z.number().int().describe('Times a handler put the job back for later with `job.snooze(ms)`.'),
     unique_key: z.string().nullable().describe('The unique key the job was enqueued with, or null.'),
     unique_states: z
       .array(JobStatusSchema)
@@ -127,6 +141,9 @@ export const EnqueueBodySchema = z
       .describe('Any JSON value; {} when omitted. At most 1 MiB of UTF-8 JSON; no NUL (\\u0000) in its strings or keys.'),
     run_at: isoTime.optional().describe('When to run; now when omitted.'),
     max_retries: MaxRetriesSchema.optional().describe('Retries after the first execution; the server default when omitted.'),
+    priority: PrioritySchema.optional().describe(
+      `${MIN_PRIORITY} to ${MAX_PRIORITY}; a lower number runs first among due jobs. The topic’s default (or 0) when omitted.`,
+    ),
     unique_key: UniqueKeySchema.optional().describe(
       'While a job with this key is in one of its `unique_states`, no other job with the key is stored: `on_conflict` says what happens instead. 1–255 characters. Keys are shared by all topics.',
     ),
@@ -134,7 +151,7 @@ export const EnqueueBodySchema = z
       'The statuses in which this job holds its `unique_key`; `["pending", "processing"]` when omitted. Only with `unique_key`.',
     ),
     on_conflict: OnConflictSchema.optional().describe(
-      'When another job holds the `unique_key`: `existing` (default) answers that job and writes nothing; `replace` gives that job this topic, payload, `run_at` and `max_retries` if it is pending, and answers a 409 otherwise; `error` answers a 409 naming it. Only with `unique_key`.',
+      'When another job holds the `unique_key`: `existing` (default) answers that job and writes nothing; `replace` gives that job this topic, payload, `run_at`, `max_retries` and `priority` if it is pending, and answers a 409 otherwise; `error` answers a 409 naming it. Only with `unique_key`.',
     ),
   })
   .describe('EnqueueBody');
@@ -178,10 +195,19 @@ function queryBoolean(name: string, fallback: boolean) {
   });
 }
 
+/**
+ * How a list page is ordered: `-created` newest first (`created`, then `id`, descending), or
+ * `priority` in the order the jobs would run (`priority`, then `run_at`, then `id`, ascending).
+ */
+export const LIST_SORTS = ['-created', 'priority'] as const;
+export type ListSort = (typeof LIST_SORTS)[number];
+
 export const ListQuerySchema = z.object({
   topic: emptyAsAbsent(storable(z.string().max(MAX_TOPIC_LENGTH), 'Topic').optional()),
   unique_key: emptyAsAbsent(UniqueKeySchema.optional()),
   status: emptyAsAbsent(JobStatusSchema.optional()),
+  priority: emptyAsAbsent(priorityRange(z.coerce.number({ invalid_type_error: PRIORITY_MESSAGE })).optional()),
+  sort: emptyAsAbsent(z.enum(LIST_SORTS, { message: `sort must be ${LIST_SORTS.join(' or ')}.` }).default('-created')),
   limit: emptyAsAbsent(z.coerce.number().int().min(1).max(MAX_LIST_LIMIT).default(DEFAULT_LIST_LIMIT)),
   offset: emptyAsAbsent(z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0)),
   payload: queryBoolean('payload', true),

@@ -7,14 +7,15 @@ export abstract class PeriodicPass {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
 
-  constructor(private readonly interval: number) {}
+  /** `interval`: ms, or a function read at each `start()` (the rescuer's depends on the topics registered). */
+  constructor(private readonly interval: number | (() => number)) {}
 
   /** One pass; must not throw (log instead): nothing awaits it but `stop()`. */
   protected abstract pass(): Promise<void>;
 
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => void this.runNow(), this.interval);
+    this.timer = setInterval(() => void this.runNow(), typeof this.interval === 'function' ? this.interval() : this.interval);
     this.timer.unref();
     void this.runNow();
   }

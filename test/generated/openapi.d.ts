@@ -15,7 +15,7 @@ export interface paths {
         put?: never;
         /**
          * Enqueue a job
-         * @description Stores a job for `topic`, due at `run_at` (now when omitted). The job is committed to the database before the answer is sent. A worker with a handler for the topic runs it; a failed attempt is retried with backoff up to `max_retries` times. With a `unique_key`, no job is stored while another job with that key is in one of its `unique_states`: the answer is then that job (`on_conflict`), and `enqueued` says which case it was (`created`, `existing` or `replaced`).
+         * @description Stores a job for `topic`, due at `run_at` (now when omitted). The job is committed to the database before the answer is sent. A worker with a handler for the topic runs it; among due jobs a lower `priority` runs first; a failed attempt is retried with backoff up to `max_retries` times. `max_retries` and `priority` left out take the defaults the server registered for the topic, else the server’s. With a `unique_key`, no job is stored while another job with that key is in one of its `unique_states`: the answer is then that job (`on_conflict`), and `enqueued` says which case it was (`created`, `existing` or `replaced`).
          */
         post: operations["enqueueJob"];
         delete?: never;
@@ -52,8 +52,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List jobs, newest first
-         * @description A page of jobs, optionally of one topic and one status, ordered by `created` then `id`, descending. The payloads of one page may take at most 8 MiB of JSON text (unless the server is set otherwise: `maxListPayloadSize`); past that the page is refused with a 422 before any payload is read. A page of one job (`limit=1`) is always answered, and `payload=false` lists jobs of any size.
+         * List jobs, newest first or by priority
+         * @description A page of jobs, optionally of one topic, one status and one priority, ordered by `created` then `id`, descending (`sort=-created`, the default), or in the order they would run: `priority`, then `run_at`, then `id`, ascending (`sort=priority`; quickest with `status=pending`, which walks the claim’s own index). The payloads of one page may take at most 8 MiB of JSON text (unless the server is set otherwise: `maxListPayloadSize`); past that the page is refused with a 422 before any payload is read. A page of one job (`limit=1`) is always answered, and `payload=false` lists jobs of any size.
          */
         get: operations["listJobs"];
         put?: never;
@@ -233,6 +233,10 @@ export interface components {
             max_retries: number;
             /** @description The last failed attempt’s error message, or null. */
             last_error: string | null;
+            /** @description Lower runs first, among due jobs; 0 by default. */
+            priority: number;
+            /** @description Times a handler put the job back for later with `job.snooze(ms)`. */
+            snoozes: number;
             /** @description The unique key the job was enqueued with, or null. */
             unique_key: string | null;
             /** @description The statuses in which the job holds its unique key (no other job with that key can be enqueued meanwhile); null without a key. */
@@ -276,12 +280,14 @@ export interface components {
             run_at?: string;
             /** @description Retries after the first execution; the server default when omitted. */
             max_retries?: number;
+            /** @description -32768 to 32767; a lower number runs first among due jobs. The topic’s default (or 0) when omitted. */
+            priority?: number;
             /** @description While a job with this key is in one of its `unique_states`, no other job with the key is stored: `on_conflict` says what happens instead. 1–255 characters. Keys are shared by all topics. */
             unique_key?: string;
             /** @description The statuses in which this job holds its `unique_key`; `["pending", "processing"]` when omitted. Only with `unique_key`. */
             unique_states?: ("pending" | "processing" | "completed" | "failed")[];
             /**
-             * @description When another job holds the `unique_key`: `existing` (default) answers that job and writes nothing; `replace` gives that job this topic, payload, `run_at` and `max_retries` if it is pending, and answers a 409 otherwise; `error` answers a 409 naming it. Only with `unique_key`.
+             * @description When another job holds the `unique_key`: `existing` (default) answers that job and writes nothing; `replace` gives that job this topic, payload, `run_at`, `max_retries` and `priority` if it is pending, and answers a 409 otherwise; `error` answers a 409 naming it. Only with `unique_key`.
              * @enum {string}
              */
             on_conflict?: "existing" | "replace" | "error";
@@ -401,6 +407,8 @@ export interface operations {
                      *       "retries": 0,
                      *       "max_retries": 5,
                      *       "last_error": null,
+                     *       "priority": 0,
+                     *       "snoozes": 0,
                      *       "unique_key": "welcome:user@example.com",
                      *       "unique_states": [
                      *         "pending",
@@ -431,6 +439,10 @@ export interface operations {
                         max_retries: number;
                         /** @description The last failed attempt’s error message, or null. */
                         last_error: string | null;
+                        /** @description Lower runs first, among due jobs; 0 by default. */
+                        priority: number;
+                        /** @description Times a handler put the job back for later with `job.snooze(ms)`. */
+                        snoozes: number;
                         /** @description The unique key the job was enqueued with, or null. */
                         unique_key: string | null;
                         /** @description The statuses in which the job holds its unique key (no other job with that key can be enqueued meanwhile); null without a key. */
@@ -447,7 +459,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The body is invalid (empty or missing topic, topic over 255 characters, bad `run_at`, `max_retries` not an integer ≥ 0, a NUL character in the topic or payload, an empty or over-long `unique_key`, an empty or unknown `unique_states`, an unknown `on_conflict`) or the payload is over 1 MiB; `data` names the field. */
+            /** @description The body is invalid (empty or missing topic, topic over 255 characters, bad `run_at`, `max_retries` not an integer ≥ 0, `priority` not an integer from -32768 to 32767, a NUL character in the topic or payload, an empty or over-long `unique_key`, an empty or unknown `unique_states`, an unknown `on_conflict`) or the payload is over 1 MiB; `data` names the field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -564,7 +576,8 @@ export interface operations {
                  *             "to": "+15550100",
                  *             "text": "Hello"
                  *           },
-                 *           "max_retries": 2
+                 *           "max_retries": 2,
+                 *           "priority": -10
                  *         }
                  *       ]
                  *     }
@@ -597,6 +610,8 @@ export interface operations {
                      *           "retries": 0,
                      *           "max_retries": 3,
                      *           "last_error": null,
+                     *           "priority": 0,
+                     *           "snoozes": 0,
                      *           "unique_key": null,
                      *           "unique_states": null,
                      *           "created": "2025-01-08T10:00:00.000Z",
@@ -615,6 +630,8 @@ export interface operations {
                      *           "retries": 0,
                      *           "max_retries": 2,
                      *           "last_error": null,
+                     *           "priority": -10,
+                     *           "snoozes": 0,
                      *           "unique_key": null,
                      *           "unique_states": null,
                      *           "created": "2025-01-08T10:00:00.000Z",
@@ -646,6 +663,10 @@ export interface operations {
                             max_retries: number;
                             /** @description The last failed attempt’s error message, or null. */
                             last_error: string | null;
+                            /** @description Lower runs first, among due jobs; 0 by default. */
+                            priority: number;
+                            /** @description Times a handler put the job back for later with `job.snooze(ms)`. */
+                            snoozes: number;
                             /** @description The unique key the job was enqueued with, or null. */
                             unique_key: string | null;
                             /** @description The statuses in which the job holds its unique key (no other job with that key can be enqueued meanwhile); null without a key. */
@@ -764,6 +785,10 @@ export interface operations {
                 unique_key?: string;
                 /** @description Only jobs in this status. Sent empty (`?status=`), it is no filter. */
                 status?: components["schemas"]["JobStatus"];
+                /** @description Only jobs of this priority (an integer from -32768 to 32767). Sent empty, it is no filter. */
+                priority?: number;
+                /** @description `-created` (newest first, the default) or `priority` (the order the jobs would run: lowest `priority`, then earliest `run_at`, then `id`). Sent empty, the default. */
+                sort?: "-created" | "priority";
                 /** @description Jobs per page. Sent empty, the default. */
                 limit?: number;
                 /** @description Jobs to skip before the page starts. Sent empty, 0. */
@@ -798,6 +823,8 @@ export interface operations {
                      *           "retries": 0,
                      *           "max_retries": 5,
                      *           "last_error": null,
+                     *           "priority": 0,
+                     *           "snoozes": 0,
                      *           "unique_key": "welcome:user@example.com",
                      *           "unique_states": [
                      *             "pending",
@@ -947,6 +974,8 @@ export interface operations {
                      *       "retries": 0,
                      *       "max_retries": 5,
                      *       "last_error": null,
+                     *       "priority": 0,
+                     *       "snoozes": 0,
                      *       "unique_key": "welcome:user@example.com",
                      *       "unique_states": [
                      *         "pending",
@@ -1093,6 +1122,8 @@ export interface operations {
                      *       "retries": 0,
                      *       "max_retries": 5,
                      *       "last_error": null,
+                     *       "priority": 0,
+                     *       "snoozes": 0,
                      *       "unique_key": "welcome:user@example.com",
                      *       "unique_states": [
                      *         "pending",

@@ -70,6 +70,7 @@ export function jobParams(overrides: Partial<JobInsertParams> & { payload?: unkn
     payloadJson: JSON.stringify(payload),
     runAt: new Date(),
     maxRetries: 3,
+    priority: 0,
     ...rest,
   };
 }

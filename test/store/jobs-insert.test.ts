@@ -11,6 +11,7 @@ describe.each(dialects())('store: jobInsert, jobInsertMany, jobGet on %s', (dial
       payload: { to: 'a@b.c', tags: ['x', 'y'], n: 1.5, nested: { ok: true, none: null } },
       runAt: new Date('2031-05-06T07:08:09.123Z'),
       maxRetries: 5,
+      priority: -7,
     });
     const before = Date.now();
     const record = await fx.store.jobInsert(params);
@@ -25,6 +26,8 @@ describe.each(dialects())('store: jobInsert, jobInsertMany, jobGet on %s', (dial
       retries: 0,
       maxRetries: 5,
       lastError: null,
+      priority: -7,
+      snoozes: 0,
       uniqueKey: null,
       uniqueStates: null,
       created: expect.any(Date),

@@ -1,21 +1,25 @@
 import type { ClaimedJob } from '@jobbase/server/testing';
 import { describe, expect, it } from 'vitest';
 import { dialects } from '../helpers/databases.js';
-import { claimAll, insertJobs, jobRow, minutesAgo, minutesFromNow, setLockedUntil, unknownId, useStore } from './fixture.js';
+import { insertJobs, jobRow, minutesAgo, minutesFromNow, setLockedUntil, unknownId, useStore } from './fixture.js';
 
 describe.each(dialects())('store: jobGetExpired and jobRescueMany on %s', (dialect) => {
   const fx = useStore(dialect);
 
+  /** One topic per job, so what jobGetExpired reads of each is its own. */
+  const topics = Array.from({ length: 10 }, (_, i) => `t${i}`);
+  const claimDue = () => fx.store.jobClaim({ topics, limit: 100, lockDuration: 60_000 });
+
   async function claimed(n: number): Promise<ClaimedJob[]> {
-    await insertJobs(fx.store, n, (i) => ({ runAt: minutesAgo(10 - i / 1000), maxRetries: 10 + i }));
-    return claimAll(fx.store);
+    await insertJobs(fx.store, n, (i) => ({ runAt: minutesAgo(10 - i / 1000), maxRetries: 10 + i, topic: topics[i] }));
+    return claimDue();
   }
 
   it('jobGetExpired returns processing jobs whose lock ran out before `before`, soonest expired first', async () => {
     const [a, b, c, live, boundary, done] = await claimed(6);
     // One retry counted on `b` first, so the answer's retries are read, not assumed.
     await fx.store.jobRetry({ ...b!, runAt: minutesAgo(1), error: 'x' });
-    const [b2] = await claimAll(fx.store);
+    const [b2] = await claimDue();
     const before = new Date();
     await setLockedUntil(fx.store, a!.id, minutesAgo(3));
     await setLockedUntil(fx.store, b2!.id, minutesAgo(1));
@@ -26,9 +30,9 @@ describe.each(dialects())('store: jobGetExpired and jobRescueMany on %s', (diale
     await fx.store.jobCompleteMany([done!]);
 
     expect(await fx.store.jobGetExpired({ before, limit: 10 })).toEqual([
-      { id: c!.id, lockToken: c!.lockToken, retries: 0, maxRetries: 12 },
-      { id: a!.id, lockToken: a!.lockToken, retries: 0, maxRetries: 10 },
-      { id: b!.id, lockToken: b2!.lockToken, retries: 1, maxRetries: 11 },
+      { id: c!.id, topic: 't2', lockToken: c!.lockToken, retries: 0, maxRetries: 12 },
+      { id: a!.id, topic: 't0', lockToken: a!.lockToken, retries: 0, maxRetries: 10 },
+      { id: b!.id, topic: 't1', lockToken: b2!.lockToken, retries: 1, maxRetries: 11 },
     ]);
     expect((await fx.store.jobGetExpired({ before, limit: 2 })).map((j) => j.id)).toEqual([c!.id, a!.id]);
     expect(await fx.store.jobGetExpired({ before: minutesAgo(20), limit: 10 })).toEqual([]);
@@ -76,7 +80,7 @@ describe.each(dialects())('store: jobGetExpired and jobRescueMany on %s', (diale
     // The job's own worker won the race for two of them.
     await fx.store.jobCompleteMany([finishedMeanwhile!]);
     await fx.store.jobRelease(reclaimedMeanwhile!);
-    await claimAll(fx.store);
+    await claimDue();
     const stale = [
       finishedMeanwhile!,
       reclaimedMeanwhile!,

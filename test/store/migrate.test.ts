@@ -24,33 +24,62 @@ async function undoJobCounts(store: Store): Promise<string> {
 }
 
 /**
- * Takes a database back to the release before unique keys: their indexes and columns dropped,
- * the migration's record deleted and, on PostgreSQL, that release's claim function (which knew
- * no slot) put back. Returns the migration's name.
+ * Takes a database back to the release before unique keys (the release of job controls): their
+ * indexes and columns dropped, the migration's record deleted and, on PostgreSQL, the claim
+ * function put back as that release had it (the same, but for the slot it now keeps).
+ * Returns the migration's name.
  */
 async function undoUniqueKeys(store: Store): Promise<string> {
-  const sql = (text: string) => rawQuery(store, text);
+  const sql = (text: string, params: unknown[] = []) => rawQuery(store, text, params);
+  if (store.dialect === 'postgres') {
+    const [claim] = await sql(`select prosrc from pg_proc where proname = 'jobbase_claim'`);
+    const current = String(claim!.prosrc);
+    const before = current.replace(/,\s*unique_slot = case when j\.unique_states & 2 <> 0 then j\.unique_slot end/, '');
+    if (before === current) throw new Error('The claim function keeps no slot: this undo is out of date.');
+    await sql(`create or replace function jobbase_claim(p_topics text[], p_locked_until timestamptz[], p_limit integer, p_now timestamptz)
+      returns setof jobs language plpgsql set enable_bitmapscan = off set enable_sort = off as $$${before}$$`);
+  }
   await sql('drop index jobs_unique_slot');
   await sql('drop index jobs_unique_key');
   for (const column of ['unique_key', 'unique_states', 'unique_slot']) await sql(`alter table jobs drop column ${column}`);
   const name = store.dialect === 'postgres' ? '0007_unique_keys' : '0004_unique_keys';
   await sql(`delete from jb_migrations where name = '${name}'`);
-  if (store.dialect === 'postgres') {
-    await sql(`create or replace function jobbase_claim(p_topics text[], p_limit integer, p_now timestamptz, p_locked_until timestamptz)
-      returns setof jobs language plpgsql set enable_bitmapscan = off set enable_sort = off as $$
-        begin
-          return query
-          update jobs j set status = 'processing', lock_token = gen_random_uuid()::text,
-            locked_until = p_locked_until, updated = p_now
-          where j.id = any(array(
-            select id from jobs where status = 'pending' and run_at <= p_now and topic = any(p_topics)
-            order by run_at, id limit p_limit for update skip locked
-          ))
-          returning j.*;
-        end
-      $$`);
-  }
   return name;
+}
+
+/** The claim function of the release before job controls (PostgreSQL's migration 0005). */
+const CLAIM_BEFORE_CONTROLS = `create or replace function jobbase_claim(p_topics text[], p_limit integer, p_now timestamptz, p_locked_until timestamptz)
+  returns setof jobs language plpgsql set enable_bitmapscan = off set enable_sort = off as $$
+  begin
+    return query
+    update jobs j set status = 'processing', lock_token = gen_random_uuid()::text, locked_until = p_locked_until, updated = p_now
+    where j.id = any(array(
+      select id from jobs where status = 'pending' and run_at <= p_now and topic = any(p_topics)
+      order by run_at, id limit p_limit for update skip locked
+    ))
+    returning j.*;
+  end
+$$`;
+
+/**
+ * Takes a database back to the release before job controls: no priority or snoozes columns,
+ * the claim index and (PostgreSQL) the claim function as they were. Returns the migration's name.
+ */
+async function undoJobControls(store: Store): Promise<string> {
+  const sql = (text: string) => rawQuery(store, text);
+  await sql('drop index jobs_claim');
+  await sql('alter table jobs drop column priority');
+  await sql('alter table jobs drop column snoozes');
+  if (store.dialect === 'postgres') {
+    await sql('drop function jobbase_claim(text[], timestamptz[], integer, timestamptz)');
+    await sql(`create index jobs_claim on jobs (run_at, id) where status = 'pending'`);
+    await sql(CLAIM_BEFORE_CONTROLS);
+    await sql(`delete from jb_migrations where name = '0006_job_controls'`);
+    return '0006_job_controls';
+  }
+  await sql('create index jobs_claim on jobs (status, run_at, id)');
+  await sql(`delete from jb_migrations where name = '0003_job_controls'`);
+  return '0003_job_controls';
 }
 
 async function migrationNames(store: Store): Promise<string[]> {
@@ -125,6 +154,47 @@ describe.each(dialects())('store: migrate on %s', (dialect) => {
         expect(await upgraded.jobGet(jobs[0]!.id)).toEqual(jobs[0]);
         await insertJobs(upgraded, 1);
         expect(await upgraded.jobCountByStatus()).toMatchObject({ pending: 4 });
+      } finally {
+        await upgraded.close();
+      }
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('a database of the release before job controls is upgraded in place: its jobs get priority 0 and no snoozes, and claim by priority', async () => {
+    const db = await createTestDatabase(dialect);
+    try {
+      const old = await openStore(db.url);
+      const all = await migrationNames(old);
+      // That release came before unique keys too.
+      const later = await undoUniqueKeys(old);
+      const missing = await undoJobControls(old);
+      // Jobs written by that release, with its columns only.
+      const ids = ['01900000-0000-7000-8000-000000000001', '01900000-0000-7000-8000-000000000002'];
+      const now = new Date().toISOString();
+      for (const id of ids) {
+        await rawQuery(
+          old,
+          `insert into jobs (id, topic, payload, status, run_at, retries, max_retries, created, updated)
+           values (?, 'old', '{}', 'pending', ?, 1, 3, ?, ?)`,
+          [id, new Date(Date.now() - 60_000).toISOString(), now, now],
+        );
+      }
+      await old.close();
+
+      const upgraded = await openStore(db.url);
+      try {
+        expect(upgraded.opening.migrationsApplied).toEqual([missing, later]);
+        expect(await migrationNames(upgraded)).toEqual(all);
+        for (const id of ids) expect(await upgraded.jobGet(id)).toMatchObject({ priority: 0, snoozes: 0, retries: 1, status: 'pending' });
+        const [urgent] = await insertJobs(upgraded, 1, () => ({ topic: 'old', priority: -1, runAt: new Date(Date.now() - 1_000) }));
+        const claimed = await upgraded.jobClaim({ topics: ['old'], limit: 10, lockDuration: 60_000 });
+        expect(claimed.map((j) => j.id)).toEqual([urgent!.id, ...ids]);
+        if (dialect === 'postgres') {
+          const functions = await rawQuery(upgraded, `select count(*) as n from pg_proc where proname = 'jobbase_claim'`);
+          expect(Number(functions[0]!.n)).toBe(1);
+        }
       } finally {
         await upgraded.close();
       }

@@ -1,7 +1,7 @@
 import { createJobsClient, JobsApiError, type Job, type JobPage, type JobStats } from '@jobbase/client';
 import { h, mount } from './dom.js';
 import { session } from './session.js';
-import { confirmDialog, detailView, pagerView, signInView, statsView, STATUSES, tableView } from './views.js';
+import { confirmDialog, detailView, pagerView, signInView, SORTS, statsView, STATUSES, tableView } from './views.js';
 
 const REFRESH_MS = 5_000;
 const PAGE_SIZE = 20;
@@ -12,7 +12,7 @@ const state = {
   page: null as JobPage | null,
   loading: false,
   problem: null as string | null,
-  filters: { topic: '', status: '', uniqueKey: '' },
+  filters: { topic: '', status: '', uniqueKey: '', priority: '', sort: '-created' as (typeof SORTS)[number]['value'] },
   offset: 0,
   selected: null as Job | null,
   detailProblem: null as string | null,
@@ -81,12 +81,34 @@ function showJobs(): void {
     h('option', { value: '' }, 'any status'),
     ...STATUSES.map((s) => h('option', { value: s, selected: state.filters.status === s }, s)),
   );
+  const priority = h('input', {
+    id: 'filter-priority',
+    name: 'priority',
+    type: 'number',
+    min: -32768,
+    max: 32767,
+    step: 1,
+    placeholder: 'any',
+    value: state.filters.priority,
+  });
+  const sort = h(
+    'select',
+    { id: 'filter-sort', name: 'sort' },
+    ...SORTS.map((s) => h('option', { value: s.value, selected: state.filters.sort === s.value }, s.label)),
+  );
   const apply = () => {
-    state.filters = { topic: topic.value.trim(), status: status.value, uniqueKey: uniqueKey.value };
+    state.filters = {
+      topic: topic.value.trim(),
+      status: status.value,
+      uniqueKey: uniqueKey.value,
+      priority: priority.value.trim(),
+      sort: sort.value as (typeof SORTS)[number]['value'],
+    };
     state.offset = 0;
     void refresh();
   };
   status.addEventListener('change', apply);
+  sort.addEventListener('change', apply);
   mount(
     root,
     h(
@@ -115,6 +137,10 @@ function showJobs(): void {
         status,
         h('label', { for: 'filter-unique-key' }, 'Unique key'),
         uniqueKey,
+        h('label', { for: 'filter-priority' }, 'Priority'),
+        priority,
+        h('label', { for: 'filter-sort' }, 'Sort'),
+        sort,
         h('button', { type: 'submit' }, 'Filter'),
         h('button', { type: 'button', class: 'refresh', onclick: () => void refresh() }, 'Refresh'),
       ),
@@ -140,6 +166,9 @@ async function refresh(): Promise<void> {
     ...(state.filters.status ? { status: state.filters.status as Job['status'] } : {}),
     // A key is matched exactly, spaces included: it is whatever the enqueue sent.
     ...(state.filters.uniqueKey ? { unique_key: state.filters.uniqueKey } : {}),
+    // As typed: a number out of range, or not a whole one, comes back as the server's 400.
+    ...(state.filters.priority ? { priority: Number(state.filters.priority) } : {}),
+    sort: state.filters.sort,
   };
   try {
     const [stats, page, selected] = await Promise.all([
@@ -168,7 +197,7 @@ function missing(err: unknown): null {
 function renderList(): void {
   mount(statsBox, statsView(state.stats));
   mount(problemBox, state.problem ? h('p', { class: 'error', role: 'alert' }, state.problem) : null);
-  mount(tableBox, tableView(state.page, state.loading, (id) => void open(id)));
+  mount(tableBox, tableView(state.page, state.loading, (id) => void open(id), state.filters.sort));
   mount(pagerBox, pagerView(state.page, (offset) => {
     state.offset = offset;
     void refresh();

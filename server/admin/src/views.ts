@@ -1,8 +1,14 @@
-import type { Job, JobPage, JobStats } from '@jobbase/client';
+import type { Job, JobPage, JobStats, ListOptions } from '@jobbase/client';
 import { h } from './dom.js';
 import { formatRate, localTime, prettyJson, shortId } from './format.js';
 
 export const STATUSES = ['pending', 'processing', 'completed', 'failed'] as const;
+
+/** The list's orders, as the sort menu names them. */
+export const SORTS = [
+  { value: '-created', label: 'newest first' },
+  { value: 'priority', label: 'priority (run order)' },
+] as const;
 
 export function signInView(
   onSubmit: (email: string, password: string) => void,
@@ -64,7 +70,12 @@ export function badge(status: Job['status']): HTMLElement {
   return h('span', { class: `badge status-${status}` }, status);
 }
 
-export function tableView(page: JobPage | null, loading: boolean, onOpen: (id: string) => void): HTMLElement {
+export function tableView(
+  page: JobPage | null,
+  loading: boolean,
+  onOpen: (id: string) => void,
+  sortedBy: ListOptions['sort'] = '-created',
+): HTMLElement {
   if (!page) return h('p', { class: 'muted', role: 'status' }, loading ? 'Loading jobs…' : 'No data.');
   if (page.items.length === 0) {
     return h('p', { class: 'empty', role: 'status' }, page.total === 0 ? 'No jobs match these filters.' : 'No jobs on this page.');
@@ -75,11 +86,15 @@ export function tableView(page: JobPage | null, loading: boolean, onOpen: (id: s
     h(
       'table',
       { class: 'jobs' },
-      h('caption', { class: 'visually-hidden' }, 'Jobs, newest first'),
+      h('caption', { class: 'visually-hidden' }, sortedBy === 'priority' ? 'Jobs, in the order they would run' : 'Jobs, newest first'),
       h(
         'thead',
         {},
-        h('tr', {}, ...['Id', 'Topic', 'Status', 'Run at', 'Retries', 'Created', 'Updated'].map((t) => h('th', { scope: 'col' }, t))),
+        h(
+          'tr',
+          {},
+          ...['Id', 'Topic', 'Status', 'Priority', 'Run at', 'Retries', 'Created', 'Updated'].map((t) => h('th', { scope: 'col' }, t)),
+        ),
       ),
       h(
         'tbody',
@@ -91,6 +106,7 @@ export function tableView(page: JobPage | null, loading: boolean, onOpen: (id: s
             h('td', {}, h('button', { class: 'link mono', title: job.id, onclick: () => onOpen(job.id) }, shortId(job.id))),
             h('td', { class: 'topic', title: job.topic }, job.topic),
             h('td', {}, badge(job.status)),
+            h('td', { class: 'num col-priority' }, String(job.priority)),
             h('td', { class: 'col-time' }, timeView(job.run_at)),
             h('td', { class: 'num' }, `${job.retries} / ${job.max_retries}`),
             h('td', { class: 'col-time col-created' }, timeView(job.created)),
@@ -139,8 +155,10 @@ export function detailView(job: Job, actions: DetailActions, problem: string | n
       ...row('Id', h('code', {}, job.id)),
       ...row('Topic', job.topic),
       ...row('Status', badge(job.status)),
+      ...row('Priority', String(job.priority)),
       ...row('Run at', timeView(job.run_at)),
       ...row('Retries', `${job.retries} / ${job.max_retries}`),
+      ...row('Snoozes', String(job.snoozes)),
       // While the job is in one of these states, no other job with its key can be enqueued.
       ...(job.unique_key === null
         ? []

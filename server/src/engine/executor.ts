@@ -2,11 +2,15 @@ import { JobsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ClaimedJob, JobStore } from '../store/types.js';
 import type { Completer } from './completer.js';
-import { toJobContext, type JobHandler } from './job.js';
-import { afterFailedAttempt, type BackoffFunction } from './retry-policy.js';
+import { isPermanent, toJobContext, type SnoozeRequest } from './job.js';
+import { afterFailedAttempt } from './retry-policy.js';
+import type { RegisteredTopic } from './topic-settings.js';
 
-/** How one execution ended. `lost`: another worker or the rescuer had taken the job over. */
-export type Outcome = 'completed' | 'retried' | 'failed' | 'released' | 'lost';
+/**
+ * How one execution ended. `lost`: another worker or the rescuer had taken the job over.
+ * `snoozed`: the handler put the job back for later (`job.snooze`), no attempt counted.
+ */
+export type Outcome = 'completed' | 'retried' | 'failed' | 'snoozed' | 'released' | 'lost';
 
 /**
  * An execution's end, with the job as this worker last knows it: after a write that took, the
@@ -14,7 +18,7 @@ export type Outcome = 'completed' | 'retried' | 'failed' | 'released' | 'lost';
  * ended); when lost, the job as claimed. A failed attempt carries why it failed.
  */
 export type Ending =
-  | { outcome: 'completed' | 'released' | 'lost'; job: ClaimedJob }
+  | { outcome: 'completed' | 'snoozed' | 'released' | 'lost'; job: ClaimedJob }
   | { outcome: 'retried' | 'failed'; job: ClaimedJob; err: Error };
 
 /** Longest `last_error` kept; a handler may throw something huge. */
@@ -23,17 +27,17 @@ const MAX_ERROR_LENGTH = 8_192;
 export interface ExecutorDeps {
   store: JobStore;
   completer: Completer;
-  backoff: BackoffFunction;
-  lockDuration: number;
   logger: Logger;
 }
 
 /**
- * One claimed job, run once. Whatever comes first ends it: the handler returns or throws, its
+ * One claimed job, run once. Whatever comes first ends it: the handler returns (completed, or
+ * snoozed if it asked) or throws (a failed attempt, or failed for good on a PermanentError), its
  * lock expires (the signal fires, the attempt counts as failed and the slot is freed even if
  * the handler ignores the signal), or shutdown gives up waiting (the job goes back to pending
  * without an attempt counted). Every write is compare-and-set on the lock token, so a late
- * finisher never overwrites what happened after it lost the lock.
+ * finisher never overwrites what happened after it lost the lock. The job's topic gives its
+ * lock duration and backoff.
  */
 export class Execution {
   private readonly controller = new AbortController();
@@ -50,11 +54,11 @@ export class Execution {
 
   constructor(
     readonly job: ClaimedJob,
-    handler: JobHandler,
+    private readonly topic: RegisteredTopic,
     private readonly deps: ExecutorDeps,
   ) {
     this.settled = new Promise((resolve) => (this.settle = resolve));
-    this.done = this.run(handler);
+    this.done = this.run();
     this.done.then(this.settle, this.settle);
   }
 
@@ -64,15 +68,16 @@ export class Execution {
     this.giveUp();
   }
 
-  private async run(handler: JobHandler): Promise<Ending> {
-    const { job, deps } = this;
+  private async run(): Promise<Ending> {
+    const { job, deps, topic } = this;
     let timer: NodeJS.Timeout | undefined;
     const lockExpired = new Promise<'lock_expired'>((resolve) => {
       timer = setTimeout(() => resolve('lock_expired'), Math.max(0, job.lockedUntil.getTime() - Date.now()));
     });
-    const context = toJobContext(job, this.controller);
+    const snooze: SnoozeRequest = { ms: undefined };
+    const context = toJobContext(job, this.controller, snooze);
     const attempt = Promise.resolve()
-      .then(() => handler(context))
+      .then(() => topic.handler(context))
       .then(
         () => ({ ok: true as const }),
         (err: unknown) => ({ ok: false as const, err }),
@@ -90,9 +95,15 @@ export class Execution {
     }
     if (first === 'lock_expired') {
       // One value for the handler's abort reason, the stored last_error and the event.
-      const expired = new JobsError('closed', `Lock expired after ${deps.lockDuration} ms: the handler did not finish in time.`);
+      const expired = new JobsError('closed', `Lock expired after ${topic.lockDuration} ms: the handler did not finish in time.`);
       this.controller.abort(expired);
       return this.failAttempt(expired);
+    }
+    if (first.ok && snooze.ms !== undefined) {
+      const now = new Date();
+      const runAt = new Date(now.getTime() + snooze.ms);
+      if (!(await deps.store.jobSnooze({ ...held, runAt, now }))) return lost;
+      return { outcome: 'snoozed', job: { ...job, status: 'pending', runAt, snoozes: job.snoozes + 1, updated: now } };
     }
     if (first.ok) {
       const updated = await deps.completer.complete(held);
@@ -106,7 +117,7 @@ export class Execution {
     const now = new Date();
     const lastError = errorMessage(err);
     const held = { id: job.id, lockToken: job.lockToken, error: lastError, now };
-    const next = afterFailedAttempt(job, deps.backoff, now.getTime());
+    const next = isPermanent(err) ? ({ status: 'failed' } as const) : afterFailedAttempt(job, this.topic.backoff, now.getTime());
     if (next.status === 'pending') {
       if (!(await deps.store.jobRetry({ ...held, runAt: next.runAt }))) return { outcome: 'lost', job };
       const retried = { ...job, status: next.status, retries: job.retries + 1, runAt: next.runAt, lastError, updated: now };

@@ -5,6 +5,7 @@ import type {
   EnqueueOutcome,
   EnqueuePayloadArgs,
   JobStatus,
+  ListSort,
   Stats,
   TopicPayload,
   TopicPayloadInput,
@@ -39,10 +40,12 @@ import { Producer } from './producer.js';
 import { Rescuer } from './rescuer.js';
 import { assertTopicPayload, withParsedPayload } from './typed-topics.js';
 import { toBackoffFunction, type BackoffFunction, type ExponentialBackoff } from './retry-policy.js';
+import { registeredTopic, type RegisteredTopic, type TopicOptions } from './topic-settings.js';
 import {
   encodePayload,
   validListQuery,
   validMaxRetries,
+  validPriority,
   validRunAt,
   validTopic,
   validUnique,
@@ -107,6 +110,9 @@ export interface ListOptions {
   status?: JobStatus;
   /** Only jobs enqueued with this unique key. */
   uniqueKey?: string;
+  priority?: number;
+  /** `-created` (default): newest first. `priority`: the order they would run (priority, run_at, id). */
+  sort?: ListSort;
   limit?: number;
   offset?: number;
   /** `false`: each item's `payload` is left out (undefined), and the page has no size budget. */
@@ -131,8 +137,10 @@ export interface JobsEvents {
   'job:completed': [job: ClaimedJob];
   /** The attempt failed and the job is pending again, due at `job.runAt`. */
   'job:retried': [job: ClaimedJob, err: Error];
-  /** The attempt failed and no retries were left. */
+  /** The attempt failed and no retries were left, or the handler threw a PermanentError. */
   'job:failed': [job: ClaimedJob, err: Error];
+  /** The handler put the job back for later (`job.snooze`): pending, due at `job.runAt`. */
+  'job:snoozed': [job: ClaimedJob];
   /** Shutdown gave up waiting: the job is pending again, no attempt counted. */
   'job:released': [job: ClaimedJob];
   /** The job's lock had been taken over by the time this worker finished it. */
@@ -146,7 +154,8 @@ const MAX_TIMER = 2_147_483_647;
 /** `T`: the declared topics' payload schemas (`defineTopics`); other topics take any payload. */
 export class Jobs<T extends TopicSchemas = {}> {
   readonly events = new EventEmitter<JobsEvents>();
-  private readonly handlers = new Map<string, JobHandler>();
+  /** Each registered topic's handler and defaults. */
+  private readonly registered = new Map<string, RegisteredTopic>();
   private readonly producer: Producer;
   private readonly rescuer: Rescuer;
   private readonly cleaner: Cleaner;
@@ -168,16 +177,10 @@ export class Jobs<T extends TopicSchemas = {}> {
     this.topics = options.topics;
     this.backoff = toBackoffFunction(options.backoff ?? DEFAULT_BACKOFF);
     this.completer = new Completer(store);
-    const deps = {
-      store,
-      completer: this.completer,
-      backoff: this.backoff,
-      lockDuration: this.settings.lockDuration,
-      logger: this.logger,
-    };
+    const deps = { store, completer: this.completer, logger: this.logger };
     this.producer = new Producer(
       store,
-      this.handlers,
+      this.registered,
       deps,
       this.settings,
       (job, outcome) => this.report(job, outcome),
@@ -188,23 +191,32 @@ export class Jobs<T extends TopicSchemas = {}> {
       interval: this.settings.cleanupInterval,
       logger: this.logger,
     });
+    const engine = { lockDuration: this.settings.lockDuration, backoff: this.backoff };
     this.rescuer = new Rescuer(store, {
-      interval: Math.min(this.settings.rescueInterval, this.settings.lockDuration),
-      lockDuration: this.settings.lockDuration,
-      backoff: this.backoff,
+      // Never longer than the shortest lock registered by start(): a crashed worker's job is
+      // looked for soon after its lock ran out.
+      interval: () => Math.min(this.settings.rescueInterval, ...[engine, ...this.registered.values()].map((t) => t.lockDuration)),
+      policyOf: (topic) => this.registered.get(topic) ?? engine,
       logger: this.logger,
     });
   }
 
-  /** Registers the handler of `topic`; a topic has one handler, so a second call throws. */
-  register<K extends string>(topic: K, handler: JobHandler<TopicPayload<T, K>>): void {
+  /**
+   * Registers the handler of `topic`; a topic has one handler, so a second call throws.
+   * `options` are defaults for the topic's jobs: `lockDuration` (their execution timeout) and
+   * `backoff` apply to every job of the topic this engine runs; `maxRetries` and `priority`
+   * to jobs of the topic enqueued through this engine without their own (an enqueue's own
+   * values win). The job stores what it got, so other processes see the same values.
+   */
+  register<K extends string>(topic: K, handler: JobHandler<TopicPayload<T, K>>, options?: TopicOptions): void {
     validTopic(topic);
-    if (this.handlers.has(topic)) {
+    if (this.registered.has(topic)) {
       throw new JobsError('topic_taken', `Topic "${topic}" already has a handler.`);
     }
     if (typeof handler !== 'function') throw new TypeError('handler must be a function');
     const schema = this.topics?.schemaOf(topic);
-    this.handlers.set(topic, schema ? withParsedPayload(schema, handler as JobHandler) : (handler as JobHandler));
+    const run = schema ? withParsedPayload(schema, handler as JobHandler) : (handler as JobHandler);
+    this.registered.set(topic, registeredTopic(topic, run, options, { lockDuration: this.settings.lockDuration, backoff: this.backoff }));
     this.producer.wake();
   }
 
@@ -241,12 +253,14 @@ export class Jobs<T extends TopicSchemas = {}> {
     const payloadJson = encodePayload(payload, this.settings.maxPayloadSize);
     // After the size check, so an oversized payload is refused before a schema walks it.
     assertTopicPayload(this.topics, valid, payload);
+    const defaults = this.registered.get(valid);
     return {
       id: uuidv7(),
       topic: valid,
       payloadJson,
       runAt: validRunAt(options.runAt, now),
-      maxRetries: options.maxRetries === undefined ? this.settings.maxRetries : validMaxRetries(options.maxRetries),
+      maxRetries: options.maxRetries === undefined ? (defaults?.maxRetries ?? this.settings.maxRetries) : validMaxRetries(options.maxRetries),
+      priority: options.priority === undefined ? (defaults?.priority ?? 0) : validPriority(options.priority),
       unique: validUnique(options),
     };
   }
@@ -284,7 +298,7 @@ export class Jobs<T extends TopicSchemas = {}> {
     } else {
       outcomes = (await this.store.jobInsertMany(params)).map((job) => ({ outcome: 'created', job }));
     }
-    const handled = outcomes.filter((o) => o.outcome !== 'existing' && this.handlers.has(o.job.topic)).map((o) => o.job);
+    const handled = outcomes.filter((o) => o.outcome !== 'existing' && this.registered.has(o.job.topic)).map((o) => o.job);
     if (handled.length > 0) this.wakeFor(handled.reduce((a, b) => (b.runAt < a.runAt ? b : a)));
     return outcomes.map((o) => ({ ...o.job, enqueued: o.outcome as EnqueueOutcome }));
   }
@@ -366,7 +380,7 @@ export class Jobs<T extends TopicSchemas = {}> {
     try {
       const unlisten = await this.store.listenForJobs?.({
         onTopic: (topic) => {
-          if (this.handlers.has(topic)) this.producer.wake();
+          if (this.registered.has(topic)) this.producer.wake();
         },
         onWake: () => this.producer.wake(),
       });
@@ -409,7 +423,7 @@ export class Jobs<T extends TopicSchemas = {}> {
   }
 
   private wakeFor(job: JobRecord): void {
-    if (!this.producer.isRunning || !this.handlers.has(job.topic)) return;
+    if (!this.producer.isRunning || !this.registered.has(job.topic)) return;
     const delay = job.runAt.getTime() - Date.now();
     if (delay <= 0) this.producer.wake();
     // +1 ms: the timer's clock and Date.now() each count whole ms, out of phase, so a timer of
@@ -422,6 +436,8 @@ export class Jobs<T extends TopicSchemas = {}> {
     if (ending instanceof Error) this.events.emit('job:error', claimed, ending);
     else if ('err' in ending) this.events.emit(`job:${ending.outcome}`, ending.job, ending.err);
     else this.events.emit(`job:${ending.outcome}`, ending.job);
+    // A short snooze is due before the next poll: wake for it as for a job enqueued here.
+    if (!(ending instanceof Error) && ending.outcome === 'snoozed') this.wakeFor(ending.job);
   }
 
   private assertOpen(): void {

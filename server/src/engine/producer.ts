@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.js';
-import type { ClaimedJob, JobStore } from '../store/types.js';
+import type { ClaimedJob, JobClaimParams, JobStore } from '../store/types.js';
 import { Execution, type Ending, type ExecutorDeps } from './executor.js';
-import type { JobHandler } from './job.js';
+import type { RegisteredTopic } from './topic-settings.js';
 
 export interface ProducerOptions {
   workerPoolSize: number;
@@ -34,10 +34,13 @@ export class Producer {
   private saturated = false;
   private wakeRequested = false;
   private wakeUp: (() => void) | null = null;
+  /** What every claim asks for but its limit, kept until a topic is registered. */
+  private claimTopics: Omit<JobClaimParams, 'limit'> | null = null;
 
   constructor(
     private readonly store: JobStore,
-    private readonly handlers: ReadonlyMap<string, JobHandler>,
+    /** Topics are only ever added (`register`), never removed. */
+    private readonly topics: ReadonlyMap<string, RegisteredTopic>,
     private readonly deps: ExecutorDeps,
     private readonly options: ProducerOptions,
     private readonly onOutcome: (job: ClaimedJob, ending: Ending | Error) => void,
@@ -91,11 +94,7 @@ export class Producer {
       this.wakeRequested = false;
       let claimed: ClaimedJob[];
       try {
-        claimed = await this.store.jobClaim({
-          topics: [...this.handlers.keys()],
-          limit,
-          lockDuration: this.options.lockDuration,
-        });
+        claimed = await this.store.jobClaim({ ...this.topicsToClaim(), limit });
       } catch (err) {
         this.logger.error({ err }, 'claiming jobs failed; retrying after the poll interval');
         await this.sleep(this.options.pollInterval);
@@ -111,13 +110,28 @@ export class Producer {
     }
   }
 
+  /** The registered topics, and the lock of each whose own differs from the engine's. */
+  private topicsToClaim(): Omit<JobClaimParams, 'limit'> {
+    if (this.claimTopics?.topics.length === this.topics.size) return this.claimTopics;
+    const lockDurationByTopic = new Map<string, number>();
+    for (const [topic, { lockDuration }] of this.topics) {
+      if (lockDuration !== this.options.lockDuration) lockDurationByTopic.set(topic, lockDuration);
+    }
+    this.claimTopics = {
+      topics: [...this.topics.keys()],
+      lockDuration: this.options.lockDuration,
+      ...(lockDurationByTopic.size > 0 ? { lockDurationByTopic } : {}),
+    };
+    return this.claimTopics;
+  }
+
   /**
    * The slot frees as soon as the handler is done, not when its result is written: the next
    * claim then overlaps the completion write instead of waiting behind it (completions that
    * pile up meanwhile go out together in the completer's next statement).
    */
   private execute(job: ClaimedJob): void {
-    const execution = new Execution(job, this.handlers.get(job.topic)!, this.deps);
+    const execution = new Execution(job, this.topics.get(job.topic)!, this.deps);
     this.inflight.push(execution);
     void execution.settled.then(() => this.slotFreed(execution));
     const recorded = execution.done.then(

@@ -5,21 +5,28 @@ import { afterFailedAttempt, type BackoffFunction } from './retry-policy.js';
 
 const RESCUE_BATCH = 100;
 
+/** What the rescuer needs of a topic: the lock its jobs had and the backoff of their retries. */
+export interface RescuePolicy {
+  lockDuration: number;
+  backoff: BackoffFunction;
+}
+
 /**
  * Finds processing jobs whose lock expired (their worker crashed or hung, in this process or
  * another) and fails-or-retries them; each counts as a failed attempt. The decision is the
- * executor's (`afterFailedAttempt`); the store only applies it.
+ * executor's (`afterFailedAttempt`, with the topic's backoff where this process registered the
+ * topic, the engine's otherwise); the store only applies it.
  */
 export class Rescuer extends PeriodicPass {
   constructor(
     private readonly store: JobStore,
-    private readonly options: { interval: number; lockDuration: number; backoff: BackoffFunction; logger: Logger },
+    private readonly options: { interval: () => number; policyOf: (topic: string) => RescuePolicy; logger: Logger },
   ) {
     super(options.interval);
   }
 
   protected async pass(): Promise<void> {
-    const error = `Lock expired after ${this.options.lockDuration} ms: the worker crashed or the handler hung.`;
+    const errorOf = (lockDuration: number) => `Lock expired after ${lockDuration} ms: the worker crashed or the handler hung.`;
     try {
       let expired: ExpiredJob[];
       do {
@@ -27,7 +34,10 @@ export class Rescuer extends PeriodicPass {
         expired = await this.store.jobGetExpired({ before: new Date(now), limit: RESCUE_BATCH });
         if (expired.length === 0) break;
         const rescued = await this.store.jobRescueMany(
-          expired.map((job) => ({ id: job.id, lockToken: job.lockToken, error, ...afterFailedAttempt(job, this.options.backoff, now) })),
+          expired.map((job) => {
+            const { lockDuration, backoff } = this.options.policyOf(job.topic);
+            return { id: job.id, lockToken: job.lockToken, error: errorOf(lockDuration), ...afterFailedAttempt(job, backoff, now) };
+          }),
         );
         if (rescued.length > 0) this.options.logger.warn({ rescued: rescued.length }, 'rescued jobs whose lock expired');
       } while (expired.length === RESCUE_BATCH);

@@ -11,9 +11,10 @@ export function assertTopicPayload(topics: Topics | undefined, topic: string, pa
 
 /**
  * A declared topic's handler gets its payload parsed by the schema, so `job.payload` really is
- * the schema's output (defaults applied, transforms run) and a stored payload that no longer fits
- * (enqueued before the schema changed, or by another process without it) fails the attempt with a
- * clear message instead of reaching the handler mistyped.
+ * the schema's output (defaults applied, transforms run). A stored payload that no longer fits
+ * (enqueued before the schema changed, or by another process without it) never reaches the
+ * handler mistyped: the job fails for good at once (`unmarshalPayload` throws a PermanentError),
+ * `last_error` naming the wrong fields, since no retry of the same payload could fit.
  */
 export function withParsedPayload(schema: ZodTypeAny, handler: JobHandler): JobHandler {
   return (job) => {

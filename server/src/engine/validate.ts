@@ -2,6 +2,7 @@ import {
   DEFAULT_UNIQUE_STATES,
   ListQuerySchema,
   MaxRetriesSchema,
+  PrioritySchema,
   OnConflictSchema,
   TopicSchema,
   UniqueKeySchema,
@@ -17,7 +18,7 @@ import { JobsError, validationError } from '../errors.js';
 export interface EnqueueOptions {
   /** When the job is due; now when omitted. A Date or an ISO 8601 string. */
   runAt?: Date | string;
-  /** Retries after the first execution (0: run once); the engine's default when omitted. */
+  /** Retries after the first execution (0: run once); the topic's default, else the engine's, when omitted. */
   maxRetries?: number;
   /**
    * While a job with this key is in one of its unique states, no other job with the key is
@@ -32,7 +33,13 @@ export interface EnqueueOptions {
    * `unique_conflict` JobsError otherwise; `error` throws that error, naming it.
    */
   onConflict?: OnConflict;
+  /** -32768 to 32767; lower runs first among due jobs. The topic's default, else 0, when omitted. */
+  priority?: number;
 }
+
+/** Years 1..9999, as ms since the epoch: see `validRunAt`. */
+const MIN_RUN_AT = -62_135_596_800_000;
+export const MAX_RUN_AT = 253_402_300_799_999;
 
 /** The same rules the HTTP contract states, applied to library calls (wire field names). */
 export function validTopic(topic: unknown): string {
@@ -61,13 +68,17 @@ export function validUnique(options: EnqueueOptions): UniqueInsert | undefined {
   };
 }
 
+export function validPriority(priority: unknown): number {
+  return check(PrioritySchema, priority, 'priority');
+}
+
 export function validRunAt(runAt: Date | string | undefined, now: Date): Date {
   if (runAt === undefined) return now;
   const date = runAt instanceof Date ? runAt : typeof runAt === 'string' ? new Date(runAt) : new Date(NaN);
   const time = date.getTime();
   // Years 1..9999: ISO text stays fixed-width, so times sort as text on SQLite, and PostgreSQL
   // has no year 0 (it would come back as 1 BC).
-  if (!Number.isFinite(time) || time < -62_135_596_800_000 || time > 253_402_300_799_999) {
+  if (!Number.isFinite(time) || time < MIN_RUN_AT || time > MAX_RUN_AT) {
     throw validationError('run_at', 'invalid_date', 'run_at must be a valid ISO 8601 date-time.');
   }
   return date;

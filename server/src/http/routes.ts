@@ -58,6 +58,7 @@ function enqueueOptions(body: EnqueueBody): EnqueueOptions {
   return {
     runAt: body.run_at,
     maxRetries: body.max_retries,
+    priority: body.priority,
     uniqueKey: body.unique_key,
     uniqueStates: body.unique_states,
     onConflict: body.on_conflict,

@@ -14,6 +14,8 @@ export function toJobBody(job: JobRecord): JobBody {
     retries: job.retries,
     max_retries: job.maxRetries,
     last_error: job.lastError,
+    priority: job.priority,
+    snoozes: job.snoozes,
     unique_key: job.uniqueKey,
     unique_states: job.uniqueStates,
     created: job.created.toISOString(),

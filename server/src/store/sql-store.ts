@@ -1,6 +1,6 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { AbstractSqlConnection } from '@mikro-orm/knex';
-import type { JobStatus } from '@jobbase/contract';
+import type { JobStatus, ListSort } from '@jobbase/contract';
 import { JobsError } from '../errors.js';
 import { JOB_STATUSES } from '@jobbase/contract';
 import { bitsToStates, TAKE_KEY, keepSlotFor, wantsKey, wantsKeyColumn, type UniqueInsertSql } from './unique-keys.js';
@@ -21,6 +21,7 @@ import type {
   JobRecord,
   JobRescueItem,
   JobRetryParams,
+  JobSnoozeParams,
   StatusCounts,
   Store,
   StoreOpening,
@@ -33,11 +34,20 @@ export type Row = Record<string, unknown>;
 
 /** The columns every query returns; keep the mapping in `toRecord` in step with it. */
 export const JOB_COLUMNS =
-  'id, topic, payload, status, run_at, retries, max_retries, last_error, unique_key, unique_states, created, updated';
+  'id, topic, payload, status, run_at, retries, max_retries, last_error, priority, snoozes, unique_key, unique_states, created, updated';
 
 /** The same but the payload: a list page asked for without payloads. */
 const JOB_COLUMNS_BUT_PAYLOAD =
-  'id, topic, status, run_at, retries, max_retries, last_error, unique_key, unique_states, created, updated';
+  'id, topic, status, run_at, retries, max_retries, last_error, priority, snoozes, unique_key, unique_states, created, updated';
+
+/**
+ * A list page's order, as it is read (`natural`) and reversed (to walk from the other end).
+ * `priority` is the claim's order, so with `status=pending` the claim's index serves it.
+ */
+const LIST_ORDER: Record<ListSort, { natural: string; reversed: string }> = {
+  '-created': { natural: 'created desc, id desc', reversed: 'created asc, id asc' },
+  priority: { natural: 'priority asc, run_at asc, id asc', reversed: 'priority desc, run_at desc, id desc' },
+};
 
 /**
  * The queries both dialects write the same way, with `?` placeholders on both. What differs is
@@ -128,6 +138,8 @@ export abstract class SqlStore implements Store {
       retries: Number(row.retries),
       maxRetries: Number(row.max_retries),
       lastError: (row.last_error as string | null) ?? null,
+      priority: Number(row.priority),
+      snoozes: Number(row.snoozes),
       uniqueKey: (row.unique_key as string | null) ?? null,
       uniqueStates: row.unique_states === null || row.unique_states === undefined ? null : bitsToStates(Number(row.unique_states)),
       created: toDate(row.created),
@@ -165,6 +177,11 @@ export abstract class SqlStore implements Store {
    * first row past the budget: PostgreSQL renders each jsonb to measure it (500 payloads of
    * 1 MiB: 4.2 s in all, 37 ms to the first 8 MiB); SQLite reads a TEXT's length from its
    * record header without its overflow pages (0.5 ms for the 500).
+   *
+   * job_counts does not count by priority, so a priority filter counts its rows (`count(*)`,
+   * as costly as the rows it matches). Pending is written as a literal: PostgreSQL's partial
+   * claim index only serves a query whose predicate it can see, and a prepared statement's
+   * generic plan cannot see through a parameter.
    */
   async jobList(p: JobListParams): Promise<JobListResult> {
     const where: string[] = [];
@@ -173,34 +190,37 @@ export abstract class SqlStore implements Store {
       where.push('topic = ?');
       params.push(p.topic);
     }
-    if (p.status !== undefined) {
+    if (p.status === 'pending') where.push(`status = 'pending'`);
+    else if (p.status !== undefined) {
       where.push('status = ?');
       params.push(p.status);
     }
-    let filter = where.length ? `where ${where.join(' and ')}` : '';
-    let counted: Row[];
-    if (p.uniqueKey === undefined) {
-      counted = await this.all(`select coalesce(sum(n), 0) as n from job_counts ${filter}`, params);
-    } else {
-      // job_counts has no key: jobs_unique_key (unique_key, created, id) counts the key's jobs,
-      // few in any real use, and serves their page in order.
+    // job_counts counts by topic and status: a filter on anything else counts the rows. A unique
+    // key's jobs are few in any real use (jobs_unique_key (unique_key, created, id) finds them);
+    // a priority's are counted through the claim's index when the status is pending.
+    const countedBy = where.length ? `where ${where.join(' and ')}` : '';
+    if (p.uniqueKey !== undefined) {
       where.unshift('unique_key = ?');
       params.unshift(p.uniqueKey);
-      filter = `where ${where.join(' and ')}`;
-      counted = await this.all(`select count(*) as n from jobs ${filter}`, params);
     }
+    if (p.priority !== undefined) {
+      where.push('priority = ?');
+      params.push(p.priority);
+    }
+    const filter = where.length ? `where ${where.join(' and ')}` : '';
+    const counted =
+      p.priority === undefined && p.uniqueKey === undefined
+        ? await this.all(`select coalesce(sum(n), 0) as n from job_counts ${countedBy}`, params)
+        : await this.all(`select count(*) as n from jobs ${filter}`, params);
     const total = Number(counted[0]?.n ?? 0);
     if (p.offset >= total) return { items: [], total };
-    // From the newest end, or the same rows counted from the oldest end.
-    const fromOldest = p.offset + p.limit / 2 > total / 2;
-    const [direction, limit, offset] = fromOldest
-      ? ['asc', Math.min(p.limit, total - p.offset), Math.max(0, total - p.offset - p.limit)]
-      : ['desc', p.limit, p.offset];
-    const page = await this.all(`select id from jobs ${filter} order by created ${direction}, id ${direction} limit ? offset ?`, [
-      ...params,
-      limit,
-      offset,
-    ]);
+    const order = LIST_ORDER[p.sort ?? '-created'];
+    // From the page's own end, or the same rows counted from the other end.
+    const fromOtherEnd = p.offset + p.limit / 2 > total / 2;
+    const [direction, limit, offset] = fromOtherEnd
+      ? [order.reversed, Math.min(p.limit, total - p.offset), Math.max(0, total - p.offset - p.limit)]
+      : [order.natural, p.limit, p.offset];
+    const page = await this.all(`select id from jobs ${filter} order by ${direction} limit ? offset ?`, [...params, limit, offset]);
     if (page.length === 0) return { items: [], total };
     const ids = this.idList(page.map((r) => r.id as string));
     const payloads = p.payloads !== false;
@@ -217,7 +237,7 @@ export abstract class SqlStore implements Store {
       if (Number(measured?.over) === 1) return { items: [], total, overBudget: true };
     }
     const rows = await this.all(
-      `select ${payloads ? JOB_COLUMNS : JOB_COLUMNS_BUT_PAYLOAD} from jobs where id in (${ids.sql}) order by created desc, id desc`,
+      `select ${payloads ? JOB_COLUMNS : JOB_COLUMNS_BUT_PAYLOAD} from jobs where id in (${ids.sql}) order by ${order.natural}`,
       [ids.param],
     );
     return { items: rows.map((r) => this.toRecord(r)), total };
@@ -257,6 +277,18 @@ export abstract class SqlStore implements Store {
     return rows.length === 1;
   }
 
+  async jobSnooze(p: JobSnoozeParams): Promise<boolean> {
+    const rows = await this.all(
+      `update jobs set status = 'pending', snoozes = snoozes + 1, run_at = ?, lock_token = null, locked_until = null, updated = ?,
+         ${keepSlotFor('pending')}
+       where id = ? and lock_token = ? and status = 'processing'
+       returning id, ${wantsKeyColumn('pending')}`,
+      [this.time(p.runAt), this.time(p.now ?? new Date()), p.id, p.lockToken],
+    );
+    await this.takeKeys(rows);
+    return rows.length === 1;
+  }
+
   async jobRelease(p: JobMoveParams): Promise<boolean> {
     const rows = await this.all(
       `update jobs set status = 'pending', lock_token = null, locked_until = null, updated = ?, ${keepSlotFor('pending')}
@@ -287,12 +319,13 @@ export abstract class SqlStore implements Store {
 
   async jobGetExpired(p: JobGetExpiredParams): Promise<ExpiredJob[]> {
     const rows = await this.all(
-      `select id, retries, max_retries, lock_token from jobs
+      `select id, topic, retries, max_retries, lock_token from jobs
        where status = 'processing' and locked_until < ? order by locked_until limit ?`,
       [this.time(p.before), p.limit],
     );
     return rows.map((r) => ({
       id: r.id as string,
+      topic: r.topic as string,
       lockToken: r.lock_token as string,
       retries: Number(r.retries),
       maxRetries: Number(r.max_retries),
@@ -424,6 +457,21 @@ export abstract class SqlStore implements Store {
       await this.orm.close(true);
     }
   }
+}
+
+/** The claim's order: priority, then run_at, then id (uuid text order is byte order). */
+export function claimOrder(a: JobRecord, b: JobRecord): number {
+  return a.priority - b.priority || a.runAt.getTime() - b.runAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/**
+ * When the lock of each topic's jobs claimed at `now` runs out, by topic, as ISO text: the
+ * topic's own lock duration, or the claim's.
+ */
+export function lockedUntilByTopic(p: JobClaimParams, now: Date): Record<string, string> {
+  return Object.fromEntries(
+    p.topics.map((topic) => [topic, new Date(now.getTime() + (p.lockDurationByTopic?.get(topic) ?? p.lockDuration)).toISOString()]),
+  );
 }
 
 const SUPERUSER_COLUMNS = 'id, email, password_hash, token_key, created, updated';

@@ -1,4 +1,4 @@
-import type { JobStatus } from '@jobbase/contract';
+import type { JobStatus, ListSort } from '@jobbase/contract';
 
 /** A job as the engine sees it (camelCase; the wire uses snake_case). */
 export interface JobRecord {
@@ -15,6 +15,10 @@ export interface JobRecord {
   uniqueKey: string | null;
   /** The statuses in which the job holds its key (in JOB_STATUSES order); null without a key. */
   uniqueStates: JobStatus[] | null;
+  /** Lower runs first among due jobs. */
+  priority: number;
+  /** Times a handler put the job back for later (`job.snooze`). */
+  snoozes: number;
   created: Date;
   updated: Date;
 }
@@ -32,6 +36,7 @@ export interface JobInsertParams {
   payloadJson: string;
   runAt: Date;
   maxRetries: number;
+  priority: number;
   /** Only `jobInsertUnique` and `jobInsertManyUnique` take it. */
   unique?: UniqueInsert;
 }
@@ -70,6 +75,9 @@ export interface JobListParams {
   status?: JobStatus;
   /** Only the jobs enqueued with this unique key, holding it or not. */
   uniqueKey?: string;
+  priority?: number;
+  /** `-created` (default): newest first. `priority`: the claim's order (priority, run_at, id ascending). */
+  sort?: ListSort;
   limit: number;
   offset: number;
   /** `false`: the payloads are not read, and each item's `payload` is undefined. Default true. */
@@ -92,7 +100,10 @@ export interface JobListResult {
 export interface JobClaimParams {
   topics: readonly string[];
   limit: number;
+  /** How long each claimed job is locked, ms. */
   lockDuration: number;
+  /** A topic's own lock, ms, where it differs from `lockDuration` (per-topic defaults of `register`). */
+  lockDurationByTopic?: ReadonlyMap<string, number>;
 }
 
 export interface JobFinishParams {
@@ -117,6 +128,10 @@ export interface JobFailParams extends JobMoveParams {
   error: string;
 }
 
+export interface JobSnoozeParams extends JobMoveParams {
+  runAt: Date;
+}
+
 export interface JobGetExpiredParams {
   /** Locks that ran out before this instant. */
   before: Date;
@@ -126,6 +141,7 @@ export interface JobGetExpiredParams {
 /** A processing job whose lock expired, with what the engine needs to decide its fate. */
 export interface ExpiredJob {
   id: string;
+  topic: string;
   lockToken: string;
   retries: number;
   maxRetries: number;
@@ -172,7 +188,11 @@ export interface JobStore {
   jobList(params: JobListParams): Promise<JobListResult>;
   jobCountByStatus(): Promise<StatusCounts>;
 
-  /** Locks up to `limit` due, pending jobs of `topics`, oldest `run_at` first. */
+  /**
+   * Locks up to `limit` due, pending jobs of `topics`: the lowest priority first, then the
+   * oldest `run_at`, then the lowest id. Jobs not yet due never hold back due ones, whatever
+   * their priority. Answers them in that order.
+   */
   jobClaim(params: JobClaimParams): Promise<ClaimedJob[]>;
   /**
    * Completes many jobs in one statement, compare-and-set on each lock token; returns the ids
@@ -184,6 +204,11 @@ export interface JobStore {
   jobRetry(params: JobRetryParams): Promise<boolean>;
   /** To failed for good. CAS on the lock token. */
   jobFail(params: JobFailParams): Promise<boolean>;
+  /**
+   * Back to pending, due at `runAt`, with one more snooze counted; `retries` and `last_error`
+   * stay as they are. CAS on the lock token.
+   */
+  jobSnooze(params: JobSnoozeParams): Promise<boolean>;
   /** Back to pending without counting an attempt (shutdown gave up waiting). CAS. */
   jobRelease(params: JobMoveParams): Promise<boolean>;
   /** Processing jobs whose lock expired before `before`, soonest-expired first. */

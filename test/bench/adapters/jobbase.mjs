@@ -34,7 +34,8 @@ export async function open({ system, database, concurrency, synchronous }) {
       await jobs.enqueue(TOPIC, payload);
     },
     enqueueMany,
-    fillBacklog: (count) => (isSqlite ? fillSqlite(database.sqliteFile, count) : fillPostgres(database.url, count)),
+    fillBacklog: (count, { mixedPriorities = false } = {}) =>
+      isSqlite ? fillSqlite(database.sqliteFile, count, mixedPriorities) : fillPostgres(database.url, count, mixedPriorities),
     async startWorkers(onJob) {
       jobs.register(TOPIC, async (job) => {
         onJob(job.payload);
@@ -65,26 +66,43 @@ function backlogRunAt() {
   return new Date(Date.now() - 60_000);
 }
 
-function fillPostgres(url, count) {
-  return withPostgres(url, (c) =>
-    c.query(
-      `insert into jobs (id, topic, payload, status, run_at, retries, max_retries, created, updated)
-       select ($4 || lpad(to_hex(g), 12, '0'))::uuid, $1, '{}'::jsonb, 'pending', $2, 0, 3, now(), now()
-       from generate_series(1, $3) g`,
-      [TOPIC, backlogRunAt(), count, ORDERED_ID_PREFIX],
-    ),
-  );
+/**
+ * The depth scenario's mixed priorities (issue 14): the due backlog spread over five priorities
+ * (-2..2), and a tenth as many jobs again due in an hour at priority -10, ahead of every due job
+ * in the claim index's order, which a claim must not have to read.
+ */
+const DUE_PRIORITIES = 5;
+const FUTURE_PRIORITY = -10;
+
+function inAnHour() {
+  return new Date(Date.now() + 3_600_000);
 }
 
-function fillSqlite(file, count) {
-  const runAt = backlogRunAt().toISOString();
-  return withSqlite(file, (db) =>
-    db
-      .prepare(
-        `${SQLITE_SERIES}
-         insert into jobs (id, topic, payload, status, run_at, retries, max_retries, created, updated)
-         select ? || printf('%012x', n), ?, '{}', 'pending', ?, 0, 3, ?, ? from series`,
-      )
-      .run(count, ORDERED_ID_PREFIX, TOPIC, runAt, runAt, runAt),
-  );
+function fillPostgres(url, count, mixedPriorities) {
+  return withPostgres(url, async (c) => {
+    const insert = (from, to, runAt, priority) =>
+      c.query(
+        `insert into jobs (id, topic, payload, status, run_at, retries, max_retries, priority, created, updated)
+         select ($4 || lpad(to_hex(g), 12, '0'))::uuid, $1, '{}'::jsonb, 'pending', $2, 0, 3, ${priority}, now(), now()
+         from generate_series($3::int, $5::int) g`,
+        [TOPIC, runAt, from, ORDERED_ID_PREFIX, to],
+      );
+    await insert(1, count, backlogRunAt(), mixedPriorities ? `(g % ${DUE_PRIORITIES}) - 2` : '0');
+    if (mixedPriorities) await insert(count + 1, count + Math.floor(count / 10), inAnHour(), String(FUTURE_PRIORITY));
+  });
+}
+
+function fillSqlite(file, count, mixedPriorities) {
+  return withSqlite(file, (db) => {
+    const insert = (from, n, runAt, priority) =>
+      db
+        .prepare(
+          `${SQLITE_SERIES}
+           insert into jobs (id, topic, payload, status, run_at, retries, max_retries, priority, created, updated)
+           select ? || printf('%012x', n + ?), ?, '{}', 'pending', ?, 0, 3, ${priority}, ?, ? from series`,
+        )
+        .run(n, ORDERED_ID_PREFIX, from - 1, TOPIC, runAt, runAt, runAt);
+    insert(1, count, backlogRunAt().toISOString(), mixedPriorities ? `(n % ${DUE_PRIORITIES}) - 2` : '0');
+    if (mixedPriorities) insert(count + 1, Math.floor(count / 10), inAnHour().toISOString(), String(FUTURE_PRIORITY));
+  });
 }

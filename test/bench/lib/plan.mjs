@@ -6,6 +6,8 @@ import { SYSTEMS, systemById } from '../adapters/queue-adapter.mjs';
 export const ENQUEUE_SYSTEMS = ['jobbase-sqlite', 'jobbase-postgres', 'graphile-worker', 'pg-boss', 'plainjob'];
 /** Depth: each queue in its throughput configuration. */
 export const DEPTH_SYSTEMS = ['jobbase-sqlite', 'jobbase-postgres', 'graphile-worker-batched', 'pg-boss-tuned', 'plainjob'];
+/** Depth with a backlog of mixed priorities (issue 14): Jobbase's claim must stay an index walk. */
+export const PRIORITY_DEPTH_SYSTEMS = ['jobbase-sqlite', 'jobbase-postgres'];
 export const SCENARIOS = {
   A: 'throughput',
   B: 'latency',
@@ -65,6 +67,17 @@ export function buildPlan(mode, { synchronous, scenarios, systems }) {
         drainJobs: mode.depthDrainJobs,
         claimProbes: mode.claimProbes,
         capMs: mode.drainCapMs,
+      });
+    }
+  }
+  for (const id of PRIORITY_DEPTH_SYSTEMS) {
+    for (const depth of mode.depths) {
+      add('C', 'depth', id, null, `depth-priority:${id}:${depth}`, {
+        depth,
+        drainJobs: mode.depthDrainJobs,
+        claimProbes: mode.claimProbes,
+        capMs: mode.drainCapMs,
+        mixedPriorities: true,
       });
     }
   }

@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { SYSTEMS, systemById } from '../adapters/queue-adapter.mjs';
 import { makeFigures } from './figures.mjs';
 import { cell, count, ms, percent, rate, ratio, ratioOf, table } from './format.mjs';
-import { DEPTH_SYSTEMS, ENQUEUE_SYSTEMS } from './plan.mjs';
+import { DEPTH_SYSTEMS, ENQUEUE_SYSTEMS, PRIORITY_DEPTH_SYSTEMS } from './plan.mjs';
 import { evaluateTargets } from './targets.mjs';
 
 const NOTES_START = '<!-- notes:start -->';
@@ -161,18 +161,23 @@ does soon after such an insert), SQLite nothing (nothing analyzes it by default)
 
 ${table(
   ['system', ...mode.depths.map((d) => `claim p50 @ ${d.toLocaleString('en-US')}`), 'growth', ...mode.depths.map((d) => `drain @ ${d.toLocaleString('en-US')}`), 'growth'],
-  DEPTH_SYSTEMS.map((id) => {
-    const claims = mode.depths.map((d) => f.median(`depth:${id}:${d}`, (v) => v.claimP50Ms ?? NaN));
-    const drains = mode.depths.map((d) => f.median(`depth:${id}:${d}`, (v) => v.drainJobsPerSecond));
+  [...DEPTH_SYSTEMS.map((id) => ['depth', id]), ...PRIORITY_DEPTH_SYSTEMS.map((id) => ['depth-priority', id])].map(([kind, id]) => {
+    const claims = mode.depths.map((d) => f.median(`${kind}:${id}:${d}`, (v) => v.claimP50Ms ?? NaN));
+    const drains = mode.depths.map((d) => f.median(`${kind}:${id}:${d}`, (v) => v.drainJobsPerSecond));
     return [
-      label(id),
-      ...mode.depths.map((d) => cell(f.figure(`depth:${id}:${d}`, (v) => v.claimP50Ms ?? NaN), ms)),
+      kind === 'depth' ? label(id) : `${label(id)}, mixed priorities`,
+      ...mode.depths.map((d) => cell(f.figure(`${kind}:${id}:${d}`, (v) => v.claimP50Ms ?? NaN), ms)),
       ratio(claims.at(-1) / claims[0]),
-      ...mode.depths.map((d) => cell(f.figure(`depth:${id}:${d}`, (v) => v.drainJobsPerSecond), rate, { terse: true })),
+      ...mode.depths.map((d) => cell(f.figure(`${kind}:${id}:${d}`, (v) => v.drainJobsPerSecond), rate, { terse: true })),
       ratio(drains.at(-1) / drains[0]),
     ];
   }),
 )}
+
+"Mixed priorities": Jobbase's backlog spread over five priorities (-2 to 2), with a tenth as many
+jobs again due in an hour at priority -10, ahead of every due job in the claim index's order:
+the claim reads each waiting priority's due jobs and at most one job not yet due per priority, so
+the jobs scheduled for later cost it nothing however many they are.
 
 ## D. HTTP: \`POST /api/jobs/enqueue\`
 

@@ -2,6 +2,8 @@
 // call, where it has a public one) and how fast workers at concurrency 10 start the first
 // `drainJobs` of them. A queue whose claim walks the backlog gets slower as it grows.
 // The probes' own claims come from a reserve added on top, so the drain still starts at `depth`.
+// `mixedPriorities` (Jobbase only): the backlog spread over priorities, plus jobs not yet due at
+// the most urgent priority on top (a tenth of `depth`), which a claim must not have to read.
 import { openQueue } from '../adapters/queue-adapter.mjs';
 import { delay, now, peakRssMb } from '../lib/process-probes.mjs';
 import { withPostgres } from '../lib/raw-sql.mjs';
@@ -15,12 +17,12 @@ const MAX_CLAIM = 10;
  * (pg-boss's takes seconds with 1,000,000 waiting) must not stretch the run by minutes. */
 const CLAIM_BUDGET_MS = 20_000;
 
-export async function run({ system, database, depth, drainJobs, claimProbes, capMs }) {
+export async function run({ system, database, depth, drainJobs, claimProbes, capMs, mixedPriorities = false }) {
   const queue = await openQueue(system, { database, concurrency: CONCURRENCY });
   try {
     const filling = now();
     const reserve = queue.claimOnce ? (WARM_UP_CLAIMS + claimProbes) * MAX_CLAIM : 0;
-    await queue.fillBacklog(depth + reserve);
+    await queue.fillBacklog(depth + reserve, { mixedPriorities });
     // What autovacuum would do shortly after a big insert; done here so every run sees the same
     // statistics. SQLite has no such daemon, so it gets none.
     if (database.dialect === 'postgres') await withPostgres(database.url, (c) => c.query('vacuum analyze'));

@@ -194,6 +194,25 @@ class ClaimInPlpgsql extends Migration {
 }
 
 /**
+ * Issue 14's controls: `priority` (lower runs first among due jobs) and `snoozes` (times a
+ * handler put the job back for later). jobs_claim leads with priority, so the claim walks one
+ * priority's due jobs in run_at, id order; the claim function takes each topic's lock expiry
+ * now (per-topic lock durations), so the old one is dropped and PostgresStore.migrate puts the
+ * new one (CLAIM_FUNCTION in store.ts) in place. Existing jobs get priority 0 and no snoozes
+ * (a constant default: no table rewrite). SQLite's migration of the same columns is its 0003;
+ * here the number follows this list's own, since names sort in the order they apply.
+ */
+class JobControls extends Migration {
+  override async up(): Promise<void> {
+    this.addSql('alter table jobs add column priority smallint not null default 0');
+    this.addSql('alter table jobs add column snoozes integer not null default 0');
+    this.addSql('drop index jobs_claim');
+    this.addSql(`create index jobs_claim on jobs (priority, run_at, id) where status = 'pending'`);
+    this.addSql('drop function jobbase_claim(text[], integer, timestamptz, timestamptz)');
+  }
+}
+
+/**
  * Unique keys (see store/unique-keys.ts): the key, its states as a bitmask, and the slot that
  * holds the key while the job is in those states. Columns added NULL without a default, so no
  * table rewrite. Both indexes are partial on `is not null`: jobs without a key have no entry
@@ -218,6 +237,7 @@ export const postgresMigrations = [
   { name: '0003_claim_by_id_array', class: ClaimByIdArray },
   { name: '0004_job_counts', class: JobCounts },
   { name: '0005_claim_in_plpgsql', class: ClaimInPlpgsql },
+  { name: '0006_job_controls', class: JobControls },
   // 0004_unique_keys on SQLite; here the number goes on from this list's own (names sort in the
   // order they apply), leaving 0006 to the job controls of the same issue.
   { name: '0007_unique_keys', class: UniqueKeys },

@@ -67,6 +67,21 @@ class JobCounts extends Migration {
 }
 
 /**
+ * Issue 14's controls: `priority` (lower runs first among due jobs) and `snoozes` (times a
+ * handler put the job back for later). The claim index leads with priority after status, so
+ * the claim walks one priority's due jobs in run_at, id order (see SqliteStore.jobClaim).
+ * Existing jobs get priority 0 and no snoozes.
+ */
+class JobControls extends Migration {
+  override async up(): Promise<void> {
+    this.addSql('alter table jobs add column priority integer not null default 0');
+    this.addSql('alter table jobs add column snoozes integer not null default 0');
+    this.addSql('drop index jobs_claim');
+    this.addSql('create index jobs_claim on jobs (status, priority, run_at, id)');
+  }
+}
+
+/**
  * Unique keys (see store/unique-keys.ts): the key, its states as a bitmask, and the slot that
  * holds the key while the job is in those states. Both indexes are partial, so jobs without a
  * key (NULL) cost them nothing: no entry, and no index write when a claim or a completion sets
@@ -86,5 +101,6 @@ class UniqueKeys extends Migration {
 export const sqliteMigrations = [
   { name: '0001_initial', class: InitialSchema },
   { name: '0002_job_counts', class: JobCounts },
+  { name: '0003_job_controls', class: JobControls },
   { name: '0004_unique_keys', class: UniqueKeys },
 ];

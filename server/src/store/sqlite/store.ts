@@ -4,7 +4,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import { MikroORM } from '@mikro-orm/better-sqlite';
 import { JobsError } from '../../errors.js';
 import { baseOrmConfig, type StoreOpenOptions } from '../orm-config.js';
-import { JOB_COLUMNS, SqlStore, unavailable, type Row } from '../sql-store.js';
+import { claimOrder, JOB_COLUMNS, lockedUntilByTopic, SqlStore, unavailable, type Row } from '../sql-store.js';
 import type {
   BatchConflict,
   ClaimedJob,
@@ -28,7 +28,7 @@ import {
 } from '../unique-keys.js';
 import { sqliteMigrations } from './migrations.js';
 
-/** Rows per statement: SQLite binds at most 32,766 values (an insert row takes 7). */
+/** Rows per statement: SQLite binds at most 32,766 values (an insert row takes 8). */
 const COMPLETE_CHUNK = 500;
 const INSERT_CHUNK = 500;
 /** How long racing first starts keep trying to migrate, at least, whatever the busy timeout. */
@@ -177,9 +177,9 @@ export class SqliteStore extends SqlStore {
   async jobInsert(p: JobInsertParams): Promise<JobRecord> {
     const now = new Date().toISOString();
     const rows = await this.all(
-      `insert into jobs (id, topic, payload, status, run_at, retries, max_retries, created, updated)
-       values (?, ?, ?, 'pending', ?, 0, ?, ?, ?) returning ${JOB_COLUMNS}`,
-      [p.id, p.topic, p.payloadJson, p.runAt.toISOString(), p.maxRetries, now, now],
+      `insert into jobs (id, topic, payload, status, run_at, retries, max_retries, priority, created, updated)
+       values (?, ?, ?, 'pending', ?, 0, ?, ?, ?, ?) returning ${JOB_COLUMNS}`,
+      [p.id, p.topic, p.payloadJson, p.runAt.toISOString(), p.maxRetries, p.priority, now, now],
     );
     return this.toRecord(rows[0]!);
   }
@@ -200,9 +200,11 @@ export class SqliteStore extends SqlStore {
             const chunk = items.slice(i, i + INSERT_CHUNK);
             const rows = this.prepared(
               db,
-              `insert into jobs (id, topic, payload, status, run_at, retries, max_retries, created, updated)
-               values ${chunk.map(() => "(?, ?, ?, 'pending', ?, 0, ?, ?, ?)").join(', ')} returning ${JOB_COLUMNS}`,
-            ).all(bindable(chunk.flatMap((p) => [p.id, p.topic, p.payloadJson, p.runAt.toISOString(), p.maxRetries, now, now]))) as Row[];
+              `insert into jobs (id, topic, payload, status, run_at, retries, max_retries, priority, created, updated)
+               values ${chunk.map(() => "(?, ?, ?, 'pending', ?, 0, ?, ?, ?, ?)").join(', ')} returning ${JOB_COLUMNS}`,
+            ).all(
+              bindable(chunk.flatMap((p) => [p.id, p.topic, p.payloadJson, p.runAt.toISOString(), p.maxRetries, p.priority, now, now])),
+            ) as Row[];
             for (const row of rows) byId.set(row.id as string, this.toRecord(row));
           }
           return items.map((p) => byId.get(p.id)!);
@@ -213,8 +215,8 @@ export class SqliteStore extends SqlStore {
 
   protected readonly uniqueSql: UniqueInsertSql = {
     insert: (p, now) => ({
-      sql: `insert into jobs (id, topic, payload, status, run_at, retries, max_retries, unique_key, unique_states, unique_slot, created, updated)
-            select ?, ?, ?, 'pending', ?, 0, ?, ?, ?, ?, ?, ? where not exists (select 1 from jobs where unique_slot = ?)
+      sql: `insert into jobs (id, topic, payload, status, run_at, retries, max_retries, priority, unique_key, unique_states, unique_slot, created, updated)
+            select ?, ?, ?, 'pending', ?, 0, ?, ?, ?, ?, ?, ?, ? where not exists (select 1 from jobs where unique_slot = ?)
             on conflict (unique_slot) where unique_slot is not null do nothing
             returning ${JOB_COLUMNS}`,
       params: [
@@ -223,6 +225,7 @@ export class SqliteStore extends SqlStore {
         p.payloadJson,
         p.runAt.toISOString(),
         p.maxRetries,
+        p.priority,
         p.unique?.key ?? null,
         p.unique ? statesToBits(p.unique.states) : null,
         p.unique?.states.includes('pending') ? p.unique.key : null,
@@ -232,9 +235,9 @@ export class SqliteStore extends SqlStore {
       ],
     }),
     replace: (p, key, now) => ({
-      sql: `update jobs set topic = ?, payload = ?, run_at = ?, max_retries = ?, updated = ?
+      sql: `update jobs set topic = ?, payload = ?, run_at = ?, max_retries = ?, priority = ?, updated = ?
             where unique_slot = ? and status = 'pending' returning ${JOB_COLUMNS}`,
-      params: [p.topic, p.payloadJson, p.runAt.toISOString(), p.maxRetries, now.toISOString(), key],
+      params: [p.topic, p.payloadJson, p.runAt.toISOString(), p.maxRetries, p.priority, now.toISOString(), key],
     }),
     holder: (key) => ({ sql: `select ${JOB_COLUMNS} from jobs where unique_slot = ?`, params: [key] }),
   };
@@ -354,32 +357,57 @@ export class SqliteStore extends SqlStore {
   }
 
   /**
-   * One autocommit statement: SQLite takes the write lock when the UPDATE starts, so two
-   * processes cannot both read the same pending row; the outer `status = 'pending'` is the
-   * compare-and-set that makes that explicit. Each row gets its own random lock token.
-   * The inner select walks jobs_claim (status, run_at) and stops after `limit` matches.
-   * `+status` keeps SQLite from answering the outer WHERE with a status index: it picked
-   * jobs_status_created and scanned every pending row (13 ms per claim with 100,000 waiting,
-   * 0.1 ms once it looks the ids up by primary key).
+   * Due jobs by priority, then run_at, then id, without reading the jobs that are not due.
+   * jobs_claim is (status, priority, run_at, id): within one priority the due jobs are the
+   * start of a range, but one ordered walk across priorities would step over every job not yet
+   * due at a lower priority number first (a million jobs scheduled for tomorrow at priority -1
+   * would be read by every claim). So the claim visits the waiting priorities in order, one index
+   * probe each, and takes each one's due jobs until it has `limit`: its cost grows with the
+   * number of distinct priorities waiting, never with the jobs.
+   *
+   * One IMMEDIATE transaction, run synchronously: the write lock is taken before the reads, so
+   * no other process claims the same rows in between (`+status = 'pending'` states the
+   * compare-and-set anyway). `+status` keeps SQLite from answering the update's WHERE with a
+   * status index: it picked jobs_status_created and scanned every pending row (13 ms per claim
+   * with 100,000 waiting, 0.1 ms once it looks the ids up by primary key). Each row gets its own
+   * random lock token, and its topic's lock (`lockDurationByTopic`).
    */
   async jobClaim(p: JobClaimParams): Promise<ClaimedJob[]> {
     if (p.topics.length === 0 || p.limit <= 0) return [];
     const now = new Date();
-    const lockedUntil = new Date(now.getTime() + p.lockDuration);
+    const lockedUntil = lockedUntilByTopic(p, now);
     const topics = p.topics.map(() => '?').join(', ');
-    const rows = await this.all(
-      `update jobs set status = 'processing', lock_token = lower(hex(randomblob(16))), locked_until = ?, updated = ?,
-         ${keepSlotFor('processing')}
-       where id in (
-         select id from jobs
-         where status = 'pending' and run_at <= ? and topic in (${topics})
-         order by run_at, id limit ?
-       ) and +status = 'pending'
-       returning ${JOB_COLUMNS}, lock_token, locked_until, ${wantsKeyColumn('processing')}`,
-      [lockedUntil.toISOString(), now.toISOString(), now.toISOString(), ...p.topics, p.limit],
+    const rows = await this.withDb((db) =>
+      db
+        .transaction(() => {
+          const first = this.prepared(db, `select priority from jobs where status = 'pending' order by priority limit 1`);
+          const next = this.prepared(db, `select priority from jobs where status = 'pending' and priority > ? order by priority limit 1`);
+          const due = this.prepared(
+            db,
+            `select id from jobs where status = 'pending' and priority = ? and run_at <= ? and topic in (${topics})
+             order by run_at, id limit ?`,
+          );
+          const ids: string[] = [];
+          let waiting = first.get() as Row | undefined;
+          while (waiting) {
+            const rows = due.all(bindable([waiting.priority, now.toISOString(), ...p.topics, p.limit - ids.length])) as Row[];
+            for (const row of rows) ids.push(row.id as string);
+            if (ids.length >= p.limit) break;
+            waiting = next.get(bindable([waiting.priority])) as Row | undefined;
+          }
+          if (ids.length === 0) return [];
+          return this.prepared(
+            db,
+            `update jobs set status = 'processing', lock_token = lower(hex(randomblob(16))), updated = ?,
+               locked_until = (select value from json_each(?) where key = jobs.topic), ${keepSlotFor('processing')}
+             where id in (select value from json_each(?)) and +status = 'pending'
+             returning ${JOB_COLUMNS}, lock_token, locked_until, ${wantsKeyColumn('processing')}`,
+          ).all(bindable([now.toISOString(), JSON.stringify(lockedUntil), JSON.stringify(ids)])) as Row[];
+        })
+        .immediate(),
     );
     await this.takeKeys(rows);
-    return rows.map((r) => this.toClaimed(r)).sort((a, b) => a.runAt.getTime() - b.runAt.getTime());
+    return rows.map((r) => this.toClaimed(r)).sort(claimOrder);
   }
 
   /**

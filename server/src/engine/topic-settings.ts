@@ -1,0 +1,64 @@
+import { JobsError } from '../errors.js';
+import type { JobHandler } from './job.js';
+import { toBackoffFunction, type BackoffFunction, type ExponentialBackoff } from './retry-policy.js';
+import { validMaxRetries, validPriority } from './validate.js';
+
+/** `register(topic, handler, options)`: defaults for that topic's jobs. */
+export interface TopicOptions {
+  /** `max_retries` of a job of this topic enqueued (through this engine) without one. */
+  maxRetries?: number;
+  /** How long a claimed job of this topic is locked: its execution timeout, ms. */
+  lockDuration?: number;
+  /** The wait before each retry of this topic's jobs: `{ base, max }` ms, or `(retry) => ms`. */
+  backoff?: ExponentialBackoff | BackoffFunction;
+  /** `priority` of a job of this topic enqueued (through this engine) without one. */
+  priority?: number;
+}
+
+/** A registered topic: its handler and what its jobs get, the engine's defaults filled in. */
+export interface RegisteredTopic {
+  handler: JobHandler;
+  lockDuration: number;
+  backoff: BackoffFunction;
+  /** Undefined: the engine's default applies at enqueue. */
+  maxRetries: number | undefined;
+  /** Undefined: 0 at enqueue. */
+  priority: number | undefined;
+}
+
+/** The lock duration's bounds: a Node timer holds at most this many ms. */
+const MAX_LOCK_DURATION = 2_147_483_647;
+
+/** The topic's options checked, each undefined one taken from the engine's. */
+export function registeredTopic(
+  topic: string,
+  handler: JobHandler,
+  options: TopicOptions | undefined,
+  engine: { lockDuration: number; backoff: BackoffFunction },
+): RegisteredTopic {
+  const o = options ?? {};
+  if (typeof o !== 'object') throw new JobsError('validation', `The options of topic "${topic}" must be an object.`);
+  const { lockDuration } = o;
+  if (lockDuration !== undefined && (!Number.isInteger(lockDuration) || lockDuration < 1 || lockDuration > MAX_LOCK_DURATION)) {
+    throw new JobsError(
+      'validation',
+      `Option lockDuration of topic "${topic}" must be an integer from 1 to ${MAX_LOCK_DURATION}, got ${String(lockDuration)}.`,
+    );
+  }
+  const { backoff } = o;
+  if (backoff !== undefined && typeof backoff !== 'function' && !isExponential(backoff)) {
+    throw new JobsError('validation', `Option backoff of topic "${topic}" must be { base, max } in ms or a function (retry) => ms.`);
+  }
+  return {
+    handler,
+    lockDuration: lockDuration ?? engine.lockDuration,
+    backoff: backoff === undefined ? engine.backoff : toBackoffFunction(backoff),
+    maxRetries: o.maxRetries === undefined ? undefined : validMaxRetries(o.maxRetries),
+    priority: o.priority === undefined ? undefined : validPriority(o.priority),
+  };
+}
+
+function isExponential(value: unknown): value is ExponentialBackoff {
+  const { base, max } = (value ?? {}) as Partial<ExponentialBackoff>;
+  return typeof base === 'number' && typeof max === 'number' && base >= 0 && max >= 0;
+}
