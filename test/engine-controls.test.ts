@@ -221,6 +221,23 @@ describe.each(dialects())('job controls in the engine on %s', (dialect) => {
     expect(job.runAt.getTime() - job.updated.getTime()).toBe(3_600_000);
   });
 
+  it('the rescuer treats a topic’s job by its defaults: its lock in the message, its backoff, looked for within its lock', async () => {
+    const jobs = await fx.open({ lockDuration: 60_000, rescueInterval: 60_000, backoff: () => 0 });
+    jobs.register('fragile', () => {}, { lockDuration: 250, backoff: () => 3_600_000 });
+    const job = await jobs.enqueueWithOptions('fragile', {}, { maxRetries: 2 });
+    // Claimed by a worker that then died (no handler runs it here): its lock runs out.
+    const [held] = await jobs.store.jobClaim({ topics: ['fragile'], limit: 1, lockDuration: 1 });
+    expect(held!.id).toBe(job.id);
+    jobs.start();
+    const rescued = await waitFor('the rescue', async () => {
+      const stored = await jobs.get(job.id);
+      return stored.status === 'pending' ? stored : null;
+    }, { timeout: 5_000 });
+    expect(rescued.lastError).toBe('Lock expired after 250 ms: the worker crashed or the handler hung.');
+    expect(rescued.retries).toBe(1);
+    expect(rescued.runAt.getTime() - rescued.updated.getTime()).toBeGreaterThanOrEqual(3_600_000 - 1_000);
+  });
+
   it('register refuses bad defaults, naming the option', async () => {
     const jobs = await fx.open();
     const refused = (options: object) => {
