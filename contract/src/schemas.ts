@@ -127,7 +127,7 @@ export const EnqueuedJobSchema = JobSchema.extend({
   enqueued: z
     .enum(ENQUEUE_OUTCOMES)
     .describe(
-      '`created`: this enqueue stored a new job. `existing`: another job held the `unique_key`; nothing was written and this is that job. `replaced`: that job was pending and took this enqueue’s topic, payload, `run_at` and `max_retries`.',
+      '`created`: this enqueue stored a new job. `existing`: another job held the `unique_key`; nothing was written and this is that job. `replaced`: that job was pending and took this enqueue’s topic, payload, `run_at`, `max_retries` and `priority`.',
     ),
 }).describe('EnqueuedJob');
 export type EnqueuedJobBody = z.infer<typeof EnqueuedJobSchema>;

@@ -452,7 +452,7 @@ export interface operations {
                         /** Format: date-time */
                         updated: string;
                         /**
-                         * @description `created`: this enqueue stored a new job. `existing`: another job held the `unique_key`; nothing was written and this is that job. `replaced`: that job was pending and took this enqueue’s topic, payload, `run_at` and `max_retries`.
+                         * @description `created`: this enqueue stored a new job. `existing`: another job held the `unique_key`; nothing was written and this is that job. `replaced`: that job was pending and took this enqueue’s topic, payload, `run_at`, `max_retries` and `priority`.
                          * @enum {string}
                          */
                         enqueued: "created" | "existing" | "replaced";
@@ -676,7 +676,7 @@ export interface operations {
                             /** Format: date-time */
                             updated: string;
                             /**
-                             * @description `created`: this enqueue stored a new job. `existing`: another job held the `unique_key`; nothing was written and this is that job. `replaced`: that job was pending and took this enqueue’s topic, payload, `run_at` and `max_retries`.
+                             * @description `created`: this enqueue stored a new job. `existing`: another job held the `unique_key`; nothing was written and this is that job. `replaced`: that job was pending and took this enqueue’s topic, payload, `run_at`, `max_retries` and `priority`.
                              * @enum {string}
                              */
                             enqueued: "created" | "existing" | "replaced";

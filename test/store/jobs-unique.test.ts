@@ -66,13 +66,13 @@ describe.each(dialects())('store: unique keys on %s', (dialect) => {
     expect(await jobCount(fx.store)).toBe(1);
   });
 
-  it('replace of a pending holder: its topic, payload, run_at and max_retries replaced; id, created and retries kept', async () => {
-    const first = await insert(keyed('k', {}, { topic: 'a', payload: 'old', maxRetries: 1, runAt: minutesFromNow(60) }));
+  it('replace of a pending holder: its topic, payload, run_at, max_retries and priority replaced; id, created and retries kept', async () => {
+    const first = await insert(keyed('k', {}, { topic: 'a', payload: 'old', maxRetries: 1, priority: 5, runAt: minutesFromNow(60) }));
     const runAt = minutesAgo(2);
-    const replacing = keyed('k', { onConflict: 'replace' }, { topic: 'b', payload: { v: 2 }, maxRetries: 7, runAt });
+    const replacing = keyed('k', { onConflict: 'replace' }, { topic: 'b', payload: { v: 2 }, maxRetries: 7, priority: -3, runAt });
     const { outcome, job } = await insert(replacing);
     expect(outcome).toBe('replaced');
-    expect(job).toMatchObject({ id: first.job.id, topic: 'b', payload: { v: 2 }, maxRetries: 7, runAt, status: 'pending', retries: 0 });
+    expect(job).toMatchObject({ id: first.job.id, topic: 'b', payload: { v: 2 }, maxRetries: 7, priority: -3, runAt, status: 'pending', retries: 0 });
     expect(job.created).toEqual(first.job.created);
     expect(await fx.store.jobGet(first.job.id)).toEqual(job);
     expect(await jobCount(fx.store)).toBe(1);
@@ -144,6 +144,23 @@ describe.each(dialects())('store: unique keys on %s', (dialect) => {
     expect(await holderOf(fx.store, 'k')).toBeNull();
     expect(await fx.store.jobRelease(again!)).toBe(true);
     expect(await holderOf(fx.store, 'k')).toBe(claimed.id);
+  });
+
+  it('a snooze keeps the key with ["pending", "processing"], lets it go with ["processing"], takes it back with ["pending"]', async () => {
+    const both = await claimedKeyed('both', ['pending', 'processing']);
+    expect(await fx.store.jobSnooze({ ...both, runAt: minutesFromNow(5) })).toBe(true);
+    expect(await holderOf(fx.store, 'both')).toBe(both.id);
+
+    const running = await claimedKeyed('running', ['processing']);
+    expect(await holderOf(fx.store, 'running')).toBe(running.id);
+    expect(await fx.store.jobSnooze({ ...running, runAt: minutesFromNow(5) })).toBe(true);
+    expect(await holderOf(fx.store, 'running')).toBeNull();
+
+    const waiting = await claimedKeyed('waiting', ['pending']);
+    expect(await holderOf(fx.store, 'waiting')).toBeNull();
+    expect(await fx.store.jobSnooze({ ...waiting, runAt: minutesFromNow(5) })).toBe(true);
+    expect(await holderOf(fx.store, 'waiting')).toBe(waiting.id);
+    expect(await fx.store.jobGet(waiting.id)).toMatchObject({ status: 'pending', snoozes: 1 });
   });
 
   it('["processing"]: jobs wait without the key; the first claimed takes it, and a rescue frees it', async () => {

@@ -29,7 +29,7 @@ export interface EnqueueOptions {
   uniqueStates?: readonly JobStatus[];
   /**
    * Another job holds the key: `existing` (default) answers it and writes nothing; `replace`
-   * gives it this enqueue's topic, payload, runAt and maxRetries if it is pending, and throws a
+   * gives it this enqueue's topic, payload, runAt, maxRetries and priority if it is pending, and throws a
    * `unique_conflict` JobsError otherwise; `error` throws that error, naming it.
    */
   onConflict?: OnConflict;

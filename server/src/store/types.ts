@@ -54,7 +54,7 @@ export interface UniqueInsert {
 /**
  * What an insert with a unique key did. `created`: the job is new. `existing`: another job held
  * the key and nothing was written; `job` is that job. `replaced`: the holder was pending and
- * took the insert's topic, payload, run_at and max_retries; `job` is it as stored now.
+ * took the insert's topic, payload, run_at, max_retries and priority; `job` is it as stored now.
  * `conflict` (mode `error`, or `replace` with a holder that is not pending): nothing was written
  * (in a batch, nothing at all); `job` is the holder.
  */
