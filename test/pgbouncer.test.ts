@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createJobs, type Jobs, type JobsOptions } from '@jobbase/server';
@@ -6,7 +7,8 @@ import { rawQuery } from '@jobbase/server/testing';
 import { api, AppFixture } from './helpers/app.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from './helpers/databases.js';
 import { capturedLogger } from './helpers/logs.js';
-import { PgBouncer, pgbouncerMissing } from './helpers/pgbouncer.js';
+import { codeBlocks } from './helpers/markdown-blocks.js';
+import { PgBouncer, pgbouncerIni, pgbouncerMissing } from './helpers/pgbouncer.js';
 import { prerequisite } from './helpers/prerequisites.js';
 import { WorkerProcess } from './helpers/processes.js';
 import { waitFor } from './helpers/wait.js';
@@ -37,6 +39,11 @@ function serve(args: string[], env: Record<string, string> = {}) {
 }
 
 const MIGRATIONS = ['0001_initial', '0002_claim_function', '0003_claim_by_id_array', '0004_job_counts', '0005_claim_in_plpgsql'];
+
+it('docs/scaling.md shows the configuration these tests run PgBouncer with', async () => {
+  const blocks = codeBlocks(await readFile(new URL('../docs/scaling.md', import.meta.url), 'utf8')).filter((b) => b.lang === 'ini');
+  expect(blocks.map((b) => b.code)).toEqual([pgbouncerIni('postgres://postgres@127.0.0.1:5432/test', 6432, '/etc/pgbouncer/userlist.txt')]);
+});
 
 describe.skipIf(!runs)('through PgBouncer in transaction mode', () => {
   let bouncer: PgBouncer;
