@@ -45,6 +45,15 @@ it('docs/scaling.md shows the configuration these tests run PgBouncer with', asy
   expect(blocks.map((b) => b.code)).toEqual([pgbouncerIni('postgres://postgres@127.0.0.1:5432/test', 6432, '/etc/pgbouncer/userlist.txt')]);
 });
 
+it('listenUrl is a postgres:// URL or false; anything else is refused before the database is opened', async () => {
+  for (const listenUrl of ['mysql://db/jobs', '', 42]) {
+    await expect(createJobs({ database: 'sqlite::memory:', listenUrl: listenUrl as string })).rejects.toMatchObject({
+      code: 'validation',
+      message: 'Option listenUrl must be a postgres:// URL or false.',
+    });
+  }
+});
+
 describe.skipIf(!runs)('through PgBouncer in transaction mode', () => {
   let bouncer: PgBouncer;
   let db: TestDatabase;
