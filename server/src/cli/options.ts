@@ -2,6 +2,7 @@
 import bytes from 'bytes';
 import { InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_BODY_LIMIT, DEFAULT_DATABASE, DEFAULT_MAX_LIST_PAYLOAD_SIZE } from '../defaults.js';
+import { redactDatabaseUrl } from '../store/open.js';
 import { HOP_COUNT_TEXT, validTrustProxy, type TrustProxy } from '../http/trust-proxy.js';
 
 export const DEFAULT_HTTP = '127.0.0.1:8090';
@@ -51,6 +52,26 @@ export function parseTrustProxy(value: string): TrustProxy {
 
 export function dbOption(): Option {
   return new Option('--db <url>', 'database: sqlite:PATH or postgres://…').env('JOBBASE_DB').default(DEFAULT_DATABASE);
+}
+
+/** `off` → false (no LISTEN, poll only); otherwise a postgres:// URL. */
+export function parseListenUrl(value: string): string | false {
+  const trimmed = value.trim();
+  if (trimmed.toLowerCase() === 'off') return false;
+  if (!/^postgres(ql)?:\/\//i.test(trimmed)) {
+    throw new InvalidArgumentError(`Expected a postgres:// URL or off, got "${redactDatabaseUrl(trimmed)}".`);
+  }
+  return trimmed;
+}
+
+export function listenUrlOption(): Option {
+  return new Option(
+    '--listen-url <url>',
+    'PostgreSQL: a direct connection to LISTEN for new jobs on when --db goes through PgBouncer, or off to poll only',
+  )
+    .env('JOBBASE_LISTEN_URL')
+    .default(undefined, 'the --db URL')
+    .argParser(parseListenUrl);
 }
 
 export function httpOption(): Option {

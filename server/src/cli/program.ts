@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { bodyLimitOption, corsOriginsOption, dbOption, httpOption, listPayloadLimitOption, trustProxyOption } from './options.js';
+import { bodyLimitOption, corsOriginsOption, dbOption, httpOption, listenUrlOption, listPayloadLimitOption, trustProxyOption } from './options.js';
 import { headersTimeoutOption, keepAliveTimeoutOption, maxConnectionsOption, requestTimeoutOption } from './connection-options.js';
 import { describeOpening, withDatabase } from './database.js';
 import { serveCommand } from './serve.js';
@@ -27,6 +27,7 @@ export function buildProgram(): Command {
     )
     .addOption(httpOption())
     .addOption(dbOption())
+    .addOption(listenUrlOption())
     .addOption(corsOriginsOption())
     .addOption(bodyLimitOption())
     .addOption(listPayloadLimitOption())

@@ -13,6 +13,7 @@ import type { HttpAddress } from './options.js';
 export interface ServeOptions extends ConnectionLimits {
   http: HttpAddress;
   db: string;
+  listenUrl?: string | false;
   corsOrigins: string[];
   bodyLimit: number;
   listPayloadLimit: number;
@@ -23,6 +24,7 @@ export interface ServeOptions extends ConnectionLimits {
 export async function serveCommand(options: ServeOptions): Promise<void> {
   const app = await createApp({
     database: options.db,
+    listenUrl: options.listenUrl,
     corsOrigins: options.corsOrigins,
     bodyLimit: options.bodyLimit,
     maxListPayloadSize: options.listPayloadLimit,

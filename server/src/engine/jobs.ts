@@ -89,6 +89,13 @@ export interface JobsOptions<T extends TopicSchemas = {}> {
   busyTimeout?: number;
   /** PostgreSQL only: connections in this process's pool (default 10). */
   poolSize?: number;
+  /**
+   * PostgreSQL only: a direct connection (`postgres://…`, not through PgBouncer) to LISTEN on
+   * for new jobs, when `database` goes through a pooler; default `database` itself. `false`:
+   * no LISTEN, new jobs are found by polling every `pollInterval`. A LISTEN connection that
+   * turns out to go through a pooler is given up the same way, with a warning.
+   */
+  listenUrl?: string | false;
   /** pino or anything with its debug/info/warn/error; default pino at `JOBBASE_LOG_LEVEL`. */
   logger?: Logger;
 }
@@ -496,6 +503,14 @@ function resolveSettings(o: JobsOptions) {
   };
 }
 
+function validListenUrl(listenUrl: string | false | undefined): string | false | undefined {
+  if (listenUrl === undefined || listenUrl === false) return listenUrl;
+  if (typeof listenUrl !== 'string' || !/^postgres(ql)?:\/\//i.test(listenUrl)) {
+    throw new JobsError('validation', 'Option listenUrl must be a postgres:// URL or false.');
+  }
+  return listenUrl;
+}
+
 function validRetention(retention: Retention | undefined): Retention {
   const result: Retention = {};
   for (const status of ['completed', 'failed'] as const) {
@@ -517,6 +532,7 @@ export async function createJobs<T extends TopicSchemas = {}>(options: JobsOptio
     synchronous: options.synchronous,
     busyTimeout: options.busyTimeout,
     poolSize: options.poolSize,
+    listenUrl: validListenUrl(options.listenUrl),
   });
   try {
     return new Jobs<T>(store, options, logger);

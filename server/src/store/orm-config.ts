@@ -11,6 +11,8 @@ export interface StoreOpenOptions {
   busyTimeout?: number;
   /** PostgreSQL only: connections in this process's pool. */
   poolSize?: number;
+  /** PostgreSQL only: where to LISTEN for new jobs (default: the database URL); false: poll only. */
+  listenUrl?: string | false;
 }
 
 /** What both dialects' MikroORM set-ups share: entities, migrations, and knex logging to ours. */

@@ -6,12 +6,19 @@
  */
 import { SqlStore, type Row } from './sql-store.js';
 import type { Store } from './types.js';
+import { postgresMigrations } from './postgres/migrations.js';
+import { sqliteMigrations } from './sqlite/migrations.js';
 
 export { openStore, parseDatabaseUrl } from './open.js';
 export type * from './types.js';
 export type { Row } from './sql-store.js';
 /** How both dialects read a stored time (PostgreSQL's timestamptz text, SQLite's ISO text). */
 export { toDate } from './sql-store.js';
+/** The names of each dialect's migrations, in the order they apply. */
+export const migrationNames = {
+  sqlite: sqliteMigrations.map((m) => m.name),
+  postgres: postgresMigrations.map((m) => m.name),
+};
 
 /** Runs one statement (`?` placeholders) on the store's own connection pool; its rows. */
 export function rawQuery<T = Row>(store: Store, sql: string, params: unknown[] = []): Promise<T[]> {

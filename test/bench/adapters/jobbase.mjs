@@ -3,22 +3,43 @@
 import { loadJobbase } from '../lib/jobbase-server.mjs';
 import { SQLITE_SERIES, withPostgres, withSqlite } from '../lib/raw-sql.mjs';
 import { TOPIC } from './queue-adapter.mjs';
+import { startPgBouncer } from '../lib/pgbouncer.mjs';
 
 export async function open({ system, database, concurrency, synchronous }) {
   const jb = await loadJobbase();
   const isSqlite = database.dialect === 'sqlite';
   const options = { database: database.url, workerPoolSize: concurrency };
   if (isSqlite) options.synchronous = synchronous;
-  const jobs = await jb.createJobs(options);
+  // Through PgBouncer (transaction mode): every query goes through it; LISTEN on the direct
+  // URL with listenUrl, or (without) the listener finds the pooler and the worker polls.
+  const bouncer = system.options?.pgbouncer ? await startPgBouncer() : null;
+  if (bouncer) {
+    options.database = bouncer.urlFor(database.url);
+    if (system.options.listenUrl) options.listenUrl = database.url;
+  }
+  let jobs;
+  try {
+    jobs = await jb.createJobs(options);
+  } catch (err) {
+    await bouncer?.stop();
+    throw err;
+  }
 
   const settings = {
     workerPoolSize: String(concurrency),
     batchSize: `${jb.DEFAULT_BATCH_SIZE} (default)`,
     pollInterval: `${jb.DEFAULT_POLL_INTERVAL} ms (default)`,
-    wake: isSqlite ? 'in-process only (default)' : 'LISTEN/NOTIFY (default)',
+    wake: isSqlite
+      ? 'in-process only (default)'
+      : !bouncer
+        ? 'LISTEN/NOTIFY (default)'
+        : system.options.listenUrl
+          ? 'LISTEN/NOTIFY, LISTEN on a direct connection (listenUrl)'
+          : 'polling (no listenUrl: the listener finds PgBouncer and gives up); enqueues in the same process still wake it',
     ...(isSqlite
       ? { synchronous: `${synchronous}${synchronous === 'NORMAL' ? ' (default)' : ''}`, journal: 'WAL (default)' }
       : { poolSize: '10 (default)' }),
+    ...(bouncer ? { pgbouncer: 'pool_mode transaction, default_pool_size 20 (docs/scaling.md)' } : {}),
   };
   const enqueueMany =
     typeof jobs.enqueueMany === 'function'
@@ -50,7 +71,13 @@ export async function open({ system, database, concurrency, synchronous }) {
     claimOnce: async () =>
       (await jobs.store.jobClaim({ topics: [TOPIC], limit: jb.DEFAULT_BATCH_SIZE, lockDuration: jb.DEFAULT_LOCK_DURATION }))
         .length,
-    close: () => jobs.close(),
+    close: async () => {
+      try {
+        await jobs.close();
+      } finally {
+        await bouncer?.stop();
+      }
+    },
   };
 }
 

@@ -26,6 +26,28 @@ export const TOPIC = 'bench';
 export const SYSTEMS = [
   { id: 'jobbase-sqlite', queue: 'jobbase', dialect: 'sqlite', preset: 'defaults', label: 'Jobbase SQLite (defaults)', short: 'Jobbase SQLite' },
   { id: 'jobbase-postgres', queue: 'jobbase', dialect: 'postgres', preset: 'defaults', label: 'Jobbase PostgreSQL (defaults)', short: 'Jobbase PostgreSQL' },
+  // Latency only: what transaction pooling costs the wake-up, with LISTEN on a direct
+  // connection and without it (the listener finds PgBouncer and the worker polls).
+  {
+    id: 'jobbase-pgbouncer-listen',
+    queue: 'jobbase',
+    dialect: 'postgres',
+    preset: 'pgbouncer',
+    options: { pgbouncer: true, listenUrl: true },
+    scenarios: ['B'],
+    label: 'Jobbase PostgreSQL through PgBouncer, listenUrl direct',
+    short: 'Jobbase through PgBouncer with listenUrl',
+  },
+  {
+    id: 'jobbase-pgbouncer',
+    queue: 'jobbase',
+    dialect: 'postgres',
+    preset: 'pgbouncer',
+    options: { pgbouncer: true, listenUrl: false },
+    scenarios: ['B'],
+    label: 'Jobbase PostgreSQL through PgBouncer, no listenUrl (polls)',
+    short: 'Jobbase through PgBouncer without listenUrl',
+  },
   {
     id: 'graphile-worker',
     queue: 'graphile-worker',
@@ -78,6 +100,11 @@ export const SYSTEMS = [
     short: 'plainjob with its defaults (1 s poll)',
   },
 ];
+
+/** The systems scenario `scenario` ('A' … 'E') measures: a system with `scenarios` runs only in those. */
+export function systemsIn(scenario) {
+  return SYSTEMS.filter((s) => !s.scenarios || s.scenarios.includes(scenario));
+}
 
 export function systemById(id) {
   const system = SYSTEMS.find((s) => s.id === id);

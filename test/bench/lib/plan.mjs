@@ -1,5 +1,5 @@
 // Which measurements a run makes: every scenario × system × variant, each to be repeated.
-import { SYSTEMS, systemById } from '../adapters/queue-adapter.mjs';
+import { systemById, systemsIn } from '../adapters/queue-adapter.mjs';
 
 /** Enqueueing does not depend on worker settings: one entry per queue and dialect (a peer's
  * tuned variants share its enqueue figures). */
@@ -39,7 +39,7 @@ export function buildPlan(mode, { synchronous, scenarios, systems }) {
       add('A', 'enqueue', id, null, `enqueue:${id}:${bulk ? 'bulk' : 'one'}`, { jobs: mode.enqueueJobs, bulk });
     }
   }
-  for (const { id } of SYSTEMS) {
+  for (const { id } of systemsIn('A')) {
     for (const concurrency of mode.drainConcurrency) {
       add('A', 'drain', id, null, `drain:${id}:${concurrency}`, {
         jobs: mode.drainJobs,
@@ -49,7 +49,7 @@ export function buildPlan(mode, { synchronous, scenarios, systems }) {
       });
     }
   }
-  for (const { id } of SYSTEMS) {
+  for (const { id } of systemsIn('B')) {
     for (const crossProcess of [false, true]) {
       add('B', 'latency', id, null, `latency:${id}:${crossProcess ? 'other' : 'same'}`, {
         jobs: mode.latencyJobs,

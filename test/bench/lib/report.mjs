@@ -1,7 +1,7 @@
 // Writes docs/benchmarks.md from one run. Everything is regenerated except the hand-written
 // notes between the NOTES markers, which are carried over from the previous file.
 import { readFile, writeFile } from 'node:fs/promises';
-import { SYSTEMS, systemById } from '../adapters/queue-adapter.mjs';
+import { SYSTEMS, systemById, systemsIn } from '../adapters/queue-adapter.mjs';
 import { makeFigures } from './figures.mjs';
 import { cell, count, ms, percent, rate, ratio, ratioOf, table } from './format.mjs';
 import { DEPTH_SYSTEMS, ENQUEUE_SYSTEMS, PRIORITY_DEPTH_SYSTEMS } from './plan.mjs';
@@ -103,7 +103,7 @@ the worst gap of a 10 ms \`setInterval\` in the worker process during the drain 
 
 ${table(
   ['system', ...mode.drainConcurrency.map((c) => `concurrency ${c}, jobs/s`), 'worst 10 ms-timer gap, ms', 'peak RSS, MB'],
-  SYSTEMS.map(({ id }) => [
+  systemsIn('A').map(({ id }) => [
     label(id),
     ...mode.drainConcurrency.map((c) => {
       const key = `drain:${id}:${c}`;
@@ -139,7 +139,7 @@ ratio or target with one below 0 is n/a rather than a win.
 
 ${table(
   ['system', 'same process p50', 'p95', 'p99', 'max', 'other process p50', 'p95', 'p99', 'max'],
-  SYSTEMS.map(({ id }) => [
+  systemsIn('B').map(({ id }) => [
     label(id),
     ...['same', 'other'].flatMap((where) =>
       ['p50', 'p95', 'p99', 'max'].map((q) => {

@@ -1,5 +1,7 @@
 import pg from 'pg';
 import type { Logger } from '../../logger.js';
+import { redactDatabaseUrl } from '../open.js';
+import { isPooled } from './pooler.js';
 
 /** The channel enqueue notifies on; the payload is the job's topic. */
 export const JOBS_CHANNEL = 'jobbase_jobs';
@@ -11,6 +13,11 @@ const MAX_RECONNECT_DELAY = 5_000;
  * any process within milliseconds instead of a poll interval. When the connection drops
  * (pg_terminate_backend, a restart) it reconnects with backoff, LISTENs again and reports
  * `onWake`, since notifications sent while it was away are lost and a claim should look.
+ *
+ * Through a pooler (PgBouncer) LISTEN seems to work but nothing arrives: in transaction mode
+ * the LISTEN is left on a server connection that goes back to the pool, whose notifications
+ * PgBouncer drops. So it LISTENs only on a direct connection; found a pooler, it gives up
+ * (says so once: the worker then finds new jobs by polling) rather than LISTEN there.
  */
 export class JobsListener {
   private client: pg.Client | null = null;
@@ -48,6 +55,18 @@ export class JobsListener {
     client.on('end', () => this.lost(client, new Error('connection ended')));
     try {
       await client.connect();
+      if (await isPooled(client)) {
+        this.stopped = true;
+        client.removeAllListeners();
+        client.on('error', () => undefined);
+        await client.end().catch(() => undefined);
+        this.logger.warn(
+          { listenUrl: redactDatabaseUrl(this.url) },
+          'LISTEN connection goes through a pooler (PgBouncer?), which does not deliver notifications: new jobs are found by polling, ' +
+            'every pollInterval; set listenUrl to a direct connection to PostgreSQL to start them within milliseconds',
+        );
+        return;
+      }
       await client.query(`listen ${JOBS_CHANNEL}`);
       if (this.stopped) {
         await client.end();

@@ -27,6 +27,7 @@ import {
   type UniqueInsertSql,
 } from '../unique-keys.js';
 import { JOBS_CHANNEL, JobsListener } from './listener.js';
+import { throughPooler } from './pooler.js';
 import { postgresMigrations } from './migrations.js';
 import { postgresDatabaseName } from '../open.js';
 import { PeriodicPass } from '../../periodic-pass.js';
@@ -45,6 +46,9 @@ const ASYNC_COMMIT = `async_commit as (select set_config('synchronous_commit', '
 /** Any fixed number names the advisory lock; this one spells "jobbase" on a phone keypad. */
 const MIGRATION_LOCK = 5_622_273;
 
+/** How often a process waiting for another's migration asks for the lock again, ms. */
+const MIGRATION_LOCK_RETRY = 25;
+
 export class PostgresStore extends SqlStore {
   readonly dialect = 'postgres' as const;
 
@@ -54,6 +58,7 @@ export class PostgresStore extends SqlStore {
       throw new JobsError('validation', `Option poolSize must be an integer ≥ 1, got ${String(options.poolSize)}.`);
     }
     const databaseCreated = await createDatabaseIfMissing(url);
+    const pooled = await throughPooler(url);
     const orm = await MikroORM.init({
       ...baseOrmConfig(postgresMigrations, options.logger),
       clientUrl: url,
@@ -61,7 +66,7 @@ export class PostgresStore extends SqlStore {
       // Done above, where two processes creating it at once is not an error.
       ensureDatabase: false,
     });
-    return new PostgresStore(orm, databaseCreated, url, options.logger);
+    return new PostgresStore(orm, databaseCreated, url, options.logger, { pooled, listenUrl: options.listenUrl });
   }
 
   private readonly compactor: CountCompactor;
@@ -71,23 +76,30 @@ export class PostgresStore extends SqlStore {
     databaseCreated: boolean,
     private readonly url: string,
     private readonly logger: Logger,
+    private readonly connection: PostgresConnection = { pooled: false },
   ) {
     super(orm, databaseCreated);
     this.compactor = new CountCompactor(this, logger);
   }
 
   /**
-   * Processes starting together on a new database would race to create the same tables; a
-   * session advisory lock lets one migrate while the others wait, then find nothing to do.
-   * The claim function is code rather than schema, so its live definition is the one in this
-   * file (CLAIM_FUNCTION), put in place whenever the database's differs.
+   * Processes starting together on a new database would race to create the same tables; an
+   * advisory lock lets one migrate while the others wait, then find nothing to do. The claim
+   * function is code rather than schema, so its live definition is the one in this file
+   * (CLAIM_FUNCTION), put in place whenever the database's differs.
+   *
+   * The lock belongs to a transaction, not to the session, so it works through PgBouncer in
+   * transaction mode: a session lock would stay on whichever server connection ran it, held
+   * for ever once that connection went back to the pool. The transaction stays open while the
+   * migrations run on the pool, pinning one server connection, and ending it (commit, or the
+   * connection closing on an error) releases the lock.
    */
   async migrate(): Promise<string[]> {
     const client = new pg.Client({ connectionString: this.url, application_name: 'jobbase-migrate' });
     await client.connect();
     let applied: string[];
     try {
-      await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      await lockMigrations(client);
       applied = await this.applyMigrations();
       const { rows } = await client.query<{ same: boolean }>(
         `select coalesce(bool_or(prosrc = $1 and proconfig = $2::text[]), false) as same
@@ -95,6 +107,7 @@ export class PostgresStore extends SqlStore {
         [CLAIM_BODY, CLAIM_SETTINGS],
       );
       if (!rows[0]?.same) await client.query(CLAIM_FUNCTION);
+      await client.query('commit');
     } finally {
       await client.end().catch(() => undefined);
     }
@@ -144,18 +157,22 @@ export class PostgresStore extends SqlStore {
     }
   }
 
-  private readonly statements = new Map<string, { name: string; text: string }>();
+  private readonly statements = new Map<string, { name?: string; text: string }>();
 
   /**
    * Each distinct SQL text becomes a named prepared statement (`?` → `$n` once), so PostgreSQL
-   * parses and plans the hot queries once per connection rather than on every call.
+   * parses and plans the hot queries once per connection rather than on every call. Not through
+   * a pooler (PgBouncer): a named statement lives in one server connection, and a transaction
+   * pooler hands the next query to another, which answers 26000 (does not exist) or 42P05
+   * (already exists); there every statement is unnamed, parsed on each call.
    */
-  private prepared(sql: string): { name: string; text: string } {
+  private prepared(sql: string): { name?: string; text: string } {
     let statement = this.statements.get(sql);
     if (!statement) {
       let n = 0;
       const text = sql.replace(/\?/g, () => `$${++n}`);
-      statement = { name: `jb_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text };
+      const name = this.connection.pooled ? undefined : `jb_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
+      statement = { name, text };
       this.statements.set(sql, statement);
     }
     return statement;
@@ -321,8 +338,18 @@ export class PostgresStore extends SqlStore {
     return (err as { code?: string } | null)?.code === '23505';
   }
 
+  /**
+   * LISTEN on `listenUrl` when one is set, else on the database URL; the listener itself falls
+   * back to polling when that connection turns out to go through a pooler. `listenUrl: false`
+   * turns notifications off.
+   */
   async listenForJobs(params: ListenParams): Promise<() => Promise<void>> {
-    const listener = new JobsListener(this.url, params.onTopic, params.onWake, this.logger);
+    const { listenUrl } = this.connection;
+    if (listenUrl === false) {
+      this.logger.info({ listenUrl: false }, 'LISTEN is off (listenUrl: false): new jobs are found by polling, every pollInterval');
+      return async () => undefined;
+    }
+    const listener = new JobsListener(listenUrl ?? this.url, params.onTopic, params.onWake, this.logger);
     await listener.start();
     return () => listener.stop();
   }
@@ -512,6 +539,28 @@ async function createDatabaseIfMissing(url: string): Promise<boolean> {
     return false;
   } finally {
     await admin.end().catch(() => undefined);
+  }
+}
+
+/** What `open` found out about the connection, and where to LISTEN. */
+interface PostgresConnection {
+  /** The database URL goes through a pooler (PgBouncer): no named prepared statements. */
+  pooled: boolean;
+  listenUrl?: string | false;
+}
+
+/**
+ * Begins the migration's transaction holding its advisory lock. It tries rather than waits:
+ * through PgBouncer every waiting process would pin a server connection for the whole wait,
+ * and once they held them all the process holding the lock could not get one to migrate with.
+ */
+async function lockMigrations(client: pg.Client): Promise<void> {
+  for (;;) {
+    await client.query('begin');
+    const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_xact_lock($1) as locked', [MIGRATION_LOCK]);
+    if (rows[0]?.locked) return;
+    await client.query('rollback');
+    await new Promise((resolve) => setTimeout(resolve, MIGRATION_LOCK_RETRY));
   }
 }
 
