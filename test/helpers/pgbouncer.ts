@@ -3,7 +3,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import { answersQueries } from './postgres-admin.js';
 import { freePort } from './ports.js';
 import { postgresAdminUrl } from './postgres-url.js';
 import { commandExists } from './prerequisites.js';
@@ -118,17 +118,7 @@ export class PgBouncer {
   /** Whether a query through it answers now. */
   private async answers(): Promise<boolean> {
     if (this.proc.exitCode !== null) throw new Error(`pgbouncer exited with code ${this.proc.exitCode}`);
-    const client = new pg.Client({ connectionString: this.urlFor(postgresAdminUrl()), connectionTimeoutMillis: 1_000 });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      await client.query('select 1');
-      return true;
-    } catch {
-      return false;
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+    return answersQueries(this.urlFor(postgresAdminUrl()), 1_000);
   }
 
   /** Stops it (SIGTERM: its connections are closed at once) and deletes its folder. */

@@ -15,3 +15,18 @@ export async function terminateBackends(database: string): Promise<number> {
     await client.end();
   }
 }
+
+/** Whether a server (or a pooler) at `url` answers a query now, within `timeoutMs` to connect. */
+export async function answersQueries(url: string, timeoutMs: number): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

@@ -4,7 +4,7 @@ import { chown, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import pg from 'pg';
+import { answersQueries } from './postgres-admin.js';
 import { freePort } from './ports.js';
 import { commandExists } from './prerequisites.js';
 
@@ -117,17 +117,7 @@ export class ThrowawayPostgres {
 
   /** Whether the server answers a query now (3 s at most). */
   async answers(): Promise<boolean> {
-    const client = new pg.Client({ connectionString: this.adminUrl, connectionTimeoutMillis: 3_000 });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      await client.query('select 1');
-      return true;
-    } catch {
-      return false;
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+    return answersQueries(this.adminUrl, 3_000);
   }
 
   /** Stops the server if it runs and deletes its folder. */
