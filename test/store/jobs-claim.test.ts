@@ -38,6 +38,18 @@ describe.each(dialects())('store: jobClaim on %s', (dialect) => {
     expect(oneByOne).toEqual(ids.slice(3));
   });
 
+  it('answers the jobs it claimed in claim order: priority, then run_at, then id, whatever order the database wrote them in', async () => {
+    const runAt = minutesAgo(1);
+    const made = Array.from({ length: 4 }, () => jobParams({ runAt }));
+    const ids = made.map((p) => p.id).sort();
+    // Written in reverse id order, so a store answering in the order it wrote (or found) the rows is caught.
+    for (const p of [...made].sort((a, b) => (a.id < b.id ? 1 : -1))) await fx.store.jobInsert(p);
+    const urgent = jobParams({ runAt: minutesAgo(0.5), priority: -1 });
+    await fx.store.jobInsert(urgent);
+    const claimed = await fx.store.jobClaim({ topics: ['default'], limit: 5, lockDuration: 60_000 });
+    expect(claimed.map((j) => j.id)).toEqual([urgent.id, ...ids]);
+  });
+
   it('claims at most `limit` jobs', async () => {
     await insertJobs(fx.store, 10);
     expect(await fx.store.jobClaim({ topics: ['default'], limit: 3, lockDuration: 60_000 })).toHaveLength(3);
