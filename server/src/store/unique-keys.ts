@@ -57,6 +57,14 @@ export function wantsKeyColumn(status: JobStatus, alias = ''): string {
   return `(${alias}unique_slot is null and ${alias}unique_states & ${STATUS_BITS[status]} <> 0) as wants_key`;
 }
 
+/**
+ * `wantsKeyColumn` worked out from a whole row (its `unique_slot` and `unique_states`), for a
+ * statement that cannot add the column: the PostgreSQL claim function returns `jobs` rows.
+ */
+export function wantsKeyOfRow(row: Record<string, unknown>, status: JobStatus): boolean {
+  return row.unique_slot === null && row.unique_states !== null && (Number(row.unique_states) & STATUS_BITS[status]) !== 0;
+}
+
 /** A returned row's `wants_key`, as PostgreSQL (boolean) or SQLite (0/1/NULL) gives it. */
 export function wantsKey(row: Record<string, unknown>): boolean {
   return row.wants_key === true || Number(row.wants_key) === 1;

@@ -20,14 +20,14 @@ import {
   keepSlotFor,
   runSteps,
   statesToBits,
-  STATUS_BITS,
   uniqueInsertManySteps,
   uniqueInsertSteps,
   wantsKeyColumn,
+  wantsKeyOfRow,
   type UniqueInsertSql,
 } from '../unique-keys.js';
 import { JOBS_CHANNEL, JobsListener } from './listener.js';
-import { throughPooler } from './pooler.js';
+import { isPooled, throughPooler } from './pooler.js';
 import { postgresMigrations } from './migrations.js';
 import { postgresDatabaseName } from '../open.js';
 import { PeriodicPass } from '../../periodic-pass.js';
@@ -57,8 +57,7 @@ export class PostgresStore extends SqlStore {
     if (!Number.isInteger(poolSize) || poolSize < 1) {
       throw new JobsError('validation', `Option poolSize must be an integer ≥ 1, got ${String(options.poolSize)}.`);
     }
-    const databaseCreated = await createDatabaseIfMissing(url);
-    const pooled = await throughPooler(url);
+    const { databaseCreated, pooled } = await probeDatabase(url);
     const orm = await MikroORM.init({
       ...baseOrmConfig(postgresMigrations, options.logger),
       clientUrl: url,
@@ -389,12 +388,7 @@ export class PostgresStore extends SqlStore {
       [p.topics, p.topics.map((topic) => lockedUntil[topic]), p.limit, now],
     );
     // j.* has the slot and the states: which claimed jobs entered their states without their key.
-    await this.takeKeys(
-      rows.map((r) => ({
-        id: r.id,
-        wants_key: r.unique_slot === null && r.unique_states !== null && (Number(r.unique_states) & STATUS_BITS.processing) !== 0,
-      })),
-    );
+    await this.takeKeys(rows.map((r) => ({ id: r.id, wants_key: wantsKeyOfRow(r, 'processing') })));
     return rows.map((r) => this.toClaimed(r)).sort(claimOrder);
   }
 
@@ -510,22 +504,33 @@ class CountCompactor extends PeriodicPass {
 const COMPACT_INTERVAL = 5_000;
 
 /**
- * Creates the URL's database when it does not exist (as MikroORM would, through the `postgres`
- * maintenance database), tolerating another process that created it meanwhile: PostgreSQL then
- * answers duplicate_database (42P04), or a unique violation (23505) when both ran at once.
- * True when this call created it.
+ * One connection before the pool opens, for two things: whether the URL's database exists
+ * (created when it does not) and whether the URL goes through a pooler (`isPooled`). A database
+ * this call created is probed for a pooler anew, on a connection to it.
  */
-async function createDatabaseIfMissing(url: string): Promise<boolean> {
-  const name = postgresDatabaseName(url);
+async function probeDatabase(url: string): Promise<{ databaseCreated: boolean; pooled: boolean }> {
   const probe = new pg.Client({ connectionString: url, application_name: 'jobbase-open' });
+  probe.on('error', () => undefined);
   try {
     await probe.connect();
-    return false;
+    return { databaseCreated: false, pooled: await isPooled(probe) };
   } catch (err) {
-    if ((err as { code?: string }).code !== '3D000') return false; // not "no such database": surfaces at init
+    // Not "no such database": opening the pool reports it.
+    if ((err as { code?: string }).code !== '3D000') return { databaseCreated: false, pooled: false };
   } finally {
     await probe.end().catch(() => undefined);
   }
+  return { databaseCreated: await createDatabase(url), pooled: await throughPooler(url) };
+}
+
+/**
+ * Creates the URL's database (as MikroORM would, through the `postgres` maintenance database),
+ * tolerating another process that created it meanwhile: PostgreSQL then answers
+ * duplicate_database (42P04), or a unique violation (23505) when both ran at once. True when
+ * this call created it.
+ */
+async function createDatabase(url: string): Promise<boolean> {
+  const name = postgresDatabaseName(url);
   const maintenance = new URL(url);
   maintenance.pathname = '/postgres';
   const admin = new pg.Client({ connectionString: maintenance.toString(), application_name: 'jobbase-open' });

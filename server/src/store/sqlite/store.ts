@@ -149,12 +149,7 @@ export class SqliteStore extends SqlStore {
   }
 
   protected all(sql: string, params: unknown[] = []): Promise<Row[]> {
-    return this.withDb((db) => {
-      const statement = this.prepared(db, sql);
-      if (statement.reader) return statement.all(bindable(params)) as Row[];
-      statement.run(bindable(params));
-      return [];
-    });
+    return this.withDb((db) => this.step(db, { sql, params }));
   }
 
   protected run(sql: string, params: unknown[] = []): Promise<number> {
@@ -242,6 +237,7 @@ export class SqliteStore extends SqlStore {
     holder: (key) => ({ sql: `select ${JOB_COLUMNS} from jobs where unique_slot = ?`, params: [key] }),
   };
 
+  /** Runs one statement on `db`, synchronously: its rows, none for a statement that returns none. */
   private step(db: Database, step: SqlStep): Row[] {
     const statement = this.prepared(db, step.sql);
     if (statement.reader) return statement.all(bindable(step.params)) as Row[];
