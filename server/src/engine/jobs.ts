@@ -40,7 +40,7 @@ import { Producer } from './producer.js';
 import { Rescuer } from './rescuer.js';
 import { assertTopicPayload, withParsedPayload } from './typed-topics.js';
 import { toBackoffFunction, type BackoffFunction, type ExponentialBackoff } from './retry-policy.js';
-import { registeredTopic, type RegisteredTopic, type TopicOptions } from './topic-settings.js';
+import { MAX_TIMER, registeredTopic, type RegisteredTopic, type TopicOptions } from './topic-settings.js';
 import {
   encodePayload,
   validListQuery,
@@ -155,8 +155,6 @@ export interface JobsEvents {
   /** Recording the outcome failed; the rescuer will pick the job up once its lock expires. */
   'job:error': [job: ClaimedJob, err: Error];
 }
-
-const MAX_TIMER = 2_147_483_647;
 
 /** `T`: the declared topics' payload schemas (`defineTopics`); other topics take any payload. */
 export class Jobs<T extends TopicSchemas = {}> {

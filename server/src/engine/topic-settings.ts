@@ -26,8 +26,8 @@ export interface RegisteredTopic {
   priority: number | undefined;
 }
 
-/** The lock duration's bounds: a Node timer holds at most this many ms. */
-const MAX_LOCK_DURATION = 2_147_483_647;
+/** The longest delay a Node timer holds, ms: the bound of every duration the engine times. */
+export const MAX_TIMER = 2_147_483_647;
 
 /** The topic's options checked, each undefined one taken from the engine's. */
 export function registeredTopic(
@@ -39,10 +39,10 @@ export function registeredTopic(
   const o = options ?? {};
   if (typeof o !== 'object') throw new JobsError('validation', `The options of topic "${topic}" must be an object.`);
   const { lockDuration } = o;
-  if (lockDuration !== undefined && (!Number.isInteger(lockDuration) || lockDuration < 1 || lockDuration > MAX_LOCK_DURATION)) {
+  if (lockDuration !== undefined && (!Number.isInteger(lockDuration) || lockDuration < 1 || lockDuration > MAX_TIMER)) {
     throw new JobsError(
       'validation',
-      `Option lockDuration of topic "${topic}" must be an integer from 1 to ${MAX_LOCK_DURATION}, got ${String(lockDuration)}.`,
+      `Option lockDuration of topic "${topic}" must be an integer from 1 to ${MAX_TIMER}, got ${String(lockDuration)}.`,
     );
   }
   const { backoff } = o;
