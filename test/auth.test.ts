@@ -98,6 +98,14 @@ describe.each(dialects())('superuser auth on %s', (dialect) => {
     expect((await api(url, '/api/jobs/stats', { token })).body).toEqual(UNAUTHORIZED);
   });
 
+  it('a token that worked is refused (401) once it expires', async () => {
+    // Expires 1–2 s from now (exp is in whole seconds, rounded down): long enough to work first.
+    const { url } = await fx.startSignedIn({ tokenDuration: 2000 });
+    const token = await login(url);
+    expect(await statsStatus(url, token)).toBe(200);
+    await waitFor('the token to expire', async () => (await statsStatus(url, token)) === 401);
+  });
+
   it('a new password revokes the old tokens; the same password keeps them', async () => {
     const { app, url, token } = await fx.startSignedIn();
     expect(await upsertSuperuser(app.jobs.store, EMAIL, PASSWORD)).toBe('unchanged');
