@@ -184,11 +184,15 @@ the jobs scheduled for later cost it nothing however many they are.
 Jobbase's server (\`createApp\`, no workers) on 127.0.0.1 with a superuser's token; autocannon in
 another process, ${mode.httpConnections} connections, ${mode.httpSeconds} s, one request per connection at a time.
 
+"% of limit" compares with the machine's single-row INSERT rate on the same database (section E):
+with ${mode.httpConnections} clients at once on PostgreSQL, one at a time on SQLite (one writer).
+
 ${table(
-  ['database', 'requests/s', 'p50, ms', 'p99, ms', 'non-2xx', 'errors'],
+  ['database', 'requests/s', '% of limit', 'p50, ms', 'p99, ms', 'non-2xx', 'errors'],
   ['sqlite', 'postgres'].map((d) => [
     d === 'sqlite' ? 'SQLite' : 'PostgreSQL',
     cell(f.figure(`http:${d}`, (v) => v.requestsPerSecond), rate),
+    percent(f.median(`http:${d}`, (v) => v.requestsPerSecond) / f.median(`limit:${d}`, (v) => (d === 'postgres' ? v.insertsPerSecond10 : v.insertsPerSecond))),
     cell(f.figure(`http:${d}`, (v) => v.p50Ms), ms, { terse: true }),
     cell(f.figure(`http:${d}`, (v) => v.p99Ms), ms, { terse: true }),
     cell(f.figure(`http:${d}`, (v) => v.non2xx), count, { terse: true }),
@@ -198,13 +202,18 @@ ${table(
 
 ## E. The machine's own limit
 
-Single-row INSERT transactions per second, one at a time, ${mode.limitSeconds} s each, into a table shaped like a
-job's essentials: node-pg with a prepared statement on one connection (PostgreSQL's default
-\`synchronous_commit = on\`), and better-sqlite3 in WAL mode with \`synchronous=${run.synchronous}\`.
+Single-row INSERT transactions per second, ${mode.limitSeconds} s each, into a table shaped like a
+job's essentials: node-pg with a prepared statement (PostgreSQL's default
+\`synchronous_commit = on\`) on one connection, then on 10 at once; and better-sqlite3 in WAL mode
+with \`synchronous=${run.synchronous}\`, one at a time (SQLite has one writer).
 
 ${table(
-  ['database', 'inserts/s'],
-  ['postgres', 'sqlite'].map((d) => [d === 'sqlite' ? 'SQLite (better-sqlite3)' : 'PostgreSQL (node-pg)', cell(f.figure(`limit:${d}`, (v) => v.insertsPerSecond), rate)]),
+  ['database', 'inserts/s, one client', 'inserts/s, 10 clients'],
+  ['postgres', 'sqlite'].map((d) => [
+    d === 'sqlite' ? 'SQLite (better-sqlite3)' : 'PostgreSQL (node-pg)',
+    cell(f.figure(`limit:${d}`, (v) => v.insertsPerSecond), rate),
+    d === 'sqlite' ? '—' : cell(f.figure(`limit:${d}`, (v) => v.insertsPerSecond10), rate),
+  ]),
 )}
 
 ## F. Memory

@@ -126,6 +126,26 @@ export function evaluateTargets(f, run) {
     );
   }
 
+  // Issue 20: the SQLite default against plainjob, and the HTTP path against the machine's limit.
+  const liteOne = one('jobbase-sqlite');
+  const plainOne = one('plainjob');
+  const liteBulk = f.figure('enqueue:jobbase-sqlite:bulk', jobsPerSecond);
+  const plainBulk = f.figure('enqueue:plainjob:bulk', jobsPerSecond);
+  out.push(
+    atLeast('SQLite enqueue one by one ≥ 1.0× plainjob', liteOne, plainOne, 1, `${shown(liteOne, rate)} vs ${shown(plainOne, rate)} jobs/s`),
+    atLeast('SQLite bulk enqueue ≥ 0.5× plainjob', liteBulk, plainBulk, 0.5, `${shown(liteBulk, rate)} vs ${shown(plainBulk, rate)} jobs/s`),
+  );
+  const http = (d) => f.figure(`http:${d}`, (v) => v.requestsPerSecond);
+  const httpP99 = (d) => f.figure(`http:${d}`, (v) => v.p99Ms);
+  const pgLimit10 = f.figure('limit:postgres', (v) => v.insertsPerSecond10);
+  out.push(
+    atLeast(`HTTP enqueue, PostgreSQL, ${run.mode.httpConnections} connections ≥ 50% of the machine’s 10-client single-row INSERT rate`, http('postgres'), pgLimit10, 0.5,
+      `${shown(http('postgres'), rate)} req/s of ${shown(pgLimit10, rate)} inserts/s`, percent),
+    atLeast('HTTP enqueue, SQLite ≥ 3,000 req/s', http('sqlite'), derived(3000), 1, `${shown(http('sqlite'), rate)} req/s`),
+    atMost('… p99 ≤ 10 ms, PostgreSQL', httpP99('postgres'), 10, `${shown(httpP99('postgres'), ms)} ms`),
+    atMost('… p99 ≤ 10 ms, SQLite', httpP99('sqlite'), 10, `${shown(httpP99('sqlite'), ms)} ms`),
+  );
+
   const [shallow, deep] = [Math.min(...run.mode.depths), Math.max(...run.mode.depths)];
   for (const id of ['jobbase-postgres', 'jobbase-sqlite']) {
     const a = f.figure(`depth:${id}:${shallow}`, (v) => v.claimP50Ms);

@@ -11,7 +11,7 @@ export async function run({ database, seconds, connections, childTimeoutMs }) {
   const jb = await loadJobbase();
   const app = await jb.createApp({ database: database.url });
   try {
-    await jb.upsertSuperuser(app.jobs.store.orm, EMAIL, PASSWORD);
+    await jb.upsertSuperuser(app.jobs.store, EMAIL, PASSWORD);
     const server = await app.listen({ port: 0, host: '127.0.0.1' });
     const base = `http://127.0.0.1:${server.port}`;
     const login = await fetch(`${base}/api/collections/_superusers/auth-with-password`, {
