@@ -128,7 +128,7 @@ describe.each(dialects())('topic control in the engine on %s', (dialect) => {
     await jobs.updateTopic('capped', { maxRunning: 2, rateLimit: { max: 10, perMs: 1_000 } });
     const topics = await waitFor('the registered topic is recorded', async () => {
       const list = await jobs.listTopics();
-      return list.some((t) => t.topic === 'handled') && list;
+      return list.some((t) => t.topic === 'handled') ? list : null;
     });
     expect(topics.map((t) => t.topic)).toEqual(['capped', 'handled', 'queued']);
     const [capped, handled, queued] = topics;
