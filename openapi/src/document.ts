@@ -103,7 +103,7 @@ const GENERIC_RESPONSES: Partial<Record<number, { description: string; example: 
 const DESCRIPTION = `The HTTP API of Jobbase, a persistent job queue on SQLite or PostgreSQL.
 
 Sign in with \`POST /api/collections/_superusers/auth-with-password\` and send the token in
-\`Authorization\` on every \`/api/jobs\` route. Bodies are JSON with snake_case fields; times are
+\`Authorization\` on every \`/api/jobs\` and \`/api/topics\` route. Bodies are JSON with snake_case fields; times are
 ISO 8601 UTC; errors have PocketBase's \`{status, message, data}\` shape.
 
 Generated from the ts-rest contract in \`@jobbase/contract\`.`;
