@@ -61,7 +61,7 @@ describe.each(dialects())('topic limits across 4 processes on %s', (dialect) => 
 
     expect(Math.max(...samples)).toBeLessThanOrEqual(3);
     const atCap = samples.filter((n) => n === 3).length / samples.length;
-    expect(atCap, `samples at the cap: ${atCap}`).toBeGreaterThanOrEqual(0.6);
+    expect(atCap, `samples at the cap: ${atCap}`).toBeGreaterThanOrEqual(0.75);
     // The handlers themselves, across the 4 processes: never more than 3 at once.
     const executions = workers.flatMap((w) => w.executions());
     expect(executions).toHaveLength(total);

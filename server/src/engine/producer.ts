@@ -224,7 +224,12 @@ export class Producer {
       },
     );
     this.recording.push(recorded);
-    void recorded.finally(() => removeFrom(this.recording, recorded));
+    void recorded.finally(() => {
+      removeFrom(this.recording, recorded);
+      // A capped topic's job counts as processing until its result is written: only then can
+      // the claim start another in its place (here or in another process).
+      if (this.control.settingsOf(job.topic)?.maxRunning != null) this.wake();
+    });
   }
 
   /** Handlers finishing together free their slots in one claim: the wake waits a turn. */
