@@ -43,7 +43,8 @@ export class Producer {
   private wakeUp: (() => void) | null = null;
   /**
    * Which claims a round makes, kept until a topic is registered or the topics' settings
-   * change: `plain`, the one claim of every topic without settings or a concurrency, and `special`, the topics claimed one by one within their limits.
+   * change: `plain`, the one claim of every topic without settings or a concurrency, and
+   * `special`, the topics claimed one by one within their limits.
    */
   private plan: ClaimPlan | null = null;
 
