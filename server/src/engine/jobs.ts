@@ -169,6 +169,8 @@ export class Jobs<T extends TopicSchemas = {}> {
   private readonly cleaner: Cleaner;
   private readonly completer: Completer;
   private readonly control: TopicControl;
+  /** The last recordRegistered writes, awaited by stop(). */
+  private topicsRecorded: Promise<void> = Promise.resolve();
   private readonly settings: ReturnType<typeof resolveSettings>;
   private readonly backoff: BackoffFunction;
   private closed = false;
@@ -426,9 +428,11 @@ export class Jobs<T extends TopicSchemas = {}> {
   /** So `listTopics` shows topics whose handlers run somewhere, jobs or not. */
   private recordRegistered(topics: string[]): void {
     if (topics.length === 0) return;
-    this.store.topicRecordRegistered(topics).catch((err: unknown) => {
+    const recorded = this.store.topicRecordRegistered(topics).catch((err: unknown) => {
       this.logger.warn({ err }, 'recording the registered topics failed');
     });
+    // stop() waits for it, so it never runs into a closing store.
+    this.topicsRecorded = Promise.all([this.topicsRecorded, recorded]).then(() => undefined);
   }
 
   /** Starts claiming registered topics and rescuing expired locks. */
@@ -472,6 +476,7 @@ export class Jobs<T extends TopicSchemas = {}> {
     await (await unlisten)?.();
     await this.producer.stop(this.settings.shutdownTimeout);
     await this.control.stop();
+    await this.topicsRecorded;
     await this.rescuer.stop();
     await this.cleaner.stop();
     await this.completer.drain();
