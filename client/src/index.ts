@@ -11,6 +11,8 @@ export {
   type JobsClientOptions,
   type ListOptions,
   type RawJobsClient,
+  type TopicInfo,
+  type TopicUpdate,
 } from './jobs-client.js';
 export { JobsApiError, NETWORK_ERROR_STATUS, type JobsApiErrorData } from './jobs-api-error.js';
 export type { FetchFunction } from './fetcher.js';

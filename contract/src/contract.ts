@@ -2,6 +2,7 @@ import { initContract } from '@ts-rest/core';
 import { z } from 'zod';
 import * as examples from './examples.js';
 import { routeDocs, type RouterDocs } from './route-docs.js';
+import { topicControlContract } from './topic-control.js';
 import {
   ApiIndexSchema,
   AuthRequestSchema,
@@ -271,5 +272,6 @@ export const contract = c.router({
   jobs: jobsContract,
   auth: authContract,
   system: systemContract,
+  topics: topicControlContract,
 });
 export type Contract = typeof contract;

@@ -12,6 +12,9 @@ import {
   RouteMetadataSchema,
   StatsSchema,
   SuperuserSchema,
+  TopicInfoSchema,
+  TopicListSchema,
+  TopicPatchSchema,
   type Contract,
   type ErrorBody,
   type RouteMetadata,
@@ -62,6 +65,9 @@ const COMPONENTS: Record<string, ComponentSchema> = {
   Superuser: { schema: SuperuserSchema, description: 'A superuser record, PocketBase-style.' },
   Health: { schema: HealthSchema, description: 'PocketBase’s health answer.' },
   ApiIndex: { schema: ApiIndexSchema, description: 'Where things are on this server.' },
+  Topic: { schema: TopicInfoSchema, description: 'A topic’s figures and the settings every process applies to it.' },
+  TopicList: { schema: TopicListSchema, description: 'Every topic with jobs, a handler or settings.' },
+  TopicPatch: { schema: TopicPatchSchema, description: 'A change of a topic’s cap and rate limit.' },
 };
 
 /** One tag per router group of the contract; a new group without a description fails to compile. */
@@ -69,6 +75,7 @@ const TAGS: Record<keyof Contract, string> = {
   jobs: 'The queue: enqueue, inspect, requeue and delete jobs. Superusers only.',
   auth: 'Superuser sign-in, compatible with PocketBase and its SDK.',
   system: 'The server itself.',
+  topics: 'Topic control: each topic’s figures, pause and resume, a cap on running jobs and a rate limit, applied by every process. Superusers only.',
 };
 
 /*
@@ -96,7 +103,7 @@ const GENERIC_RESPONSES: Partial<Record<number, { description: string; example: 
 const DESCRIPTION = `The HTTP API of Jobbase, a persistent job queue on SQLite or PostgreSQL.
 
 Sign in with \`POST /api/collections/_superusers/auth-with-password\` and send the token in
-\`Authorization\` on every \`/api/jobs\` route. Bodies are JSON with snake_case fields; times are
+\`Authorization\` on every \`/api/jobs\` and \`/api/topics\` route. Bodies are JSON with snake_case fields; times are
 ISO 8601 UTC; errors have PocketBase's \`{status, message, data}\` shape.
 
 Generated from the ts-rest contract in \`@jobbase/contract\`.`;

@@ -20,6 +20,7 @@ export {
 } from './engine/jobs.js';
 export { PermanentError, type JobContext, type JobHandler, type JobSnoozed } from './engine/job.js';
 export type { TopicOptions } from './engine/topic-settings.js';
+export type { TopicInfo, TopicUpdate } from './engine/topic-control.js';
 export type { Retention } from './engine/cleaner.js';
 export type { EnqueueOptions } from './engine/validate.js';
 export {

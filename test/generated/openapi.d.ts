@@ -208,6 +208,90 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/topics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List topics with their figures and settings
+         * @description Every topic that has jobs, whose handler a process registered, or that has settings: its jobs by status, how long its longest-waiting due job has waited, whether it is paused, its `max_running` and its `rate_limit`. Ordered by topic.
+         */
+        get: operations["listTopics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/topics/{topic}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get one topic
+         * @description The topic’s figures and settings, as the list shows them.
+         */
+        get: operations["getTopic"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Set a topic’s cap and rate limit
+         * @description `max_running`: never more jobs of the topic `processing` at once than this, however many processes claim. `rate_limit`: at most `max` jobs of the topic start in any window of `per_ms` ms; jobs over the limit wait, using no attempt. A field left out stays as it is; null clears it. Every process applies the new settings within a second.
+         */
+        patch: operations["updateTopic"];
+        trace?: never;
+    };
+    "/api/topics/{topic}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause a topic
+         * @description No process claims the topic’s jobs from at most a second after the answer; jobs already running finish; enqueues are still accepted. The pause is stored, so it outlasts restarts.
+         */
+        post: operations["pauseTopic"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/topics/{topic}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a paused topic
+         * @description The topic’s waiting jobs start again within a second.
+         */
+        post: operations["resumeTopic"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -353,6 +437,48 @@ export interface components {
                 /** @description The admin UI. */
                 admin: string;
             };
+        };
+        /** @description A topic’s figures and the settings every process applies to it. */
+        Topic: {
+            topic: string;
+            /** @description Jobs of the topic in each status. */
+            counts: {
+                pending: number;
+                processing: number;
+                completed: number;
+                failed: number;
+            };
+            /** @description How long the longest-waiting due pending job has waited (since its `run_at`), ms; null when no job is due. */
+            oldest_pending_age_ms: number | null;
+            /** @description No process claims the topic’s jobs while it is paused; enqueues are still accepted. */
+            paused: boolean;
+            /** @description Most jobs of the topic `processing` at once, across every process; null: no cap. */
+            max_running: number | null;
+            /** @description At most `max` starts in any window of `per_ms` ms, across every process; null: no limit. */
+            rate_limit: {
+                max: number;
+                per_ms: number;
+            } | null;
+            /** @description When a process last started with a handler for the topic; null if none has. */
+            registered_at: string | null;
+            /** @description When the topic’s settings last changed; null if it never had any. */
+            updated: string | null;
+        };
+        /** @description Every topic with jobs, a handler or settings. */
+        TopicList: {
+            items: components["schemas"]["Topic"][];
+        };
+        /** @description A change of a topic’s cap and rate limit. */
+        TopicPatch: {
+            /** @description Most jobs of the topic `processing` at once, across every process; null: no cap. */
+            max_running?: number | null;
+            /** @description At most `max` jobs of the topic start in any window of `per_ms` ms, across every process; null: no limit. */
+            rate_limit?: {
+                /** @description Most jobs of the topic that start in any window of `per_ms`. */
+                max: number;
+                /** @description The window, ms. */
+                per_ms: number;
+            } | null;
         };
     };
     responses: never;
@@ -1406,6 +1532,388 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    listTopics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The topics. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "topic": "email.send",
+                     *           "counts": {
+                     *             "pending": 42,
+                     *             "processing": 3,
+                     *             "completed": 1200,
+                     *             "failed": 0
+                     *           },
+                     *           "oldest_pending_age_ms": 1250,
+                     *           "paused": false,
+                     *           "max_running": 3,
+                     *           "rate_limit": {
+                     *             "max": 100,
+                     *             "per_ms": 60000
+                     *           },
+                     *           "registered_at": "2025-01-08T12:00:00.000Z",
+                     *           "updated": "2025-01-08T12:00:00.000Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TopicList"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTopic: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The topic’s name (URL-encoded). */
+                topic: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The topic. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "topic": "email.send",
+                     *       "counts": {
+                     *         "pending": 42,
+                     *         "processing": 3,
+                     *         "completed": 1200,
+                     *         "failed": 0
+                     *       },
+                     *       "oldest_pending_age_ms": 1250,
+                     *       "paused": false,
+                     *       "max_running": 3,
+                     *       "rate_limit": {
+                     *         "max": 100,
+                     *         "per_ms": 60000
+                     *       },
+                     *       "registered_at": "2025-01-08T12:00:00.000Z",
+                     *       "updated": "2025-01-08T12:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Topic"];
+                };
+            };
+            /** @description The topic name is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No job, handler or settings of this topic were ever recorded. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 404,
+                     *       "message": "Topic \"email.send\" has no jobs, handler or settings.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateTopic: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The topic’s name (URL-encoded). */
+                topic: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "max_running": 3,
+                 *       "rate_limit": {
+                 *         "max": 100,
+                 *         "per_ms": 60000
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["TopicPatch"];
+            };
+        };
+        responses: {
+            /** @description The topic with its new settings. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "topic": "email.send",
+                     *       "counts": {
+                     *         "pending": 42,
+                     *         "processing": 3,
+                     *         "completed": 1200,
+                     *         "failed": 0
+                     *       },
+                     *       "oldest_pending_age_ms": 1250,
+                     *       "paused": false,
+                     *       "max_running": 3,
+                     *       "rate_limit": {
+                     *         "max": 100,
+                     *         "per_ms": 60000
+                     *       },
+                     *       "registered_at": "2025-01-08T12:00:00.000Z",
+                     *       "updated": "2025-01-08T12:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Topic"];
+                };
+            };
+            /** @description The body is invalid (`max_running` not null or an integer from 1 to 1,000,000, `rate_limit` not null or `{ max, per_ms }` with integers ≥ 1, an unknown field); `data` names the field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 400,
+                     *       "message": "rate_limit.per_ms: rate_limit.per_ms must be an integer from 1 to 86400000 (ms).",
+                     *       "data": {
+                     *         "rate_limit.per_ms": {
+                     *           "code": "too_small",
+                     *           "message": "rate_limit.per_ms must be an integer from 1 to 86400000 (ms)."
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body was sent with another `Content-Type` than `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    pauseTopic: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The topic’s name (URL-encoded). */
+                topic: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The topic, paused. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "topic": "email.send",
+                     *       "counts": {
+                     *         "pending": 42,
+                     *         "processing": 3,
+                     *         "completed": 1200,
+                     *         "failed": 0
+                     *       },
+                     *       "oldest_pending_age_ms": 1250,
+                     *       "paused": true,
+                     *       "max_running": 3,
+                     *       "rate_limit": {
+                     *         "max": 100,
+                     *         "per_ms": 60000
+                     *       },
+                     *       "registered_at": "2025-01-08T12:00:00.000Z",
+                     *       "updated": "2025-01-08T12:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Topic"];
+                };
+            };
+            /** @description The topic name is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    resumeTopic: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The topic’s name (URL-encoded). */
+                topic: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The topic, not paused. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "topic": "email.send",
+                     *       "counts": {
+                     *         "pending": 42,
+                     *         "processing": 3,
+                     *         "completed": 1200,
+                     *         "failed": 0
+                     *       },
+                     *       "oldest_pending_age_ms": 1250,
+                     *       "paused": false,
+                     *       "max_running": 3,
+                     *       "rate_limit": {
+                     *         "max": 100,
+                     *         "per_ms": 60000
+                     *       },
+                     *       "registered_at": "2025-01-08T12:00:00.000Z",
+                     *       "updated": "2025-01-08T12:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Topic"];
+                };
+            };
+            /** @description The topic name is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };

@@ -82,6 +82,15 @@ async function undoJobControls(store: Store): Promise<string> {
   return '0003_job_controls';
 }
 
+/** Takes a database back to the release before topic control (issue 17): no topics, no start log. */
+async function undoTopics(store: Store): Promise<string> {
+  await rawQuery(store, 'drop table topic_starts');
+  await rawQuery(store, 'drop table topics');
+  const name = store.dialect === 'postgres' ? '0010_topics' : '0007_topics';
+  await rawQuery(store, `delete from jb_migrations where name = '${name}'`);
+  return name;
+}
+
 async function migrationNames(store: Store): Promise<string[]> {
   const rows = await rawQuery(store, 'select name from jb_migrations order by name');
   return rows.map((r) => r.name as string);
@@ -236,6 +245,36 @@ describe.each(dialects())('store: migrate on %s', (dialect) => {
         expect(claimed.map((j) => j.id)).toEqual([first.job.id]);
         const rows = await rawQuery(upgraded, 'select unique_slot from jobs where id = ?', [first.job.id]);
         expect(rows[0]!.unique_slot ?? null).toBeNull();
+      } finally {
+        await upgraded.close();
+      }
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('a database of the release before topic control is upgraded in place: its jobs stay plain until a topic gets settings', async () => {
+    const db = await createTestDatabase(dialect);
+    try {
+      const old = await openStore(db.url);
+      const all = await migrationNames(old);
+      const missing = await undoTopics(old);
+      const jobs = await insertJobs(old, 4, () => ({ topic: 'old', runAt: new Date(Date.now() - 1_000) }));
+      await old.close();
+
+      const upgraded = await openStore(db.url);
+      try {
+        expect(upgraded.opening.migrationsApplied).toEqual([missing]);
+        expect(await migrationNames(upgraded)).toEqual(all);
+        expect(await upgraded.topicSettingsList()).toEqual([]);
+        const [overview] = await upgraded.topicOverview('old');
+        expect(overview).toMatchObject({ topic: 'old', counts: { pending: 4 }, settings: null });
+        await upgraded.topicSettingsUpdate('old', { maxRunning: 1, rateLimit: { max: 2, perMs: 60_000 } });
+        const claim = await upgraded.jobClaimControlled({ topic: 'old', limit: 10, lockDuration: 60_000 });
+        expect(claim.jobs.map((j) => j.id)).toEqual([jobs[0]!.id]);
+        expect(claim.heldBack).toBe('cap');
+        await upgraded.topicSettingsUpdate('old', { paused: true });
+        expect(await upgraded.jobClaimControlled({ topic: 'old', limit: 10, lockDuration: 60_000 })).toMatchObject({ jobs: [], heldBack: 'paused' });
       } finally {
         await upgraded.close();
       }

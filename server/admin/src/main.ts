@@ -1,6 +1,7 @@
 import { createJobsClient, JobsApiError, type Job, type JobPage, type JobStats } from '@jobbase/client';
 import { h, mount } from './dom.js';
 import { session } from './session.js';
+import { showTopics } from './topics.js';
 import { confirmDialog, detailView, pagerView, signInView, SORTS, statsView, STATUSES, tableView } from './views.js';
 
 const REFRESH_MS = 5_000;
@@ -115,6 +116,7 @@ function showJobs(): void {
       'header',
       { class: 'top' },
       h('h1', {}, 'Jobbase', h('span', { class: 'muted' }, ' · Jobs')),
+      h('nav', {}, h('button', { type: 'button', class: 'nav-topics', onclick: () => showTopicsPage() }, 'Topics')),
       h('button', { type: 'button', class: 'signout', onclick: () => signOut() }, 'Sign out'),
     ),
     h(
@@ -151,6 +153,12 @@ function showJobs(): void {
   window.clearInterval(timer);
   timer = window.setInterval(() => void refresh(), REFRESH_MS);
   void refresh();
+}
+
+/** The Topics page (topics.ts), with its own refresh in place of the jobs'. */
+function showTopicsPage(): void {
+  window.clearInterval(timer);
+  timer = showTopics(root, { client, failed, signOut: () => signOut(), showJobs });
 }
 
 async function refresh(): Promise<void> {

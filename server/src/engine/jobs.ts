@@ -41,6 +41,9 @@ import { Rescuer } from './rescuer.js';
 import { assertTopicPayload, withParsedPayload } from './typed-topics.js';
 import { toBackoffFunction, type BackoffFunction, type ExponentialBackoff } from './retry-policy.js';
 import { MAX_TIMER, registeredTopic, type RegisteredTopic, type TopicOptions } from './topic-settings.js';
+import { TopicControl, toTopicInfo, validTopicUpdate, type TopicInfo, type TopicUpdate } from './topic-control.js';
+
+export type { TopicInfo, TopicUpdate } from './topic-control.js';
 import {
   encodePayload,
   validListQuery,
@@ -165,6 +168,9 @@ export class Jobs<T extends TopicSchemas = {}> {
   private readonly rescuer: Rescuer;
   private readonly cleaner: Cleaner;
   private readonly completer: Completer;
+  private readonly control: TopicControl;
+  /** The last recordRegistered writes, awaited by stop(). */
+  private topicsRecorded: Promise<void> = Promise.resolve();
   private readonly settings: ReturnType<typeof resolveSettings>;
   private readonly backoff: BackoffFunction;
   private closed = false;
@@ -183,6 +189,7 @@ export class Jobs<T extends TopicSchemas = {}> {
     this.backoff = toBackoffFunction(options.backoff ?? DEFAULT_BACKOFF);
     this.completer = new Completer(store);
     const deps = { store, completer: this.completer, logger: this.logger };
+    this.control = new TopicControl(store, () => this.producer.wake(), this.logger);
     this.producer = new Producer(
       store,
       this.registered,
@@ -190,6 +197,7 @@ export class Jobs<T extends TopicSchemas = {}> {
       this.settings,
       (job, outcome) => this.report(job, outcome),
       this.logger,
+      this.control,
     );
     this.cleaner = new Cleaner(store, {
       retention: validRetention(options.retention),
@@ -222,6 +230,7 @@ export class Jobs<T extends TopicSchemas = {}> {
     const schema = this.topics?.schemaOf(topic);
     const run = schema ? withParsedPayload(schema, handler as JobHandler) : (handler as JobHandler);
     this.registered.set(topic, registeredTopic(topic, run, options, { lockDuration: this.settings.lockDuration, backoff: this.backoff }));
+    if (this.producer.isRunning) this.recordRegistered([topic]);
     this.producer.wake();
   }
 
@@ -371,9 +380,66 @@ export class Jobs<T extends TopicSchemas = {}> {
     if (result === 'conflict') throw new JobsError('conflict', 'Only pending or failed jobs can be deleted.');
   }
 
+  /**
+   * Every topic that has jobs, whose handler a process registered, or that has settings: its
+   * jobs by status, its longest wait, and its settings. By topic.
+   */
+  async listTopics(): Promise<TopicInfo[]> {
+    this.assertOpen();
+    const now = Date.now();
+    return (await this.store.topicOverview()).map((record) => toTopicInfo(record, now));
+  }
+
+  /** One topic as `listTopics` shows it, or a `not_found` JobsError. */
+  async getTopic(topic: string): Promise<TopicInfo> {
+    this.assertOpen();
+    const [record] = await this.store.topicOverview(validTopic(topic));
+    if (!record) throw new JobsError('not_found', `Topic "${topic}" has no jobs, handler or settings.`);
+    return toTopicInfo(record, Date.now());
+  }
+
+  /**
+   * Sets the topic's `maxRunning` (never more of its jobs processing at once, across every
+   * process) and `rateLimit` (at most `max` starts in any window of `perMs` ms); a field left
+   * out stays, null clears it. Every process applies it within a second; this one at once.
+   */
+  async updateTopic(topic: string, update: TopicUpdate): Promise<TopicInfo> {
+    this.assertOpen();
+    return this.changeTopic(validTopic(topic), validTopicUpdate(update));
+  }
+
+  /** No process claims the topic's jobs from at most a second from now; running ones finish. Stored: it outlasts restarts. */
+  async pauseTopic(topic: string): Promise<TopicInfo> {
+    this.assertOpen();
+    return this.changeTopic(validTopic(topic), { paused: true });
+  }
+
+  /** The topic's waiting jobs start again, within a second in every process. */
+  async resumeTopic(topic: string): Promise<TopicInfo> {
+    this.assertOpen();
+    return this.changeTopic(validTopic(topic), { paused: false });
+  }
+
+  private async changeTopic(topic: string, patch: Parameters<Store['topicSettingsUpdate']>[1]): Promise<TopicInfo> {
+    this.control.apply(await this.store.topicSettingsUpdate(topic, patch));
+    return this.getTopic(topic);
+  }
+
+  /** So `listTopics` shows topics whose handlers run somewhere, jobs or not. */
+  private recordRegistered(topics: string[]): void {
+    if (topics.length === 0) return;
+    const recorded = this.store.topicRecordRegistered(topics).catch((err: unknown) => {
+      this.logger.warn({ err }, 'recording the registered topics failed');
+    });
+    // stop() waits for it, so it never runs into a closing store.
+    this.topicsRecorded = Promise.all([this.topicsRecorded, recorded]).then(() => undefined);
+  }
+
   /** Starts claiming registered topics and rescuing expired locks. */
   start(): void {
     this.assertOpen();
+    if (!this.producer.isRunning) this.recordRegistered([...this.registered.keys()]);
+    this.control.start();
     this.producer.start();
     this.rescuer.start();
     this.cleaner.start();
@@ -409,6 +475,8 @@ export class Jobs<T extends TopicSchemas = {}> {
     this.unlisten = null;
     await (await unlisten)?.();
     await this.producer.stop(this.settings.shutdownTimeout);
+    await this.control.stop();
+    await this.topicsRecorded;
     await this.rescuer.stop();
     await this.cleaner.stop();
     await this.completer.drain();

@@ -11,6 +11,7 @@ import { ADMIN_UI_PATH } from './admin-ui.js';
 import { errorBody } from './error-body.js';
 import { sendValidationError } from './error-handlers.js';
 import { signedInSuperuser } from './require-superuser.js';
+import { topicRoutes, type TopicRoutesEngine } from './topic-routes.js';
 import { toEnqueuedJobBody, toJobBody, toJobPageBody, toSuperuserBody } from './wire.js';
 
 /**
@@ -28,7 +29,8 @@ const serverContract = initContract().router(contract, { strictStatusCodes: true
  * engine's compile-time topic types (`Jobs<T>`) do not apply here; its run-time validation of
  * declared topics does. Every `Jobs<T>` is one.
  */
-export type RoutesEngine = Pick<Jobs, 'enqueueWithOptions' | 'enqueueMany' | 'list' | 'get' | 'stats' | 'requeue' | 'delete'>;
+export type RoutesEngine = Pick<Jobs, 'enqueueWithOptions' | 'enqueueMany' | 'list' | 'get' | 'stats' | 'requeue' | 'delete'> &
+  TopicRoutesEngine;
 
 /** `GET /api/`: each path comes from where its route is defined, so none can go stale. */
 const API_INDEX: ApiIndex = {
@@ -125,6 +127,7 @@ export function mountRoutes(app: Express, { jobs, auth, signInLimits }: RouteDep
       // PocketBase's answer; says the process serves HTTP, not that the database is reachable.
       health: async () => ({ status: 200, body: { code: 200, message: 'API is healthy.', data: {} } }),
     },
+    topics: topicRoutes(jobs),
   });
   createExpressEndpoints(serverContract, router, app, {
     logInitialization: false,

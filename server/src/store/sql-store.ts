@@ -7,7 +7,9 @@ import { bitsToStates, TAKE_KEY, keepSlotFor, wantsKey, wantsKeyColumn, type Uni
 import type {
   BatchConflict,
   ClaimedJob,
+  ControlledClaim,
   ExpiredJob,
+  JobClaimControlledParams,
   JobClaimParams,
   JobDeleteFinishedParams,
   JobFailParams,
@@ -27,6 +29,9 @@ import type {
   StoreOpening,
   SuperuserPasswordParams,
   SuperuserRecord,
+  TopicOverviewRecord,
+  TopicSettingsPatch,
+  TopicSettingsRecord,
   UniqueInsert,
 } from './types.js';
 
@@ -457,6 +462,107 @@ export abstract class SqlStore implements Store {
       await this.orm.close(true);
     }
   }
+
+  // --- Topic control (issue 17): settings both dialects read and write alike ---
+
+  abstract jobClaimControlled(params: JobClaimControlledParams): Promise<ControlledClaim>;
+
+  async topicSettingsList(): Promise<TopicSettingsRecord[]> {
+    const rows = await this.all(`select ${TOPIC_COLUMNS} from topics`);
+    return rows.map(toTopicSettings).sort((a, b) => byCodePoint(a.topic, b.topic));
+  }
+
+  /**
+   * Two statements, each idempotent: the row made with no settings if missing, then the fields
+   * the patch names set (column names from this fixed list, values as parameters).
+   */
+  async topicSettingsUpdate(topic: string, patch: TopicSettingsPatch): Promise<TopicSettingsRecord> {
+    const now = this.time(new Date());
+    await this.run('insert into topics (topic, updated) values (?, ?) on conflict (topic) do nothing', [topic, now]);
+    const set: string[] = ['updated = ?'];
+    const params: unknown[] = [now];
+    if (patch.paused !== undefined) {
+      // `(? = 1)`: a boolean on PostgreSQL, 0 or 1 on SQLite, from one number bound on both.
+      set.push('paused = (? = 1)');
+      params.push(patch.paused ? 1 : 0);
+    }
+    if (patch.maxRunning !== undefined) {
+      set.push('max_running = ?');
+      params.push(patch.maxRunning);
+    }
+    if (patch.rateLimit !== undefined) {
+      set.push('rate_max = ?', 'rate_per_ms = ?');
+      params.push(patch.rateLimit?.max ?? null, patch.rateLimit?.perMs ?? null);
+    }
+    const rows = await this.all(`update topics set ${set.join(', ')} where topic = ? returning ${TOPIC_COLUMNS}`, [...params, topic]);
+    return toTopicSettings(rows[0]!);
+  }
+
+  async topicRecordRegistered(topics: readonly string[]): Promise<void> {
+    const now = this.time(new Date());
+    for (const topic of topics) {
+      await this.run(
+        `insert into topics (topic, registered_at, updated) values (?, ?, ?)
+         on conflict (topic) do update set registered_at = excluded.registered_at`,
+        [topic, now, now],
+      );
+    }
+  }
+
+  /**
+   * Counts from job_counts (a handful of rows per topic); the longest wait reads the due
+   * pending jobs, grouped by topic. An admin page's query, not a hot one: with a large backlog
+   * it reads every due job's run_at once per call.
+   */
+  async topicOverview(topic?: string): Promise<TopicOverviewRecord[]> {
+    const only = topic === undefined ? '' : 'topic = ?';
+    const params = topic === undefined ? [] : [topic];
+    const counted = await this.all(
+      `select topic, status, coalesce(sum(n), 0) as n from job_counts ${only && `where ${only}`} group by topic, status`,
+      params,
+    );
+    const due = await this.all(
+      `select topic, min(run_at) as oldest from jobs where status = 'pending' and run_at <= ? ${only && `and ${only}`} group by topic`,
+      [this.time(new Date()), ...params],
+    );
+    const settings = await this.all(`select ${TOPIC_COLUMNS} from topics ${only && `where ${only}`}`, params);
+    const byTopic = new Map<string, TopicOverviewRecord>();
+    const entry = (name: string) => {
+      let record = byTopic.get(name);
+      if (!record) {
+        record = { topic: name, counts: Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as StatusCounts, oldestDueAt: null, settings: null };
+        byTopic.set(name, record);
+      }
+      return record;
+    };
+    for (const row of counted) {
+      const n = Number(row.n);
+      if (n === 0 || !(JOB_STATUSES as readonly string[]).includes(row.status as string)) continue;
+      entry(row.topic as string).counts[row.status as JobStatus] = n;
+    }
+    for (const row of due) entry(row.topic as string).oldestDueAt = toDate(row.oldest);
+    for (const row of settings) entry(row.topic as string).settings = toTopicSettings(row);
+    return [...byTopic.values()].sort((a, b) => byCodePoint(a.topic, b.topic));
+  }
+}
+
+/** The columns of `topics` every read returns; keep `toTopicSettings` in step with it. */
+export const TOPIC_COLUMNS = 'topic, paused, max_running, rate_max, rate_per_ms, registered_at, updated';
+
+export function toTopicSettings(row: Row): TopicSettingsRecord {
+  return {
+    topic: row.topic as string,
+    paused: row.paused === true || Number(row.paused) === 1,
+    maxRunning: row.max_running === null || row.max_running === undefined ? null : Number(row.max_running),
+    rateLimit: row.rate_max === null || row.rate_max === undefined ? null : { max: Number(row.rate_max), perMs: Number(row.rate_per_ms) },
+    registeredAt: row.registered_at === null || row.registered_at === undefined ? null : toDate(row.registered_at),
+    updated: toDate(row.updated),
+  };
+}
+
+/** PostgreSQL's `order by` follows the database's locale, SQLite's does not: sorted here. */
+function byCodePoint(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** The claim's order: priority, then run_at, then id (uuid text order is byte order). */

@@ -295,8 +295,82 @@ export interface StoreOpening {
   migrationsApplied: string[];
 }
 
+// --- Topic control (issue 17) ---
+
+/** `rate_limit`: at most `max` jobs of the topic start in any window of `perMs` ms. */
+export interface RateLimit {
+  max: number;
+  perMs: number;
+}
+
+/** A topic's row in `topics`: its settings, which every process applies. */
+export interface TopicSettingsRecord {
+  topic: string;
+  paused: boolean;
+  /** Most jobs of the topic `processing` at once, across all processes; null: no cap. */
+  maxRunning: number | null;
+  rateLimit: RateLimit | null;
+  /** When a process last started (or registered, while running) with a handler for the topic. */
+  registeredAt: Date | null;
+  updated: Date;
+}
+
+/** A change of settings: a field left out stays as it is; null clears a cap or a limit. */
+export interface TopicSettingsPatch {
+  paused?: boolean;
+  maxRunning?: number | null;
+  rateLimit?: RateLimit | null;
+}
+
+/** A topic as `GET /api/topics` shows it: its jobs by status, its longest wait, its settings. */
+export interface TopicOverviewRecord {
+  topic: string;
+  counts: StatusCounts;
+  /** The `run_at` of its longest-waiting due pending job; null when none is due. */
+  oldestDueAt: Date | null;
+  /** Null: the topic has no row in `topics` (no settings, no handler recorded). */
+  settings: TopicSettingsRecord | null;
+}
+
+export interface JobClaimControlledParams {
+  topic: string;
+  limit: number;
+  /** How long each claimed job is locked, ms. */
+  lockDuration: number;
+}
+
+/**
+ * What a claim of a topic with settings found. `heldBack`: the settings kept it from claiming
+ * all it could have (`paused`, `cap`: max_running reached, `rate`: the window's starts used up).
+ * `retryAt`: when the rate limit lets the next job start.
+ */
+export interface ControlledClaim {
+  jobs: ClaimedJob[];
+  heldBack: 'paused' | 'cap' | 'rate' | null;
+  retryAt: Date | null;
+}
+
+export interface TopicStore {
+  /** Every row of `topics`, by topic. */
+  topicSettingsList(): Promise<TopicSettingsRecord[]>;
+  /** Creates the topic's row if it has none, then applies the patch; the row as stored. */
+  topicSettingsUpdate(topic: string, patch: TopicSettingsPatch): Promise<TopicSettingsRecord>;
+  /** Records that this process has handlers for `topics` (`registered_at` = now). */
+  topicRecordRegistered(topics: readonly string[]): Promise<void>;
+  /** Every topic that has jobs or a row in `topics`, by topic; or only `topic`. */
+  topicOverview(topic?: string): Promise<TopicOverviewRecord[]>;
+  /**
+   * Claims up to `limit` due jobs of one topic as `jobClaim` would, within its settings read in
+   * the same transaction: none while paused, never past `max_running` processing, never more
+   * than the rate limit's starts in any window. Claims of one such topic take turns across
+   * processes (the topic's row is locked), so the counts they read are exact. A topic without a
+   * row is claimed as by `jobClaim`.
+   */
+  jobClaimControlled(params: JobClaimControlledParams): Promise<ControlledClaim>;
+}
+
 /** Everything the server keeps, on one database: what `openStore` returns. */
-export interface Store extends JobStore, SuperuserStore, SettingStore {
+export interface Store extends JobStore, SuperuserStore, SettingStore, TopicStore {
   readonly dialect: 'sqlite' | 'postgres';
   /** What `openStore` did to the database before returning this store. */
   readonly opening: StoreOpening;

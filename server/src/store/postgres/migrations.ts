@@ -231,6 +231,29 @@ class UniqueKeys extends Migration {
   }
 }
 
+/**
+ * Issue 17's topic control (SQLite's 0007_topics). `topics` holds a topic's settings and when a
+ * process last started with a handler for it; the claim of a topic with settings locks its row
+ * `for update`, so claims of one capped or rate-limited topic take turns across processes and
+ * each counts what the one before it started. `topic_starts` logs the starts of rate-limited
+ * topics only, pruned by the claim to the last window. Topics without a row never touch either.
+ */
+class Topics extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`create table topics (
+      topic varchar(255) not null primary key,
+      paused boolean not null default false,
+      max_running integer null,
+      rate_max integer null,
+      rate_per_ms integer null,
+      registered_at timestamptz null,
+      updated timestamptz not null
+    )`);
+    this.addSql('create table topic_starts (topic varchar(255) not null, started_at timestamptz not null)');
+    this.addSql('create index topic_starts_topic on topic_starts (topic, started_at)');
+  }
+}
+
 export const postgresMigrations = [
   { name: '0001_initial', class: InitialSchema },
   { name: '0002_claim_function', class: ClaimFunction },
@@ -241,4 +264,5 @@ export const postgresMigrations = [
   // 0004_unique_keys on SQLite; here the number goes on from this list's own (names sort in the
   // order they apply), leaving 0006 to the job controls of the same issue.
   { name: '0007_unique_keys', class: UniqueKeys },
+  { name: '0010_topics', class: Topics },
 ];

@@ -98,9 +98,33 @@ class UniqueKeys extends Migration {
   }
 }
 
+/**
+ * Issue 17's topic control. `topics` holds a topic's settings (paused, max_running, a rate
+ * limit of rate_max starts per rate_per_ms) and when a process last started with a handler for
+ * it; a topic without a row has no settings, and its claim is the plain one. `topic_starts`
+ * logs the starts of rate-limited topics only, pruned by the claim to the last window, so the
+ * claim can count the starts of the window before it (see SqliteStore.jobClaimControlled).
+ */
+class Topics extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`create table topics (
+      topic text not null primary key,
+      paused integer not null default 0,
+      max_running integer null,
+      rate_max integer null,
+      rate_per_ms integer null,
+      registered_at text null,
+      updated text not null
+    ) without rowid`);
+    this.addSql('create table topic_starts (topic text not null, started_at text not null)');
+    this.addSql('create index topic_starts_topic on topic_starts (topic, started_at)');
+  }
+}
+
 export const sqliteMigrations = [
   { name: '0001_initial', class: InitialSchema },
   { name: '0002_job_counts', class: JobCounts },
   { name: '0003_job_controls', class: JobControls },
   { name: '0004_unique_keys', class: UniqueKeys },
+  { name: '0007_topics', class: Topics },
 ];
