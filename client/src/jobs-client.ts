@@ -1,3 +1,4 @@
+import { schedulesClient, type SchedulesClient } from './schedules-client.js';
 import {
   contract,
   type Contract,
@@ -104,6 +105,8 @@ export interface JobsClient<T extends TopicSchemas = {}> {
   stats(): Promise<JobStats>;
   requeue(id: string): Promise<Job>;
   delete(id: string): Promise<void>;
+  /** Recurring schedules: list, get, create, update, delete, pause, resume, trigger. */
+  readonly schedules: SchedulesClient;
   /** The same calls, one level down: nothing thrown for error statuses. Sends the token too. */
   readonly raw: RawJobsClient;
 }
@@ -159,6 +162,7 @@ export function createJobsClient<T extends TopicSchemas = {}>(options: JobsClien
     delete: async (id) => {
       expectStatus(await raw.jobs.delete({ params: { id: pathId(id) } }), 204, jobs.delete);
     },
+    schedules: schedulesClient(raw, expectStatus),
     raw,
   };
 }

@@ -2,6 +2,7 @@ import { initContract } from '@ts-rest/core';
 import { z } from 'zod';
 import * as examples from './examples.js';
 import { routeDocs, type RouterDocs } from './route-docs.js';
+import { schedulesContract } from './schedules.js';
 import {
   ApiIndexSchema,
   AuthRequestSchema,
@@ -271,5 +272,6 @@ export const contract = c.router({
   jobs: jobsContract,
   auth: authContract,
   system: systemContract,
+  schedules: schedulesContract,
 });
 export type Contract = typeof contract;

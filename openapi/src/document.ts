@@ -10,6 +10,7 @@ import {
   JobSchema,
   JobStatusSchema,
   RouteMetadataSchema,
+  ScheduleSchema,
   StatsSchema,
   SuperuserSchema,
   type Contract,
@@ -62,6 +63,7 @@ const COMPONENTS: Record<string, ComponentSchema> = {
   Superuser: { schema: SuperuserSchema, description: 'A superuser record, PocketBase-style.' },
   Health: { schema: HealthSchema, description: 'PocketBase’s health answer.' },
   ApiIndex: { schema: ApiIndexSchema, description: 'Where things are on this server.' },
+  Schedule: { schema: ScheduleSchema, description: 'A recurring schedule as the API returns it.' },
 };
 
 /** One tag per router group of the contract; a new group without a description fails to compile. */
@@ -69,6 +71,7 @@ const TAGS: Record<keyof Contract, string> = {
   jobs: 'The queue: enqueue, inspect, requeue and delete jobs. Superusers only.',
   auth: 'Superuser sign-in, compatible with PocketBase and its SDK.',
   system: 'The server itself.',
+  schedules: 'Recurring schedules: cron expressions that make one job per tick, exactly once across processes. Superusers only.',
 };
 
 /*

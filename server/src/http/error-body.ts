@@ -50,7 +50,9 @@ export function validationErrorBody(errors: readonly (ZodError | null)[]): Error
   const data: Record<string, FieldProblem> = {};
   const unplaced: string[] = [];
   for (const issue of errors.flatMap((e) => e?.issues ?? [])) {
-    const field = issue.path.join('.');
+    // A strict body's unknown field is named as the field (`data.colour`), not left unplaced.
+    const unknownKey = issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+    const field = [...issue.path, ...(unknownKey === undefined ? [] : [unknownKey])].join('.');
     if (!field) unplaced.push(issue.message);
     else data[field] ??= { code: issue.code, message: issue.message };
   }

@@ -11,6 +11,7 @@ import { ADMIN_UI_PATH } from './admin-ui.js';
 import { errorBody } from './error-body.js';
 import { sendValidationError } from './error-handlers.js';
 import { signedInSuperuser } from './require-superuser.js';
+import { scheduleHandlers } from './schedule-routes.js';
 import { toEnqueuedJobBody, toJobBody, toJobPageBody, toSuperuserBody } from './wire.js';
 
 /**
@@ -28,7 +29,7 @@ const serverContract = initContract().router(contract, { strictStatusCodes: true
  * engine's compile-time topic types (`Jobs<T>`) do not apply here; its run-time validation of
  * declared topics does. Every `Jobs<T>` is one.
  */
-export type RoutesEngine = Pick<Jobs, 'enqueueWithOptions' | 'enqueueMany' | 'list' | 'get' | 'stats' | 'requeue' | 'delete'>;
+export type RoutesEngine = Pick<Jobs, 'enqueueWithOptions' | 'enqueueMany' | 'list' | 'get' | 'stats' | 'requeue' | 'delete' | 'schedules'>;
 
 /** `GET /api/`: each path comes from where its route is defined, so none can go stale. */
 const API_INDEX: ApiIndex = {
@@ -120,6 +121,7 @@ export function mountRoutes(app: Express, { jobs, auth, signInLimits }: RouteDep
         return { status: 200, body: { token: await auth.refresh(superuser), record: toSuperuserBody(superuser) } };
       },
     },
+    schedules: scheduleHandlers(jobs.schedules),
     system: {
       index: async () => ({ status: 200, body: API_INDEX }),
       // PocketBase's answer; says the process serves HTTP, not that the database is reachable.
