@@ -1,6 +1,7 @@
 import { createJobsClient, JobsApiError, type Job, type JobPage, type JobStats } from '@jobbase/client';
 import { h, mount } from './dom.js';
 import { session } from './session.js';
+import { navView, showSchedules } from './schedules.js';
 import { confirmDialog, detailView, pagerView, signInView, SORTS, statsView, STATUSES, tableView } from './views.js';
 
 const REFRESH_MS = 5_000;
@@ -22,9 +23,35 @@ const root = document.getElementById('app')!;
 // The admin is served by the server it manages: same origin, no CORS.
 const client = createJobsClient({ baseUrl: window.location.origin, token: session.load() });
 let timer: number | undefined;
+/** Stops the Schedules page's refresh, when it is the page shown. */
+let leaveSchedules: (() => void) | null = null;
+
+/** `#/schedules` shows the Schedules page; anything else the jobs. */
+function route(): void {
+  if (!client.token) return;
+  window.clearInterval(timer);
+  leaveSchedules?.();
+  leaveSchedules = null;
+  if (window.location.hash === '#/schedules') {
+    const header = topBar('Schedules');
+    leaveSchedules = showSchedules(root, { client, failed, header });
+  } else showJobs();
+}
+
+function topBar(page: 'Jobs' | 'Schedules'): HTMLElement {
+  return h(
+    'header',
+    { class: 'top' },
+    h('h1', {}, 'Jobbase', h('span', { class: 'muted' }, ` · ${page}`)),
+    navView(page === 'Jobs' ? 'jobs' : 'schedules'),
+    h('button', { type: 'button', class: 'signout', onclick: () => signOut() }, 'Sign out'),
+  );
+}
 
 function signOut(message: string | null = null): void {
   window.clearInterval(timer);
+  leaveSchedules?.();
+  leaveSchedules = null;
   session.clear();
   client.setToken(null);
   Object.assign(state, { stats: null, page: null, selected: null, problem: null, offset: 0 });
@@ -35,7 +62,7 @@ async function signIn(email: string, password: string): Promise<void> {
   try {
     const auth = await client.authWithPassword(email, password);
     session.save(auth.token);
-    showJobs();
+    route();
   } catch (err) {
     const message = err instanceof JobsApiError && err.status === 400 ? 'Wrong email or password.' : describe(err);
     mount(root, signInView(signIn, message, email));
@@ -111,12 +138,7 @@ function showJobs(): void {
   sort.addEventListener('change', apply);
   mount(
     root,
-    h(
-      'header',
-      { class: 'top' },
-      h('h1', {}, 'Jobbase', h('span', { class: 'muted' }, ' · Jobs')),
-      h('button', { type: 'button', class: 'signout', onclick: () => signOut() }, 'Sign out'),
-    ),
+    topBar('Jobs'),
     h(
       'main',
       { class: 'jobs-page' },
@@ -263,5 +285,6 @@ async function act(action: () => Promise<Job | null>): Promise<void> {
   await refresh();
 }
 
-if (client.token) showJobs();
+window.addEventListener('hashchange', route);
+if (client.token) route();
 else signOut();
