@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Cron } from 'croner';
 import { nextRuns, type Jobs, type MisfirePolicy } from '@jobbase/server';
 import { rawQuery, toDate } from '@jobbase/server/testing';
@@ -91,6 +91,35 @@ describe.each(dialects())('schedules in the engine on %s', (dialect) => {
     expect(job).toMatchObject({ topic: 'report', scheduleName: 'report', scheduleTick: new Date(made[0]!.tick!) });
     const page = await jobs.list({ topic: 'report' });
     expect(page.items[0]).toMatchObject({ scheduleName: 'report', scheduleTick: new Date(made[0]!.tick!) });
+  });
+
+  it('the scheduler fires 02:30 Europe/Berlin once on both 2027 transition days, at croner’s times', async () => {
+    // Only Date is faked (and moves on from where it is set): the engine's timers and the database run as usual.
+    vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
+    try {
+      vi.setSystemTime(new Date('2027-03-27T12:00:00Z'));
+      const jobs = await fx.open({ scheduleInterval: 50 });
+      const made = () => jobsOf(jobs, 'berlin');
+      const berlin = await jobs.schedule('berlin', { cron: '30 2 * * *', timezone: 'Europe/Berlin', topic: 'berlin' });
+      // A witness due at 01:30 UTC every day: once its job for a tick exists, a pass at that time has run.
+      await jobs.schedule('witness', { cron: '30 1 * * *', topic: 'witness' });
+      // 28 March has no 02:30: croner runs it at the first valid time after the gap, 03:00 CEST.
+      expect(berlin.nextRunAt.toISOString()).toBe('2027-03-28T01:00:00.000Z');
+      jobs.start();
+      vi.setSystemTime(new Date('2027-03-28T01:00:00.200Z'));
+      await waitFor('the spring tick', async () => (await made()).length === 1);
+      expect((await jobs.schedules.get('berlin')).nextRunAt.toISOString()).toBe('2027-03-29T00:30:00.000Z');
+      // Jump to the autumn day (the summer's ticks are missed, misfire "skip"): 02:30 comes twice,
+      // at 00:30 and 01:30 UTC; croner runs it once, at the first.
+      vi.setSystemTime(new Date('2027-10-31T00:30:00.200Z'));
+      await waitFor('the autumn tick', async () => (await made()).length === 2);
+      expect((await jobs.schedules.get('berlin')).nextRunAt.toISOString()).toBe('2027-11-01T01:30:00.000Z');
+      vi.setSystemTime(new Date('2027-10-31T01:30:00.200Z'));
+      await waitFor('a pass at the second 02:30', async () => (await jobsOf(jobs, 'witness')).some((j) => j.tick === '2027-10-31T01:30:00.000Z'));
+      expect((await made()).map((j) => j.tick)).toEqual(['2027-03-28T01:00:00.000Z', '2027-10-31T00:30:00.000Z']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a per-second schedule makes one job per tick, consecutive ticks, each due at once', async () => {
