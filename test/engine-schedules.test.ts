@@ -209,6 +209,13 @@ describe.each(dialects())('schedules in the engine on %s', (dialect) => {
     await expect(jobs.schedules.delete('a')).rejects.toMatchObject({ code: 'not_found' });
   });
 
+  it('refuses a misfire grace shorter than the schedule interval', async () => {
+    await expect(fx.open({ scheduleInterval: 5_000, misfireGrace: 1_000 })).rejects.toMatchObject({
+      code: 'validation',
+      message: 'Option misfireGrace (1000 ms) must be at least scheduleInterval (5000 ms).',
+    });
+  });
+
   it.each([
     [{ cron: 'not a cron' }, 'cron'],
     [{ cron: '0 0 30 2 *' }, 'cron'],

@@ -533,6 +533,12 @@ function resolveSettings(o: JobsOptions) {
   };
   const maxRetries = o.maxRetries ?? DEFAULT_MAX_RETRIES;
   validMaxRetries(maxRetries);
+  const scheduleInterval = positive('scheduleInterval', o.scheduleInterval, DEFAULT_SCHEDULE_INTERVAL);
+  const misfireGrace = positive('misfireGrace', o.misfireGrace, Math.max(DEFAULT_MISFIRE_GRACE, scheduleInterval));
+  // A grace shorter than the time between two passes would count on-time ticks as missed.
+  if (misfireGrace < scheduleInterval) {
+    throw new JobsError('validation', `Option misfireGrace (${misfireGrace} ms) must be at least scheduleInterval (${scheduleInterval} ms).`);
+  }
   return {
     maxPayloadSize: positive('maxPayloadSize', o.maxPayloadSize, DEFAULT_MAX_PAYLOAD_SIZE),
     maxListPayloadSize: positive('maxListPayloadSize', o.maxListPayloadSize, DEFAULT_MAX_LIST_PAYLOAD_SIZE, Number.MAX_SAFE_INTEGER),
@@ -544,8 +550,8 @@ function resolveSettings(o: JobsOptions) {
     shutdownTimeout: positive('shutdownTimeout', o.shutdownTimeout, DEFAULT_SHUTDOWN_TIMEOUT),
     rescueInterval: positive('rescueInterval', o.rescueInterval, DEFAULT_RESCUE_INTERVAL),
     cleanupInterval: positive('cleanupInterval', o.cleanupInterval, DEFAULT_CLEANUP_INTERVAL),
-    scheduleInterval: positive('scheduleInterval', o.scheduleInterval, DEFAULT_SCHEDULE_INTERVAL),
-    misfireGrace: positive('misfireGrace', o.misfireGrace, DEFAULT_MISFIRE_GRACE),
+    scheduleInterval,
+    misfireGrace,
   };
 }
 
