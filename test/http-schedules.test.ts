@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { createJobsClient, JobsApiError } from '@jobbase/client';
 import { AppFixture, api, expectError } from './helpers/app.js';
 import { dialects } from './helpers/databases.js';
@@ -110,5 +111,35 @@ describe.each(dialects())('schedules over HTTP and the SDK on %s', (dialect) => 
     const missing = client.schedules.get('sdk');
     await expect(missing).rejects.toBeInstanceOf(JobsApiError);
     await expect(missing).rejects.toMatchObject({ status: 404 });
+  });
+});
+
+describe('schedule bodies, fuzzed', () => {
+  const fx = new AppFixture('sqlite');
+  beforeEach(() => fx.setup());
+  afterEach(() => fx.teardown());
+
+  it('any JSON in any field is answered 200 or a 400 naming a field, never a 500', async () => {
+    const { url, token } = await fx.startSignedIn();
+    const value = fc.oneof(
+      fc.jsonValue({ maxDepth: 2 }),
+      fc.constantFrom('* * * * *', '0 0 30 2 *', '*/0 * * * *', '61 * * * *', '* * * * * * *', 'UTC', 'Europe/Berlin', 'Nowhere/Else', 'skip', 'run_once'),
+      fc.string({ maxLength: 30 }),
+    );
+    const field = fc.constantFrom('name', 'cron', 'timezone', 'topic', 'payload', 'max_retries', 'priority', 'misfire', 'overlap', 'paused', 'extra');
+    expect((await api(url, '/api/schedules', { token, json: { name: 'fixed', cron: '0 * * * *', topic: 'fuzz' } })).status).toBe(200);
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.dictionary(field, value, { maxKeys: 4 }), async (changes) => {
+        const body = { name: `f${n++}`, cron: '*/5 * * * *', topic: 'fuzz', ...changes };
+        const created = await api(url, '/api/schedules', { token, json: body });
+        expect([200, 400], created.text).toContain(created.status);
+        if (created.status === 400) expect(Object.keys(created.body.data).length, created.text).toBeGreaterThan(0);
+        const patched = await api(url, '/api/schedules/fixed', { token, method: 'PATCH', json: changes });
+        expect([200, 400], patched.text).toContain(patched.status);
+        if (patched.status === 400) expect(Object.keys(patched.body.data).length, patched.text).toBeGreaterThan(0);
+      }),
+      { numRuns: 300, seed: 20_261_129 },
+    );
   });
 });
