@@ -35,7 +35,7 @@ describe.skipIf(!haveBrowser)('admin UI: topics, in Chromium', () => {
     await page.getByLabel('Email').fill(EMAIL);
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('button', { name: 'Topics' }).click();
+    await page.getByRole('link', { name: 'Topics' }).click();
   });
 
   afterAll(async () => {
@@ -97,7 +97,7 @@ describe.skipIf(!haveBrowser)('admin UI: topics, in Chromium', () => {
   });
 
   it('goes back to the jobs', async () => {
-    await page.getByRole('button', { name: 'Jobs' }).click();
+    await page.getByRole('link', { name: 'Jobs' }).click();
     await expect.poll(() => page.locator('.pager .range').textContent()).toBe('1–5 of 5');
   });
 });

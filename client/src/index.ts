@@ -14,6 +14,7 @@ export {
   type TopicInfo,
   type TopicUpdate,
 } from './jobs-client.js';
+export type { Schedule, SchedulesClient } from './schedules-client.js';
 export { JobsApiError, NETWORK_ERROR_STATUS, type JobsApiErrorData } from './jobs-api-error.js';
 export type { FetchFunction } from './fetcher.js';
 export {

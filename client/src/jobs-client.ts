@@ -1,3 +1,4 @@
+import { schedulesClient, type SchedulesClient } from './schedules-client.js';
 import {
   contract,
   type Contract,
@@ -122,6 +123,8 @@ export interface JobsClient<T extends TopicSchemas = {}> {
   /** No process claims the topic's jobs from at most a second after the answer. */
   pauseTopic(topic: string): Promise<TopicInfo>;
   resumeTopic(topic: string): Promise<TopicInfo>;
+  /** Recurring schedules: list, get, create, update, delete, pause, resume, trigger. */
+  readonly schedules: SchedulesClient;
   /** The same calls, one level down: nothing thrown for error statuses. Sends the token too. */
   readonly raw: RawJobsClient;
 }
@@ -188,6 +191,7 @@ export function createJobsClient<T extends TopicSchemas = {}>(options: JobsClien
     },
     pauseTopic: async (topic) => expectStatus(await raw.topics.pause({ params: { topic: pathTopic(topic) } }), 200, contract.topics.pause),
     resumeTopic: async (topic) => expectStatus(await raw.topics.resume({ params: { topic: pathTopic(topic) } }), 200, contract.topics.resume),
+    schedules: schedulesClient(raw, expectStatus),
     raw,
   };
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import * as examples from './examples.js';
 import { routeDocs, type RouterDocs } from './route-docs.js';
 import { topicControlContract } from './topic-control.js';
+import { schedulesContract } from './schedules.js';
 import {
   ApiIndexSchema,
   AuthRequestSchema,
@@ -273,5 +274,6 @@ export const contract = c.router({
   auth: authContract,
   system: systemContract,
   topics: topicControlContract,
+  schedules: schedulesContract,
 });
 export type Contract = typeof contract;

@@ -10,6 +10,7 @@ import {
   JobSchema,
   JobStatusSchema,
   RouteMetadataSchema,
+  ScheduleSchema,
   StatsSchema,
   SuperuserSchema,
   TopicInfoSchema,
@@ -68,6 +69,7 @@ const COMPONENTS: Record<string, ComponentSchema> = {
   Topic: { schema: TopicInfoSchema, description: 'A topic’s figures and the settings every process applies to it.' },
   TopicList: { schema: TopicListSchema, description: 'Every topic with jobs, a handler or settings.' },
   TopicPatch: { schema: TopicPatchSchema, description: 'A change of a topic’s cap and rate limit.' },
+  Schedule: { schema: ScheduleSchema, description: 'A recurring schedule as the API returns it.' },
 };
 
 /** One tag per router group of the contract; a new group without a description fails to compile. */
@@ -76,6 +78,7 @@ const TAGS: Record<keyof Contract, string> = {
   auth: 'Superuser sign-in, compatible with PocketBase and its SDK.',
   system: 'The server itself.',
   topics: 'Topic control: each topic’s figures, pause and resume, a cap on running jobs and a rate limit, applied by every process. Superusers only.',
+  schedules: 'Recurring schedules: cron expressions that make one job per tick, exactly once across processes. Superusers only.',
 };
 
 /*

@@ -292,6 +292,118 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/schedules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List recurring schedules
+         * @description Every schedule, by name, with its next run, last run and last job’s status.
+         */
+        get: operations["listSchedules"];
+        put?: never;
+        /**
+         * Create a recurring schedule
+         * @description Stores a schedule: each tick of `cron` in `timezone` makes one job of `topic` with `payload`, exactly once however many processes run the engine. Every started engine (and `serve`) fires due schedules.
+         */
+        post: operations["createSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/schedules/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get one schedule
+         * @description The schedule with this name.
+         */
+        get: operations["getSchedule"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a schedule
+         * @description No tick fires after this; the jobs it made stay.
+         */
+        delete: operations["deleteSchedule"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a schedule
+         * @description Changes the fields given. A new `cron` or `timezone` moves `next_run_at` to its next tick from now; otherwise it stays.
+         */
+        patch: operations["updateSchedule"];
+        trace?: never;
+    };
+    "/api/schedules/{name}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause a schedule
+         * @description No tick fires while paused (a trigger still does).
+         */
+        post: operations["pauseSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/schedules/{name}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a paused schedule
+         * @description Ticks that passed while it was paused do not fire: `next_run_at` becomes the next tick from now.
+         */
+        post: operations["resumeSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/schedules/{name}/trigger": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a schedule’s job now
+         * @description Makes one job now, as a tick would, with `schedule_tick` null: not counted as a tick, `next_run_at` unchanged. Paused or not.
+         */
+        post: operations["triggerSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -325,6 +437,10 @@ export interface components {
             unique_key: string | null;
             /** @description The statuses in which the job holds its unique key (no other job with that key can be enqueued meanwhile); null without a key. */
             unique_states: components["schemas"]["JobStatus"][] | null;
+            /** @description The recurring schedule that made the job, or null. */
+            schedule_name: string | null;
+            /** @description The schedule’s tick (ISO 8601 UTC) this job is for; null for a job no schedule made, or one a trigger made. */
+            schedule_tick: string | null;
             /** Format: date-time */
             created: string;
             /** Format: date-time */
@@ -480,6 +596,49 @@ export interface components {
                 per_ms: number;
             } | null;
         };
+        /** @description A recurring schedule as the API returns it. */
+        Schedule: {
+            name: string;
+            cron: string;
+            timezone: string;
+            topic: string;
+            payload?: unknown;
+            /** @description null: the topic’s or server’s default. */
+            max_retries: number | null;
+            /** @description null: the topic’s default, else 0. */
+            priority: number | null;
+            /** @description What happens to ticks missed while no process ran: `skip` (default: none runs), `run_once` (one job for the latest), or `{ "backfill": { "max": N } }` (the N latest, each its own job). */
+            misfire: ("skip" | "run_once") | {
+                backfill: {
+                    /** @description 1 to 1,000: the most missed ticks run. */
+                    max: number;
+                };
+            };
+            /**
+             * @description `allow` (default): a job per tick. `skip`: no new job while the schedule’s last job is pending or processing; the tick is counted in `skipped_ticks`.
+             * @enum {string}
+             */
+            overlap: "allow" | "skip";
+            paused: boolean;
+            /**
+             * Format: date-time
+             * @description The next tick to fire, ISO 8601 UTC.
+             */
+            next_run_at: string;
+            /** @description The tick of the last job a tick made, or null. */
+            last_run_at: string | null;
+            /** @description The last job the schedule made (a tick’s or a trigger’s), or null. */
+            last_job_id: string | null;
+            /** @description That job’s status; null when there is none or it was deleted. */
+            last_job_status: components["schemas"]["JobStatus"] | null;
+            /** @description Ticks not run because the last job was still pending or processing (`overlap: skip`). */
+            skipped_ticks: number;
+            last_skipped_at: string | null;
+            /** Format: date-time */
+            created: string;
+            /** Format: date-time */
+            updated: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -540,6 +699,8 @@ export interface operations {
                      *         "pending",
                      *         "processing"
                      *       ],
+                     *       "schedule_name": null,
+                     *       "schedule_tick": null,
                      *       "created": "2025-01-08T10:00:00.000Z",
                      *       "updated": "2025-01-08T10:00:00.000Z",
                      *       "enqueued": "created"
@@ -573,6 +734,10 @@ export interface operations {
                         unique_key: string | null;
                         /** @description The statuses in which the job holds its unique key (no other job with that key can be enqueued meanwhile); null without a key. */
                         unique_states: components["schemas"]["JobStatus"][] | null;
+                        /** @description The recurring schedule that made the job, or null. */
+                        schedule_name: string | null;
+                        /** @description The schedule’s tick (ISO 8601 UTC) this job is for; null for a job no schedule made, or one a trigger made. */
+                        schedule_tick: string | null;
                         /** Format: date-time */
                         created: string;
                         /** Format: date-time */
@@ -740,6 +905,8 @@ export interface operations {
                      *           "snoozes": 0,
                      *           "unique_key": null,
                      *           "unique_states": null,
+                     *           "schedule_name": null,
+                     *           "schedule_tick": null,
                      *           "created": "2025-01-08T10:00:00.000Z",
                      *           "updated": "2025-01-08T10:00:00.000Z",
                      *           "enqueued": "created"
@@ -760,6 +927,8 @@ export interface operations {
                      *           "snoozes": 0,
                      *           "unique_key": null,
                      *           "unique_states": null,
+                     *           "schedule_name": null,
+                     *           "schedule_tick": null,
                      *           "created": "2025-01-08T10:00:00.000Z",
                      *           "updated": "2025-01-08T10:00:00.000Z",
                      *           "enqueued": "created"
@@ -797,6 +966,10 @@ export interface operations {
                             unique_key: string | null;
                             /** @description The statuses in which the job holds its unique key (no other job with that key can be enqueued meanwhile); null without a key. */
                             unique_states: components["schemas"]["JobStatus"][] | null;
+                            /** @description The recurring schedule that made the job, or null. */
+                            schedule_name: string | null;
+                            /** @description The schedule’s tick (ISO 8601 UTC) this job is for; null for a job no schedule made, or one a trigger made. */
+                            schedule_tick: string | null;
                             /** Format: date-time */
                             created: string;
                             /** Format: date-time */
@@ -956,6 +1129,8 @@ export interface operations {
                      *             "pending",
                      *             "processing"
                      *           ],
+                     *           "schedule_name": null,
+                     *           "schedule_tick": null,
                      *           "created": "2025-01-08T10:00:00.000Z",
                      *           "updated": "2025-01-08T10:00:00.000Z"
                      *         }
@@ -1107,6 +1282,8 @@ export interface operations {
                      *         "pending",
                      *         "processing"
                      *       ],
+                     *       "schedule_name": null,
+                     *       "schedule_tick": null,
                      *       "created": "2025-01-08T10:00:00.000Z",
                      *       "updated": "2025-01-08T10:00:00.000Z"
                      *     }
@@ -1255,6 +1432,8 @@ export interface operations {
                      *         "pending",
                      *         "processing"
                      *       ],
+                     *       "schedule_name": null,
+                     *       "schedule_tick": null,
                      *       "created": "2025-01-08T10:00:00.000Z",
                      *       "updated": "2025-01-08T13:05:00.000Z"
                      *     }
@@ -1910,6 +2089,735 @@ export interface operations {
                      * @example {
                      *       "status": 401,
                      *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listSchedules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedules. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "name": "nightly-report",
+                     *           "cron": "30 2 * * *",
+                     *           "timezone": "Europe/Berlin",
+                     *           "topic": "send_report",
+                     *           "payload": {
+                     *             "to": "team@example.com"
+                     *           },
+                     *           "max_retries": null,
+                     *           "priority": null,
+                     *           "misfire": "run_once",
+                     *           "overlap": "skip",
+                     *           "paused": false,
+                     *           "next_run_at": "2025-01-09T01:30:00.000Z",
+                     *           "last_run_at": "2025-01-08T01:30:00.000Z",
+                     *           "last_job_id": "0194455b-5100-7c3a-9f2e-4b8d1a6e0c57",
+                     *           "last_job_status": "completed",
+                     *           "skipped_ticks": 0,
+                     *           "last_skipped_at": null,
+                     *           "created": "2025-01-01T10:00:00.000Z",
+                     *           "updated": "2025-01-08T01:30:00.010Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description Every schedule, by name. */
+                        items: components["schemas"]["Schedule"][];
+                    };
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "nightly-report",
+                 *       "cron": "30 2 * * *",
+                 *       "timezone": "Europe/Berlin",
+                 *       "topic": "send_report",
+                 *       "payload": {
+                 *         "to": "team@example.com"
+                 *       },
+                 *       "misfire": "run_once",
+                 *       "overlap": "skip"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description Unique; 1–255 letters, digits, `.`, `_`, `:` and `-`. */
+                    name: string;
+                    /** @description 5 fields (minute hour day month weekday), or 6 with seconds first, as croner reads them. */
+                    cron: string;
+                    /** @description The IANA time zone the cron is read in; `UTC` when omitted. */
+                    timezone?: string;
+                    topic: string;
+                    /** @description The payload of each job; `{}` when omitted. */
+                    payload?: unknown;
+                    /** @description Of each job; the topic’s default, else the server’s, when omitted. */
+                    max_retries?: number;
+                    /** @description Of each job; the topic’s default, else 0, when omitted. */
+                    priority?: number;
+                    /** @description What happens to ticks missed while no process ran: `skip` (default: none runs), `run_once` (one job for the latest), or `{ "backfill": { "max": N } }` (the N latest, each its own job). */
+                    misfire?: ("skip" | "run_once") | {
+                        backfill: {
+                            /** @description 1 to 1,000: the most missed ticks run. */
+                            max: number;
+                        };
+                    };
+                    /**
+                     * @description `allow` (default): a job per tick. `skip`: no new job while the schedule’s last job is pending or processing; the tick is counted in `skipped_ticks`.
+                     * @enum {string}
+                     */
+                    overlap?: "allow" | "skip";
+                    /** @description Created paused; false when omitted. */
+                    paused?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description The schedule as stored, with its first `next_run_at`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "nightly-report",
+                     *       "cron": "30 2 * * *",
+                     *       "timezone": "Europe/Berlin",
+                     *       "topic": "send_report",
+                     *       "payload": {
+                     *         "to": "team@example.com"
+                     *       },
+                     *       "max_retries": null,
+                     *       "priority": null,
+                     *       "misfire": "run_once",
+                     *       "overlap": "skip",
+                     *       "paused": false,
+                     *       "next_run_at": "2025-01-09T01:30:00.000Z",
+                     *       "last_run_at": "2025-01-08T01:30:00.000Z",
+                     *       "last_job_id": "0194455b-5100-7c3a-9f2e-4b8d1a6e0c57",
+                     *       "last_job_status": "completed",
+                     *       "skipped_ticks": 0,
+                     *       "last_skipped_at": null,
+                     *       "created": "2025-01-01T10:00:00.000Z",
+                     *       "updated": "2025-01-08T01:30:00.010Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description The body is invalid: an unknown field, a cron that does not parse or never fires (e.g. Feb 30), an unknown time zone, a bad topic, `misfire` or `overlap`, or a payload over 1 MiB; `data` names the field. A name already taken is refused the same way (`data.name.code` `taken`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 400,
+                     *       "message": "cron \"0 0 30 2 *\" never fires.",
+                     *       "data": {
+                     *         "cron": {
+                     *           "code": "never_fires",
+                     *           "message": "cron \"0 0 30 2 *\" never fires."
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is larger than the server’s body limit (4 MiB unless set otherwise: `serve --body-limit`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body was sent with another `Content-Type` than `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The schedule’s name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedule. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "nightly-report",
+                     *       "cron": "30 2 * * *",
+                     *       "timezone": "Europe/Berlin",
+                     *       "topic": "send_report",
+                     *       "payload": {
+                     *         "to": "team@example.com"
+                     *       },
+                     *       "max_retries": null,
+                     *       "priority": null,
+                     *       "misfire": "run_once",
+                     *       "overlap": "skip",
+                     *       "paused": false,
+                     *       "next_run_at": "2025-01-09T01:30:00.000Z",
+                     *       "last_run_at": "2025-01-08T01:30:00.000Z",
+                     *       "last_job_id": "0194455b-5100-7c3a-9f2e-4b8d1a6e0c57",
+                     *       "last_job_status": "completed",
+                     *       "skipped_ticks": 0,
+                     *       "last_skipped_at": null,
+                     *       "created": "2025-01-01T10:00:00.000Z",
+                     *       "updated": "2025-01-08T01:30:00.010Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No job has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 404,
+                     *       "message": "The requested resource wasn't found.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The schedule’s name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No job has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 404,
+                     *       "message": "The requested resource wasn't found.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The schedule’s name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "overlap": "allow"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description 5 fields (minute hour day month weekday), or 6 with seconds first, as croner reads them. */
+                    cron?: string;
+                    /** @description The IANA time zone the cron is read in; `UTC` when omitted. */
+                    timezone?: string;
+                    topic?: string;
+                    /** @description The payload of each job; `{}` when omitted. */
+                    payload?: unknown;
+                    /** @description Of each job; the topic’s default, else the server’s, when omitted. */
+                    max_retries?: number;
+                    /** @description Of each job; the topic’s default, else 0, when omitted. */
+                    priority?: number;
+                    /** @description What happens to ticks missed while no process ran: `skip` (default: none runs), `run_once` (one job for the latest), or `{ "backfill": { "max": N } }` (the N latest, each its own job). */
+                    misfire?: ("skip" | "run_once") | {
+                        backfill: {
+                            /** @description 1 to 1,000: the most missed ticks run. */
+                            max: number;
+                        };
+                    };
+                    /**
+                     * @description `allow` (default): a job per tick. `skip`: no new job while the schedule’s last job is pending or processing; the tick is counted in `skipped_ticks`.
+                     * @enum {string}
+                     */
+                    overlap?: "allow" | "skip";
+                };
+            };
+        };
+        responses: {
+            /** @description The schedule as stored now. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "nightly-report",
+                     *       "cron": "30 2 * * *",
+                     *       "timezone": "Europe/Berlin",
+                     *       "topic": "send_report",
+                     *       "payload": {
+                     *         "to": "team@example.com"
+                     *       },
+                     *       "max_retries": null,
+                     *       "priority": null,
+                     *       "misfire": "run_once",
+                     *       "overlap": "allow",
+                     *       "paused": false,
+                     *       "next_run_at": "2025-01-09T01:30:00.000Z",
+                     *       "last_run_at": "2025-01-08T01:30:00.000Z",
+                     *       "last_job_id": "0194455b-5100-7c3a-9f2e-4b8d1a6e0c57",
+                     *       "last_job_status": "completed",
+                     *       "skipped_ticks": 0,
+                     *       "last_skipped_at": null,
+                     *       "created": "2025-01-01T10:00:00.000Z",
+                     *       "updated": "2025-01-08T01:30:00.010Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description The body is invalid: an unknown field, a cron that does not parse or never fires (e.g. Feb 30), an unknown time zone, a bad topic, `misfire` or `overlap`, or a payload over 1 MiB; `data` names the field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 400,
+                     *       "message": "cron \"0 0 30 2 *\" never fires.",
+                     *       "data": {
+                     *         "cron": {
+                     *           "code": "never_fires",
+                     *           "message": "cron \"0 0 30 2 *\" never fires."
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No job has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 404,
+                     *       "message": "The requested resource wasn't found.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is larger than the server’s body limit (4 MiB unless set otherwise: `serve --body-limit`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body was sent with another `Content-Type` than `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    pauseSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The schedule’s name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedule, `paused`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "nightly-report",
+                     *       "cron": "30 2 * * *",
+                     *       "timezone": "Europe/Berlin",
+                     *       "topic": "send_report",
+                     *       "payload": {
+                     *         "to": "team@example.com"
+                     *       },
+                     *       "max_retries": null,
+                     *       "priority": null,
+                     *       "misfire": "run_once",
+                     *       "overlap": "skip",
+                     *       "paused": true,
+                     *       "next_run_at": "2025-01-09T01:30:00.000Z",
+                     *       "last_run_at": "2025-01-08T01:30:00.000Z",
+                     *       "last_job_id": "0194455b-5100-7c3a-9f2e-4b8d1a6e0c57",
+                     *       "last_job_status": "completed",
+                     *       "skipped_ticks": 0,
+                     *       "last_skipped_at": null,
+                     *       "created": "2025-01-01T10:00:00.000Z",
+                     *       "updated": "2025-01-08T01:30:00.010Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No job has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 404,
+                     *       "message": "The requested resource wasn't found.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    resumeSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The schedule’s name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedule, running. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "nightly-report",
+                     *       "cron": "30 2 * * *",
+                     *       "timezone": "Europe/Berlin",
+                     *       "topic": "send_report",
+                     *       "payload": {
+                     *         "to": "team@example.com"
+                     *       },
+                     *       "max_retries": null,
+                     *       "priority": null,
+                     *       "misfire": "run_once",
+                     *       "overlap": "skip",
+                     *       "paused": false,
+                     *       "next_run_at": "2025-01-09T01:30:00.000Z",
+                     *       "last_run_at": "2025-01-08T01:30:00.000Z",
+                     *       "last_job_id": "0194455b-5100-7c3a-9f2e-4b8d1a6e0c57",
+                     *       "last_job_status": "completed",
+                     *       "skipped_ticks": 0,
+                     *       "last_skipped_at": null,
+                     *       "created": "2025-01-01T10:00:00.000Z",
+                     *       "updated": "2025-01-08T01:30:00.010Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No job has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 404,
+                     *       "message": "The requested resource wasn't found.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    triggerSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The schedule’s name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job made. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0194455b-5100-7c3a-9f2e-4b8d1a6e0c59",
+                     *       "topic": "send_report",
+                     *       "payload": {
+                     *         "to": "team@example.com"
+                     *       },
+                     *       "status": "pending",
+                     *       "run_at": "2025-01-08T12:00:00.000Z",
+                     *       "retries": 0,
+                     *       "max_retries": 3,
+                     *       "last_error": null,
+                     *       "priority": 0,
+                     *       "snoozes": 0,
+                     *       "unique_key": null,
+                     *       "unique_states": null,
+                     *       "schedule_name": "nightly-report",
+                     *       "schedule_tick": null,
+                     *       "created": "2025-01-08T12:00:00.000Z",
+                     *       "updated": "2025-01-08T12:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No job has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 404,
+                     *       "message": "The requested resource wasn't found.",
                      *       "data": {}
                      *     }
                      */

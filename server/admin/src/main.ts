@@ -2,6 +2,7 @@ import { createJobsClient, JobsApiError, type Job, type JobPage, type JobStats }
 import { h, mount } from './dom.js';
 import { session } from './session.js';
 import { showTopics } from './topics.js';
+import { navView, showSchedules, type Page } from './schedules.js';
 import { confirmDialog, detailView, pagerView, signInView, SORTS, statsView, STATUSES, tableView } from './views.js';
 
 const REFRESH_MS = 5_000;
@@ -23,9 +24,38 @@ const root = document.getElementById('app')!;
 // The admin is served by the server it manages: same origin, no CORS.
 const client = createJobsClient({ baseUrl: window.location.origin, token: session.load() });
 let timer: number | undefined;
+/** Stops the Schedules page's refresh, when it is the page shown. */
+let leaveSchedules: (() => void) | null = null;
+
+/** `#/schedules` shows the Schedules page, `#/topics` the Topics page; anything else the jobs. */
+function route(): void {
+  if (!client.token) return;
+  window.clearInterval(timer);
+  leaveSchedules?.();
+  leaveSchedules = null;
+  if (window.location.hash === '#/schedules') {
+    const header = topBar('Schedules');
+    leaveSchedules = showSchedules(root, { client, failed, header });
+  } else if (window.location.hash === '#/topics') {
+    // The Topics page keeps its refresh on the shell's timer, which route() clears.
+    timer = showTopics(root, { client, failed, header: topBar('Topics') });
+  } else showJobs();
+}
+
+function topBar(page: 'Jobs' | 'Topics' | 'Schedules'): HTMLElement {
+  return h(
+    'header',
+    { class: 'top' },
+    h('h1', {}, 'Jobbase', h('span', { class: 'muted' }, ` · ${page}`)),
+    navView(page.toLowerCase() as Page),
+    h('button', { type: 'button', class: 'signout', onclick: () => signOut() }, 'Sign out'),
+  );
+}
 
 function signOut(message: string | null = null): void {
   window.clearInterval(timer);
+  leaveSchedules?.();
+  leaveSchedules = null;
   session.clear();
   client.setToken(null);
   Object.assign(state, { stats: null, page: null, selected: null, problem: null, offset: 0 });
@@ -36,7 +66,7 @@ async function signIn(email: string, password: string): Promise<void> {
   try {
     const auth = await client.authWithPassword(email, password);
     session.save(auth.token);
-    showJobs();
+    route();
   } catch (err) {
     const message = err instanceof JobsApiError && err.status === 400 ? 'Wrong email or password.' : describe(err);
     mount(root, signInView(signIn, message, email));
@@ -112,13 +142,7 @@ function showJobs(): void {
   sort.addEventListener('change', apply);
   mount(
     root,
-    h(
-      'header',
-      { class: 'top' },
-      h('h1', {}, 'Jobbase', h('span', { class: 'muted' }, ' · Jobs')),
-      h('nav', {}, h('button', { type: 'button', class: 'nav-topics', onclick: () => showTopicsPage() }, 'Topics')),
-      h('button', { type: 'button', class: 'signout', onclick: () => signOut() }, 'Sign out'),
-    ),
+    topBar('Jobs'),
     h(
       'main',
       { class: 'jobs-page' },
@@ -153,12 +177,6 @@ function showJobs(): void {
   window.clearInterval(timer);
   timer = window.setInterval(() => void refresh(), REFRESH_MS);
   void refresh();
-}
-
-/** The Topics page (topics.ts), with its own refresh in place of the jobs'. */
-function showTopicsPage(): void {
-  window.clearInterval(timer);
-  timer = showTopics(root, { client, failed, signOut: () => signOut(), showJobs });
 }
 
 async function refresh(): Promise<void> {
@@ -271,5 +289,6 @@ async function act(action: () => Promise<Job | null>): Promise<void> {
   await refresh();
 }
 
-if (client.token) showJobs();
+window.addEventListener('hashchange', route);
+if (client.token) route();
 else signOut();

@@ -9,8 +9,8 @@ export interface TopicsPageDeps {
   client: JobsClient;
   /** A call's failure as a message, or null when it sent the viewer back to sign in. */
   failed: (err: unknown) => string | null;
-  signOut: () => void;
-  showJobs: () => void;
+  /** The page's top bar (title, navigation, sign out). */
+  header: HTMLElement;
 }
 
 /**
@@ -66,13 +66,7 @@ export function showTopics(root: HTMLElement, deps: TopicsPageDeps): number {
 
   mount(
     root,
-    h(
-      'header',
-      { class: 'top' },
-      h('h1', {}, 'Jobbase', h('span', { class: 'muted' }, ' · Topics')),
-      h('nav', {}, h('button', { type: 'button', class: 'nav-jobs', onclick: () => deps.showJobs() }, 'Jobs')),
-      h('button', { type: 'button', class: 'signout', onclick: () => deps.signOut() }, 'Sign out'),
-    ),
+    deps.header,
     h(
       'main',
       { class: 'topics-page' },

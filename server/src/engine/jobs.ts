@@ -22,7 +22,9 @@ import {
   DEFAULT_MAX_PAYLOAD_SIZE,
   DEFAULT_MAX_RETRIES,
   DEFAULT_POLL_INTERVAL,
+  DEFAULT_MISFIRE_GRACE,
   DEFAULT_RESCUE_INTERVAL,
+  DEFAULT_SCHEDULE_INTERVAL,
   DEFAULT_SHUTDOWN_TIMEOUT,
   DEFAULT_WORKER_POOL_SIZE,
 } from '../defaults.js';
@@ -38,6 +40,9 @@ import type { Ending } from './executor.js';
 import type { JobHandler } from './job.js';
 import { Producer } from './producer.js';
 import { Rescuer } from './rescuer.js';
+import { ScheduleControls } from './schedule-controls.js';
+import { Scheduler } from './scheduler.js';
+import type { ScheduleOptions, ScheduleRecord, ScheduleSpec } from './schedules.js';
 import { assertTopicPayload, withParsedPayload } from './typed-topics.js';
 import { toBackoffFunction, type BackoffFunction, type ExponentialBackoff } from './retry-policy.js';
 import { MAX_TIMER, registeredTopic, type RegisteredTopic, type TopicOptions } from './topic-settings.js';
@@ -101,6 +106,12 @@ export interface JobsOptions<T extends TopicSchemas = {}> {
   listenUrl?: string | false;
   /** pino or anything with its debug/info/warn/error; default pino at `JOBBASE_LOG_LEVEL`. */
   logger?: Logger;
+  /** Recurring schedules defined in code, upserted by `createJobs` (see `jobs.schedule`). */
+  schedules?: readonly ScheduleSpec[];
+  /** How often each started engine looks for due schedules, ms (default 1 s). */
+  scheduleInterval?: number;
+  /** How late a tick may fire before it counts as missed and follows its `misfire`, ms (default 60 s). */
+  misfireGrace?: number;
 }
 
 /** One job of `enqueueMany`. */
@@ -171,6 +182,9 @@ export class Jobs<T extends TopicSchemas = {}> {
   private readonly control: TopicControl;
   /** The last recordRegistered writes, awaited by stop(). */
   private topicsRecorded: Promise<void> = Promise.resolve();
+  private readonly scheduler: Scheduler;
+  /** Recurring schedules: list, get, create, update, delete, pause, resume, trigger. */
+  readonly schedules: ScheduleControls;
   private readonly settings: ReturnType<typeof resolveSettings>;
   private readonly backoff: BackoffFunction;
   private closed = false;
@@ -212,6 +226,36 @@ export class Jobs<T extends TopicSchemas = {}> {
       policyOf: (topic) => this.registered.get(topic) ?? engine,
       logger: this.logger,
     });
+    const jobOf = (schedule: ScheduleRecord, now: Date) =>
+      this.insertParams(schedule.topic, schedule.payload, { maxRetries: schedule.maxRetries ?? undefined, priority: schedule.priority ?? undefined }, now);
+    const made = (jobs: JobRecord[]) => jobs.forEach((job) => this.wakeFor(job));
+    this.scheduler = new Scheduler(store, {
+      interval: this.settings.scheduleInterval,
+      misfireGrace: this.settings.misfireGrace,
+      jobOf,
+      made,
+      logger: this.logger,
+    });
+    this.schedules = new ScheduleControls({
+      store,
+      encodePayload: (topic, payload) => {
+        const json = encodePayload(payload, this.settings.maxPayloadSize);
+        assertTopicPayload(this.topics, topic, payload);
+        return json;
+      },
+      jobOf,
+      made,
+      assertOpen: () => this.assertOpen(),
+    });
+  }
+
+  /**
+   * Creates or redefines the recurring schedule `name` (see ScheduleOptions): idempotent, so
+   * every process may define its schedules at start. Its next run is kept unless the cron or
+   * time zone changed, and a pause set by an admin stays. Started engines fire it.
+   */
+  schedule(name: string, options: ScheduleOptions): Promise<ScheduleRecord> {
+    return this.schedules.upsert(name, options);
   }
 
   /**
@@ -443,6 +487,7 @@ export class Jobs<T extends TopicSchemas = {}> {
     this.producer.start();
     this.rescuer.start();
     this.cleaner.start();
+    this.scheduler.start();
     this.unlisten ??= this.listen();
   }
 
@@ -479,6 +524,7 @@ export class Jobs<T extends TopicSchemas = {}> {
     await this.topicsRecorded;
     await this.rescuer.stop();
     await this.cleaner.stop();
+    await this.scheduler.stop();
     await this.completer.drain();
   }
 
@@ -555,6 +601,12 @@ function resolveSettings(o: JobsOptions) {
   };
   const maxRetries = o.maxRetries ?? DEFAULT_MAX_RETRIES;
   validMaxRetries(maxRetries);
+  const scheduleInterval = positive('scheduleInterval', o.scheduleInterval, DEFAULT_SCHEDULE_INTERVAL);
+  const misfireGrace = positive('misfireGrace', o.misfireGrace, Math.max(DEFAULT_MISFIRE_GRACE, scheduleInterval));
+  // A grace shorter than the time between two passes would count on-time ticks as missed.
+  if (misfireGrace < scheduleInterval) {
+    throw new JobsError('validation', `Option misfireGrace (${misfireGrace} ms) must be at least scheduleInterval (${scheduleInterval} ms).`);
+  }
   return {
     maxPayloadSize: positive('maxPayloadSize', o.maxPayloadSize, DEFAULT_MAX_PAYLOAD_SIZE),
     maxListPayloadSize: positive('maxListPayloadSize', o.maxListPayloadSize, DEFAULT_MAX_LIST_PAYLOAD_SIZE, Number.MAX_SAFE_INTEGER),
@@ -566,6 +618,8 @@ function resolveSettings(o: JobsOptions) {
     shutdownTimeout: positive('shutdownTimeout', o.shutdownTimeout, DEFAULT_SHUTDOWN_TIMEOUT),
     rescueInterval: positive('rescueInterval', o.rescueInterval, DEFAULT_RESCUE_INTERVAL),
     cleanupInterval: positive('cleanupInterval', o.cleanupInterval, DEFAULT_CLEANUP_INTERVAL),
+    scheduleInterval,
+    misfireGrace,
   };
 }
 
@@ -601,7 +655,12 @@ export async function createJobs<T extends TopicSchemas = {}>(options: JobsOptio
     listenUrl: validListenUrl(options.listenUrl),
   });
   try {
-    return new Jobs<T>(store, options, logger);
+    const jobs = new Jobs<T>(store, options, logger);
+    if (options.schedules !== undefined && !Array.isArray(options.schedules)) {
+      throw new JobsError('validation', 'Option schedules must be an array of { name, cron, topic, … }.');
+    }
+    for (const { name, ...schedule } of options.schedules ?? []) await jobs.schedule(name, schedule);
+    return jobs;
   } catch (err) {
     await store.close();
     throw err;

@@ -12,6 +12,7 @@ import { errorBody } from './error-body.js';
 import { sendValidationError } from './error-handlers.js';
 import { signedInSuperuser } from './require-superuser.js';
 import { topicRoutes, type TopicRoutesEngine } from './topic-routes.js';
+import { scheduleHandlers } from './schedule-routes.js';
 import { toEnqueuedJobBody, toJobBody, toJobPageBody, toSuperuserBody } from './wire.js';
 
 /**
@@ -29,7 +30,7 @@ const serverContract = initContract().router(contract, { strictStatusCodes: true
  * engine's compile-time topic types (`Jobs<T>`) do not apply here; its run-time validation of
  * declared topics does. Every `Jobs<T>` is one.
  */
-export type RoutesEngine = Pick<Jobs, 'enqueueWithOptions' | 'enqueueMany' | 'list' | 'get' | 'stats' | 'requeue' | 'delete'> &
+export type RoutesEngine = Pick<Jobs, 'enqueueWithOptions' | 'enqueueMany' | 'list' | 'get' | 'stats' | 'requeue' | 'delete' | 'schedules'> &
   TopicRoutesEngine;
 
 /** `GET /api/`: each path comes from where its route is defined, so none can go stale. */
@@ -122,6 +123,7 @@ export function mountRoutes(app: Express, { jobs, auth, signInLimits }: RouteDep
         return { status: 200, body: { token: await auth.refresh(superuser), record: toSuperuserBody(superuser) } };
       },
     },
+    schedules: scheduleHandlers(jobs.schedules),
     system: {
       index: async () => ({ status: 200, body: API_INDEX }),
       // PocketBase's answer; says the process serves HTTP, not that the database is reachable.

@@ -3,6 +3,18 @@ import type { AbstractSqlConnection } from '@mikro-orm/knex';
 import type { JobStatus, ListSort } from '@jobbase/contract';
 import { JobsError } from '../errors.js';
 import { JOB_STATUSES } from '@jobbase/contract';
+import {
+  SCHEDULE_SELECT,
+  scheduleFireSteps,
+  scheduleInsertSql,
+  schedulePauseSql,
+  scheduleTriggerSteps,
+  scheduleUpdateSql,
+  scheduleUpsertSql,
+  toSchedule,
+  type ScheduleJobInsert,
+  type Steps,
+} from './schedules.js';
 import { bitsToStates, TAKE_KEY, keepSlotFor, wantsKey, wantsKeyColumn, type UniqueInsertSql } from './unique-keys.js';
 import type {
   BatchConflict,
@@ -24,6 +36,10 @@ import type {
   JobRescueItem,
   JobRetryParams,
   JobSnoozeParams,
+  ScheduleDefinition,
+  ScheduleFireOutcome,
+  ScheduleFireParams,
+  ScheduleRecord,
   StatusCounts,
   Store,
   StoreOpening,
@@ -39,11 +55,11 @@ export type Row = Record<string, unknown>;
 
 /** The columns every query returns; keep the mapping in `toRecord` in step with it. */
 export const JOB_COLUMNS =
-  'id, topic, payload, status, run_at, retries, max_retries, last_error, priority, snoozes, unique_key, unique_states, created, updated';
+  'id, topic, payload, status, run_at, retries, max_retries, last_error, priority, snoozes, unique_key, unique_states, schedule_name, schedule_tick, created, updated';
 
 /** The same but the payload: a list page asked for without payloads. */
 const JOB_COLUMNS_BUT_PAYLOAD =
-  'id, topic, status, run_at, retries, max_retries, last_error, priority, snoozes, unique_key, unique_states, created, updated';
+  'id, topic, status, run_at, retries, max_retries, last_error, priority, snoozes, unique_key, unique_states, schedule_name, schedule_tick, created, updated';
 
 /**
  * A list page's order, as it is read (`natural`) and reversed (to walk from the other end).
@@ -147,6 +163,8 @@ export abstract class SqlStore implements Store {
       snoozes: Number(row.snoozes),
       uniqueKey: (row.unique_key as string | null) ?? null,
       uniqueStates: row.unique_states === null || row.unique_states === undefined ? null : bitsToStates(Number(row.unique_states)),
+      scheduleName: (row.schedule_name as string | null | undefined) ?? null,
+      scheduleTick: row.schedule_tick === null || row.schedule_tick === undefined ? null : toDate(row.schedule_tick),
       created: toDate(row.created),
       updated: toDate(row.updated),
     };
@@ -453,6 +471,68 @@ export abstract class SqlStore implements Store {
     const stored = await this.settingGet(key);
     if (stored === null) throw new Error(`The setting "${key}" could not be stored.`);
     return stored;
+  }
+
+  // ── Schedules (issue 16): the SQL is in schedules.ts; each dialect runs its transactions ──
+
+  /** Runs the statements of `steps` in one transaction on one connection; rolls back if one throws. */
+  protected abstract inTransaction<T>(steps: Steps<T>): Promise<T>;
+  /** This dialect's insert of a job made by a schedule. */
+  protected abstract readonly scheduleJobInsert: ScheduleJobInsert;
+
+  async scheduleInsert(def: ScheduleDefinition & { nextRunAt: Date; paused: boolean }): Promise<'created' | 'duplicate'> {
+    const { sql, params } = scheduleInsertSql(def, new Date().toISOString(), (d) => this.time(d));
+    return (await this.run(sql, params)) === 1 ? 'created' : 'duplicate';
+  }
+
+  async scheduleUpsert(def: ScheduleDefinition & { nextRunAt: Date }): Promise<void> {
+    const { sql, params } = scheduleUpsertSql(def, new Date().toISOString(), (d) => this.time(d));
+    await this.run(sql, params);
+  }
+
+  async scheduleUpdate(def: ScheduleDefinition & { nextRunAt: Date }): Promise<boolean> {
+    const { sql, params } = scheduleUpdateSql(def, new Date().toISOString(), (d) => this.time(d));
+    return (await this.run(sql, params)) === 1;
+  }
+
+  async scheduleGet(name: string): Promise<ScheduleRecord | null> {
+    const rows = await this.all(`${SCHEDULE_SELECT} where s.name = ?`, [name]);
+    return rows[0] ? toSchedule(rows[0], toDate) : null;
+  }
+
+  /** Sorted here, by code point, as superuserList (PostgreSQL's `order by` follows its locale). */
+  async scheduleList(): Promise<ScheduleRecord[]> {
+    const rows = await this.all(SCHEDULE_SELECT);
+    return rows.map((r) => toSchedule(r, toDate)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async scheduleSetPaused(name: string, paused: boolean, nextRunAt: Date): Promise<boolean> {
+    const { sql, params } = schedulePauseSql(name, paused, this.time(nextRunAt), new Date().toISOString());
+    return (await this.run(sql, params)) === 1;
+  }
+
+  async scheduleDelete(name: string): Promise<boolean> {
+    return (await this.run('delete from schedules where name = ?', [name])) === 1;
+  }
+
+  /**
+   * Every engine runs this each second: schedules_due is partial on `paused = false` and ordered
+   * by next_run_at, so with nothing due it is one index probe that finds no entry.
+   */
+  async scheduleGetDue(now: Date, limit: number): Promise<ScheduleRecord[]> {
+    const rows = await this.all(`${SCHEDULE_SELECT} where s.paused = false and s.next_run_at <= ? order by s.next_run_at limit ?`, [
+      this.time(now),
+      limit,
+    ]);
+    return rows.map((r) => toSchedule(r, toDate));
+  }
+
+  scheduleFire(p: ScheduleFireParams): Promise<ScheduleFireOutcome> {
+    return this.inTransaction(scheduleFireSteps(this.scheduleJobInsert, (d) => this.time(d), p, new Date(), (r) => this.toRecord(r)));
+  }
+
+  scheduleTrigger(name: string, job: JobInsertParams): Promise<JobRecord | null> {
+    return this.inTransaction(scheduleTriggerSteps(this.scheduleJobInsert, (d) => this.time(d), name, job, new Date(), (r) => this.toRecord(r)));
   }
 
   async close(): Promise<void> {

@@ -19,6 +19,10 @@ export interface JobRecord {
   priority: number;
   /** Times a handler put the job back for later (`job.snooze`). */
   snoozes: number;
+  /** The schedule that made the job (issue 16), or null. */
+  scheduleName: string | null;
+  /** The schedule's tick the job is for; null for a job not made by a schedule, or made by a trigger. */
+  scheduleTick: Date | null;
   created: Date;
   updated: Date;
 }
@@ -39,6 +43,8 @@ export interface JobInsertParams {
   priority: number;
   /** Only `jobInsertUnique` and `jobInsertManyUnique` take it. */
   unique?: UniqueInsert;
+  /** Only the schedule methods take it: the schedule that makes the job, and its tick (null: a trigger). */
+  schedule?: { name: string; tick: Date | null };
 }
 
 /** What to do when another job holds the key: see `JobInsertOutcome`. */
@@ -370,7 +376,7 @@ export interface TopicStore {
 }
 
 /** Everything the server keeps, on one database: what `openStore` returns. */
-export interface Store extends JobStore, SuperuserStore, SettingStore, TopicStore {
+export interface Store extends JobStore, SuperuserStore, SettingStore, TopicStore, ScheduleStore {
   readonly dialect: 'sqlite' | 'postgres';
   /** What `openStore` did to the database before returning this store. */
   readonly opening: StoreOpening;
@@ -380,4 +386,88 @@ export interface Store extends JobStore, SuperuserStore, SettingStore, TopicStor
    */
   migrate(): Promise<string[]>;
   close(): Promise<void>;
+}
+
+// ── Schedules (issue 16) ───────────────────────────────────────────────────────────────────
+
+/** What happens to ticks that passed while no process fired them (see engine/schedules.ts). */
+export type MisfirePolicy = 'skip' | 'run_once' | { backfill: { max: number } };
+/** `skip`: no new job while the schedule's last job is pending or processing. */
+export type OverlapPolicy = 'allow' | 'skip';
+
+/** A schedule's definition, validated by the engine. */
+export interface ScheduleDefinition {
+  name: string;
+  cron: string;
+  timezone: string;
+  topic: string;
+  /** The payload's JSON text, validated and measured as an enqueue's. */
+  payloadJson: string;
+  /** Null: the topic's or engine's default when the job is made. */
+  maxRetries: number | null;
+  priority: number | null;
+  misfire: MisfirePolicy;
+  overlap: OverlapPolicy;
+}
+
+export interface ScheduleRecord extends Omit<ScheduleDefinition, 'payloadJson'> {
+  payload: unknown;
+  paused: boolean;
+  /** The next tick to fire: every tick before it has been fired, skipped or given up. */
+  nextRunAt: Date;
+  /** The tick of the last job a tick made, or null. */
+  lastRunAt: Date | null;
+  /** The last job the schedule made (by a tick or a trigger), and its status (null once deleted). */
+  lastJobId: string | null;
+  lastJobStatus: JobStatus | null;
+  /** Ticks not run because the last job was still pending or processing (overlap `skip`). */
+  skippedTicks: number;
+  lastSkippedAt: Date | null;
+  created: Date;
+  updated: Date;
+}
+
+/** One firing of a schedule, decided by the engine: the store applies it in one transaction. */
+export interface ScheduleFireParams {
+  name: string;
+  /** Compare-and-set: the schedule's `next_run_at` as the engine read it. */
+  expectedNextRunAt: Date;
+  nextRunAt: Date;
+  /** The jobs to make, each with its tick; none when every due tick was skipped. */
+  jobs: readonly (JobInsertParams & { schedule: { name: string; tick: Date } })[];
+  /** `skip`: make no job while the schedule's last job is pending or processing; count the ticks. */
+  overlap: OverlapPolicy;
+}
+
+/**
+ * `fired`: next_run_at moved on and the jobs (maybe none) were made. `overlap`: next_run_at moved
+ * on but the last job was still active, so no job was made and the ticks were counted as skipped.
+ * `lost`: another process had moved next_run_at on (or the schedule was paused or deleted): nothing
+ * was written.
+ */
+export type ScheduleFireOutcome = { outcome: 'fired'; jobs: JobRecord[] } | { outcome: 'overlap' } | { outcome: 'lost' };
+
+export interface ScheduleStore {
+  /** A new schedule; `duplicate` when the name is taken. */
+  scheduleInsert(def: ScheduleDefinition & { nextRunAt: Date; paused: boolean }): Promise<'created' | 'duplicate'>;
+  /**
+   * Creates the schedule or sets its definition (a code-defined schedule at start). `next_run_at`
+   * is kept unless the cron or the time zone changed, and `paused` is kept, so processes
+   * starting together, or restarting, neither re-fire nor drop a tick.
+   */
+  scheduleUpsert(def: ScheduleDefinition & { nextRunAt: Date }): Promise<void>;
+  /** Replaces the definition and next_run_at of an existing schedule; false when there is none. */
+  scheduleUpdate(def: ScheduleDefinition & { nextRunAt: Date }): Promise<boolean>;
+  scheduleGet(name: string): Promise<ScheduleRecord | null>;
+  /** Every schedule, by name. */
+  scheduleList(): Promise<ScheduleRecord[]>;
+  /** Pauses, or resumes with the next tick from now; false when there is no such schedule. */
+  scheduleSetPaused(name: string, paused: boolean, nextRunAt: Date): Promise<boolean>;
+  scheduleDelete(name: string): Promise<boolean>;
+  /** Unpaused schedules with `next_run_at <= now`, soonest first: the firing pass's one query. */
+  scheduleGetDue(now: Date, limit: number): Promise<ScheduleRecord[]>;
+  /** Applies one firing, all or nothing (see ScheduleFireOutcome). */
+  scheduleFire(params: ScheduleFireParams): Promise<ScheduleFireOutcome>;
+  /** One job now for the schedule, not counted as a tick; null when there is no such schedule. */
+  scheduleTrigger(name: string, job: JobInsertParams): Promise<JobRecord | null>;
 }

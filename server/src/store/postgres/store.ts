@@ -31,6 +31,7 @@ import {
 import { JOBS_CHANNEL, JobsListener } from './listener.js';
 import { isPooled, throughPooler } from './pooler.js';
 import { postgresMigrations } from './migrations.js';
+import type { ScheduleJobInsert, Steps } from '../schedules.js';
 import { postgresDatabaseName } from '../open.js';
 import { PeriodicPass } from '../../periodic-pass.js';
 
@@ -258,6 +259,8 @@ export class PostgresStore extends SqlStore {
       snoozes: 0,
       uniqueKey: null,
       uniqueStates: null,
+      scheduleName: null,
+      scheduleTick: null,
       created: now,
       updated: now,
     }));
@@ -494,6 +497,45 @@ export class PostgresStore extends SqlStore {
     await this.takeKeys(result.rows.map((r) => ({ id: r.id, wants_key: wantsKeyOfRow(r, 'processing') })));
     return { jobs: result.rows.map((r) => this.toClaimed(r)).sort(claimOrder), heldBack: result.heldBack, retryAt: result.retryAt };
   }
+
+  // ── Schedules (issue 16) ───────────────────────────────────────────────────────────────────
+
+  /** One transaction on one pooled connection (READ COMMITTED: see scheduleFireSteps). */
+  protected inTransaction<T>(steps: Steps<T>): Promise<T> {
+    return this.withConnection<pg.Client, T>(async (conn) => {
+      await conn.query('begin');
+      try {
+        const result = await runSteps(steps, async (step) => (await conn.query<Row>({ ...this.prepared(step.sql), values: step.params })).rows);
+        await conn.query('commit');
+        return result;
+      } catch (err) {
+        await conn.query('rollback').catch(() => undefined);
+        throw unstorableText(err) ?? err;
+      }
+    });
+  }
+
+  /** As jobInsert: the NOTIFY is part of the statement, so it goes out when the firing commits. */
+  protected readonly scheduleJobInsert: ScheduleJobInsert = (p, schedule, now) => ({
+    sql: `with j as (
+            insert into jobs (id, topic, payload, status, run_at, retries, max_retries, priority, schedule_name, schedule_tick, created, updated)
+            values (?, ?, ?::jsonb, 'pending', ?, 0, ?, ?, ?, ?, ?, ?) returning ${JOB_COLUMNS}
+          )
+          select j.*, pg_notify(?, j.topic) from j`,
+    params: [
+      p.id,
+      p.topic,
+      p.payloadJson,
+      this.time(p.runAt),
+      p.maxRetries,
+      p.priority,
+      schedule.name,
+      schedule.tick ? this.time(schedule.tick) : null,
+      this.time(now),
+      this.time(now),
+      JOBS_CHANNEL,
+    ],
+  });
 }
 
 /**

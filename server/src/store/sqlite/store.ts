@@ -29,6 +29,7 @@ import {
   type UniqueInsertSql,
 } from '../unique-keys.js';
 import { sqliteMigrations } from './migrations.js';
+import type { ScheduleJobInsert, Steps } from '../schedules.js';
 
 /** Rows per statement: SQLite binds at most 32,766 values (an insert row takes 8). */
 const COMPLETE_CHUNK = 500;
@@ -481,6 +482,33 @@ export class SqliteStore extends SqlStore {
     await this.takeKeys(result.rows);
     return { jobs: result.rows.map((r) => this.toClaimed(r)).sort(claimOrder), heldBack: result.heldBack, retryAt: result.retryAt };
   }
+
+  // ── Schedules (issue 16) ───────────────────────────────────────────────────────────────────
+
+  /**
+   * IMMEDIATE, as the unique insert: the write lock first, so the compare-and-set on next_run_at
+   * and the inserts after it see no other process's write in between.
+   */
+  protected inTransaction<T>(steps: Steps<T>): Promise<T> {
+    return this.withDb((db) => db.transaction(() => runStepsSync(steps, (s) => this.step(db, s))).immediate());
+  }
+
+  protected readonly scheduleJobInsert: ScheduleJobInsert = (p, schedule, now) => ({
+    sql: `insert into jobs (id, topic, payload, status, run_at, retries, max_retries, priority, schedule_name, schedule_tick, created, updated)
+          values (?, ?, ?, 'pending', ?, 0, ?, ?, ?, ?, ?, ?) returning ${JOB_COLUMNS}`,
+    params: [
+      p.id,
+      p.topic,
+      p.payloadJson,
+      p.runAt.toISOString(),
+      p.maxRetries,
+      p.priority,
+      schedule.name,
+      schedule.tick?.toISOString() ?? null,
+      now.toISOString(),
+      now.toISOString(),
+    ],
+  });
 }
 
 /**
