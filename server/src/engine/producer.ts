@@ -1,13 +1,15 @@
 import type { Logger } from '../logger.js';
 import type { ClaimedJob, JobClaimParams, JobStore } from '../store/types.js';
 import { Execution, type Ending, type ExecutorDeps } from './executor.js';
-import type { RegisteredTopic } from './topic-settings.js';
+import { claimLockOf, type RegisteredTopic } from './topic-settings.js';
 
 export interface ProducerOptions {
   workerPoolSize: number;
   batchSize: number;
   pollInterval: number;
   lockDuration: number;
+  /** The engine's heartbeat, ms, if any: its jobs are claimed for two heartbeats (claimLockOf). */
+  heartbeat: number | undefined;
 }
 
 /**
@@ -114,12 +116,14 @@ export class Producer {
   private topicsToClaim(): Omit<JobClaimParams, 'limit'> {
     if (this.claimTopics?.topics.length === this.topics.size) return this.claimTopics;
     const lockDurationByTopic = new Map<string, number>();
-    for (const [topic, { lockDuration }] of this.topics) {
-      if (lockDuration !== this.options.lockDuration) lockDurationByTopic.set(topic, lockDuration);
+    const engineLock = claimLockOf(this.options);
+    for (const [topic, settings] of this.topics) {
+      const lock = claimLockOf(settings);
+      if (lock !== engineLock) lockDurationByTopic.set(topic, lock);
     }
     this.claimTopics = {
       topics: [...this.topics.keys()],
-      lockDuration: this.options.lockDuration,
+      lockDuration: engineLock,
       ...(lockDurationByTopic.size > 0 ? { lockDurationByTopic } : {}),
     };
     return this.claimTopics;

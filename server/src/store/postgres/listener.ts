@@ -6,6 +6,9 @@ import { isPooled } from './pooler.js';
 /** The channel enqueue notifies on; the payload is the job's topic. */
 export const JOBS_CHANNEL = 'jobbase_jobs';
 
+/** The channel statements that may finish jobs notify on (issue 15: waiting for a job); no payload. */
+export const FINISHED_CHANNEL = 'jobbase_finished';
+
 const MAX_RECONNECT_DELAY = 5_000;
 
 /**
@@ -30,6 +33,7 @@ export class JobsListener {
     private readonly onTopic: (topic: string) => void,
     private readonly onWake: () => void,
     private readonly logger: Logger,
+    private readonly channel: string = JOBS_CHANNEL,
   ) {}
 
   /** Resolves once the first LISTEN is in place (or failed; it keeps retrying then). */
@@ -49,7 +53,7 @@ export class JobsListener {
     if (this.stopped) return;
     const client = new pg.Client({ connectionString: this.url, application_name: 'jobbase-listener' });
     client.on('notification', (msg) => {
-      if (msg.channel === JOBS_CHANNEL && msg.payload) this.onTopic(msg.payload);
+      if (msg.channel === this.channel && msg.payload !== undefined) this.onTopic(msg.payload);
     });
     client.on('error', (err) => this.lost(client, err));
     client.on('end', () => this.lost(client, new Error('connection ended')));
@@ -67,7 +71,7 @@ export class JobsListener {
         );
         return;
       }
-      await client.query(`listen ${JOBS_CHANNEL}`);
+      await client.query(`listen ${this.channel}`);
       if (this.stopped) {
         await client.end();
         return;

@@ -231,6 +231,21 @@ class UniqueKeys extends Migration {
   }
 }
 
+/**
+ * Running jobs (issue 15): `cancel_requested` marks a processing job whose handler must stop
+ * (the statements that end its attempt then make it `cancelled`), `result` is what its handler
+ * returned, `progress` what it last reported. A constant default and NULL columns: no table
+ * rewrite. The claim function returns `jobs` rows, so it carries the new columns as they are.
+ */
+class RunningJobs extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`alter table jobs
+      add column cancel_requested boolean not null default false,
+      add column result jsonb null,
+      add column progress jsonb null`);
+  }
+}
+
 export const postgresMigrations = [
   { name: '0001_initial', class: InitialSchema },
   { name: '0002_claim_function', class: ClaimFunction },
@@ -241,4 +256,5 @@ export const postgresMigrations = [
   // 0004_unique_keys on SQLite; here the number goes on from this list's own (names sort in the
   // order they apply), leaving 0006 to the job controls of the same issue.
   { name: '0007_unique_keys', class: UniqueKeys },
+  { name: '0008_running_jobs', class: RunningJobs },
 ];

@@ -98,9 +98,25 @@ class UniqueKeys extends Migration {
   }
 }
 
+/**
+ * Running jobs (issue 15): `cancel_requested` marks a processing job whose handler must stop
+ * (the statements that end its attempt then make it `cancelled`), `result` is what its handler
+ * returned, `progress` what it last reported; both JSON text like the payload. A constant
+ * default and NULLs: existing jobs are not rewritten. `cancelled` needs no schema (status is
+ * text; the count triggers go by status).
+ */
+class RunningJobs extends Migration {
+  override async up(): Promise<void> {
+    this.addSql('alter table jobs add column cancel_requested integer not null default 0');
+    this.addSql('alter table jobs add column result text null');
+    this.addSql('alter table jobs add column progress text null');
+  }
+}
+
 export const sqliteMigrations = [
   { name: '0001_initial', class: InitialSchema },
   { name: '0002_job_counts', class: JobCounts },
   { name: '0003_job_controls', class: JobControls },
   { name: '0004_unique_keys', class: UniqueKeys },
+  { name: '0005_running_jobs', class: RunningJobs },
 ];
