@@ -329,7 +329,7 @@ describe.each(dialects())('HTTP API on %s', (dialect) => {
     const { app, url, token } = await fx.startSignedIn();
     const empty = await api(url, '/api/jobs/stats', { token });
     expect(empty.status).toBe(200);
-    expect(empty.body).toEqual({ pending: 0, processing: 0, completed: 0, failed: 0, total: 0, success_rate: 0 });
+    expect(empty.body).toEqual({ pending: 0, processing: 0, completed: 0, failed: 0, cancelled: 0, total: 0, success_rate: 0 });
 
     await app.jobs.enqueue('ok', {});
     expect((await api(url, '/api/jobs/stats', { token })).body).toMatchObject({ pending: 1, total: 1, success_rate: 0 });
