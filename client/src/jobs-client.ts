@@ -104,6 +104,16 @@ export interface JobsClient<T extends TopicSchemas = {}> {
   stats(): Promise<JobStats>;
   requeue(id: string): Promise<Job>;
   delete(id: string): Promise<void>;
+  /**
+   * A pending job is cancelled at once; a processing one is marked (`cancel_requested`) and its
+   * handler's signal aborts within a second. A 409 JobsApiError when the job is already finished.
+   */
+  cancel(id: string): Promise<Job>;
+  /**
+   * The job as soon as it is completed, failed or cancelled, or as it is when `timeout` ms
+   * (0 to 60,000; default 30,000) have passed: check `status`. One long-poll request.
+   */
+  waitFor(id: string, options?: { timeout?: number }): Promise<Job>;
   /** The same calls, one level down: nothing thrown for error statuses. Sends the token too. */
   readonly raw: RawJobsClient;
 }
@@ -159,6 +169,9 @@ export function createJobsClient<T extends TopicSchemas = {}>(options: JobsClien
     delete: async (id) => {
       expectStatus(await raw.jobs.delete({ params: { id: pathId(id) } }), 204, jobs.delete);
     },
+    cancel: async (id) => expectStatus(await raw.runningJobs.cancel({ params: { id: pathId(id) } }), 200, contract.runningJobs.cancel),
+    waitFor: async (id, { timeout } = {}) =>
+      expectStatus(await raw.runningJobs.wait({ params: { id: pathId(id) }, query: { timeout } }), 200, contract.runningJobs.wait),
     raw,
   };
 }
