@@ -10,7 +10,7 @@ describe.each(dialects())('running jobs across processes on %s', (dialect) => {
 
   it('cancel from this process aborts the handler running in another within 1 s (no NOTIFY needed), and the job ends cancelled', async () => {
     // No LISTEN on PostgreSQL: the worker finds the cancel mark by itself.
-    const listen = dialect === 'postgres' ? { listenUrl: false } : {};
+    const listen = dialect === 'postgres' ? { listenUrl: false as const } : {};
     const worker = new WorkerProcess({ database: fx.db.url, topic: 'long', untilAborted: true, options: { pollInterval: 100, ...listen } });
     processes.push(worker);
     await worker.ready();
