@@ -3,7 +3,7 @@ import type { Logger } from '../logger.js';
 import type { ClaimedJob, JobHeartbeatItem, JobStore } from '../store/types.js';
 import type { Completer } from './completer.js';
 import type { HeldJobs } from './held-jobs.js';
-import { isPermanent, JobCancelledError, PermanentError, toJobContext, type SnoozeRequest } from './job.js';
+import { isPermanent, JobCancelledError, PermanentError, toJobContext, type RunningJobHooks, type SnoozeRequest } from './job.js';
 import { ProgressWriter } from './progress-writer.js';
 import { afterFailedAttempt } from './retry-policy.js';
 import { encodeHandlerJson } from './handler-json.js';
@@ -48,12 +48,11 @@ export interface ExecutorDeps {
  * after it lost the lock; and every write makes a job marked for cancellation `cancelled`. The
  * job's topic gives its lock duration (the execution timeout), heartbeat and backoff.
  */
-export class Execution {
+export class Execution implements RunningJobHooks {
   private readonly controller = new AbortController();
-  private giveUp!: () => void;
-  private readonly gaveUp = new Promise<'shutdown'>((resolve) => (this.giveUp = () => resolve('shutdown')));
-  private loseLock!: () => void;
-  private readonly lockLostSignal = new Promise<'lost'>((resolve) => (this.loseLock = () => resolve('lost')));
+  /** Shutdown gave up on the handler, or its lock was lost: one promise for both, one less per job. */
+  private interrupt!: (why: 'shutdown' | 'lost') => void;
+  private readonly interrupted = new Promise<'shutdown' | 'lost'>((resolve) => (this.interrupt = resolve));
   private expire!: () => void;
   private readonly expired = new Promise<'lock_expired'>((resolve) => (this.expire = () => resolve('lock_expired')));
   private timer: NodeJS.Timeout | undefined;
@@ -91,7 +90,7 @@ export class Execution {
   /** Shutdown could not wait any longer: abort the handler and release the job. */
   abortForShutdown(): void {
     this.controller.abort(new JobsError('closed', 'The worker is shutting down.'));
-    this.giveUp();
+    this.interrupt('shutdown');
   }
 
   /** The job is marked for cancellation: its handler's signal aborts, once. */
@@ -105,7 +104,7 @@ export class Execution {
   lockLost(): void {
     if (!this.running) return;
     this.controller.abort(new JobsError('closed', `The lock of job "${this.job.id}" was lost: another worker or the rescuer has taken it over.`));
-    this.loseLock();
+    this.interrupt('lost');
   }
 
   /**
@@ -138,7 +137,8 @@ export class Execution {
     this.timer = setTimeout(this.expire, Math.max(0, Math.min(MAX_TIMER, this.deadline - Date.now())));
   }
 
-  private async extendLock(ms: number): Promise<boolean> {
+  /** `job.extendLock(ms)` (RunningJobHooks). */
+  async extendLock(ms: number): Promise<boolean> {
     if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 1 || ms > MAX_TIMER) {
       throw new JobsError('validation', `job.extendLock(ms): ms must be an integer from 1 to ${MAX_TIMER}, got ${String(ms)}.`);
     }
@@ -156,7 +156,8 @@ export class Execution {
     return true;
   }
 
-  private progress(value: unknown): Promise<void> {
+  /** `job.progress(value)` (RunningJobHooks). */
+  progress(value: unknown): Promise<void> {
     if (!this.running) return Promise.reject(new JobsError('closed', `job.progress(value): job "${this.job.id}" has ended.`));
     this.progressWriter ??= new ProgressWriter(this, this.deps.store);
     return this.progressWriter.push(value);
@@ -167,17 +168,14 @@ export class Execution {
     this.armTimer();
     deps.held.add(this);
     const snooze: SnoozeRequest = { ms: undefined };
-    const context = toJobContext(job, this.controller, snooze, {
-      progress: (value) => this.progress(value),
-      extendLock: (ms) => this.extendLock(ms),
-    });
+    const context = toJobContext(job, this.controller, snooze, this);
     const attempt = Promise.resolve()
       .then(() => topic.handler(context))
       .then(
         (value: unknown) => ({ ok: true as const, value }),
         (err: unknown) => ({ ok: false as const, err }),
       );
-    const first = await Promise.race([attempt, this.expired, this.gaveUp, this.lockLostSignal]);
+    const first = await Promise.race([attempt, this.expired, this.interrupted]);
     this.running = false;
     clearTimeout(this.timer);
     deps.held.remove(this);

@@ -101,13 +101,38 @@ const SIGNAL: PropertyDescriptor = {
  * collections (test/engine-garbage.test.ts: ~1,200 promoted bytes a job, ~90 without), and
  * making an AbortSignal per job is costly whether or not anyone listens to it.
  */
+const HOOKS = Symbol('jobbase.hooks');
+type WithHooks = { [HOOKS]: RunningJobHooks };
+
+/**
+ * `progress` and `extendLock` as getters, like `signal`: the function is made when a handler
+ * reads it, so a job whose handler never does costs no closures (test/engine-garbage.test.ts).
+ */
+const PROGRESS: PropertyDescriptor = {
+  get(this: WithHooks) {
+    const hooks = this[HOOKS];
+    return (value: unknown) => hooks.progress(value);
+  },
+  enumerable: true,
+  configurable: true,
+};
+
+const EXTEND_LOCK: PropertyDescriptor = {
+  get(this: WithHooks) {
+    const hooks = this[HOOKS];
+    return (ms: number) => hooks.extendLock(ms);
+  },
+  enumerable: true,
+  configurable: true,
+};
+
 export function toJobContext(
   record: JobRecord,
   controller: AbortController,
   snooze: SnoozeRequest = { ms: undefined },
   hooks?: RunningJobHooks,
 ): JobContext {
-  const context = Object.assign({}, record) as JobContext & { [CONTROLLER]: AbortController };
+  const context = Object.assign({}, record) as JobContext & { [CONTROLLER]: AbortController } & WithHooks;
   context[CONTROLLER] = controller;
   Object.defineProperty(context, 'signal', SIGNAL);
   context.unmarshalPayload = ((schema?: ZodType<unknown, ZodTypeDef, unknown>) => {
@@ -129,7 +154,13 @@ export function toJobContext(
     snooze.ms = ms;
     return Object.freeze({ snoozeMs: ms });
   };
-  context.progress = (value: unknown) => (hooks ? hooks.progress(value) : Promise.resolve());
-  context.extendLock = (ms: number) => (hooks ? hooks.extendLock(ms) : Promise.resolve(true));
+  if (hooks) {
+    context[HOOKS] = hooks;
+    Object.defineProperty(context, 'progress', PROGRESS);
+    Object.defineProperty(context, 'extendLock', EXTEND_LOCK);
+  } else {
+    context.progress = () => Promise.resolve();
+    context.extendLock = () => Promise.resolve(true);
+  }
   return context;
 }
