@@ -22,6 +22,8 @@ export class JobWaiters {
   private fallback: NodeJS.Timeout | null = null;
   private checking: Promise<void> | null = null;
   private again = false;
+  private lookSoon = false;
+  private closed = false;
 
   constructor(
     private readonly store: JobStore,
@@ -30,6 +32,7 @@ export class JobWaiters {
 
   /** Resolves to the job once final, or null when `timeout` ms passed or `signal` aborted first. */
   async wait(id: string, timeout: number, signal?: AbortSignal): Promise<JobRecord | null> {
+    if (this.closed) return null;
     let waiter!: Waiter;
     const settled = new Promise<JobRecord | null>((resolve) => (waiter = { id, resolve }));
     let set = this.waiting.get(id);
@@ -40,8 +43,17 @@ export class JobWaiters {
     signal?.addEventListener('abort', aborted, { once: true });
     this.unlisten ??= this.listen();
     this.fallback ??= setInterval(() => this.poke(), WAIT_FALLBACK_POLL).unref();
-    // The job may have finished after the caller last read it and before the signal was heard.
-    void this.unlisten.then(() => this.poke());
+    // The job may have finished after the caller last read it and before the signal was heard:
+    // one look once listening, for all the waits opened meanwhile.
+    if (!this.lookSoon) {
+      this.lookSoon = true;
+      void this.unlisten.then(() =>
+        setImmediate(() => {
+          this.lookSoon = false;
+          this.poke();
+        }),
+      );
+    }
     try {
       return await settled;
     } finally {
@@ -71,6 +83,7 @@ export class JobWaiters {
 
   /** Ends every wait (answered with the job as it stands) and stops listening. */
   async close(): Promise<void> {
+    this.closed = true;
     for (const set of this.waiting.values()) for (const waiter of set) waiter.resolve(null);
     await this.quiet();
   }

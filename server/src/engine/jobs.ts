@@ -179,6 +179,7 @@ export class Jobs<T extends TopicSchemas = {}> {
   private readonly completer: Completer;
   private readonly held: HeldJobs;
   private readonly waiters: JobWaiters;
+  private readonly openWaits = new Set<Promise<unknown>>();
   private readonly settings: ReturnType<typeof resolveSettings>;
   private readonly backoff: BackoffFunction;
   private closed = false;
@@ -415,7 +416,8 @@ export class Jobs<T extends TopicSchemas = {}> {
 
   /**
    * The job once it is final (completed, failed or cancelled), or as it stands when `timeout`
-   * ms (default 30 s) have passed or `signal` aborted. Woken by the store's change signal,
+   * ms (default 30 s) have passed or `signal` aborted (as it was when the wait began, when the
+   * engine is closed meanwhile). Woken by the store's change signal,
    * with a slow poll behind it: any number of waits cost one query per change.
    */
   async waitFor(id: string, options: { timeout?: number; signal?: AbortSignal } = {}): Promise<JobRecord> {
@@ -424,11 +426,27 @@ export class Jobs<T extends TopicSchemas = {}> {
     if (!Number.isInteger(timeout) || timeout < 0 || timeout > MAX_TIMER) {
       throw validationError('timeout', 'invalid', `timeout must be an integer from 0 to ${MAX_TIMER} (ms), got ${String(timeout)}.`);
     }
-    const job = await this.get(id);
-    if (isFinal(job.status) || timeout === 0 || options.signal?.aborted) return job;
-    const finished = await this.waiters.wait(id, timeout, options.signal);
-    return finished ?? (await this.get(id));
+    // close() waits for every open wait before the store closes.
+    const waiting = this.waitForFinal(id, timeout, options.signal);
+    this.openWaits.add(waiting);
+    try {
+      return await waiting;
+    } finally {
+      this.openWaits.delete(waiting);
+    }
   }
+
+  /**
+   * Timed out: the job as it stands. Closed meanwhile: the job as the wait found it (no query
+   * each: a thousand open waits would make a thousand).
+   */
+  private async waitForFinal(id: string, timeout: number, signal: AbortSignal | undefined): Promise<JobRecord> {
+    const job = await this.get(id);
+    if (isFinal(job.status) || timeout === 0 || signal?.aborted || this.closing) return job;
+    const finished = await this.waiters.wait(id, timeout, signal);
+    return finished ?? (this.closing ? job : ((await this.store.jobGet(id)) ?? job));
+  }
+
 
   /** Starts claiming registered topics and rescuing expired locks. */
   start(): void {
@@ -479,6 +497,7 @@ export class Jobs<T extends TopicSchemas = {}> {
     this.closing ??= (async () => {
       try {
         await this.waiters.close();
+        await Promise.allSettled([...this.openWaits]);
         await this.stop();
       } finally {
         this.closed = true;
