@@ -283,10 +283,10 @@ describe.each(dialects())('@jobbase/client against a live server on %s', (dialec
       return failed.status === 'failed' && completed.status === 'completed';
     });
 
-    expect(await client.stats()).toEqual({ pending: 1, processing: 0, completed: 1, failed: 1, total: 3, success_rate: 0.5 });
+    expect(await client.stats()).toEqual({ pending: 1, processing: 0, completed: 1, failed: 1, cancelled: 0, total: 3, success_rate: 0.5 });
     expect((await client.get(failing.id)).last_error).toBe('boom');
 
-    // Only failed jobs can be requeued.
+    // Only failed or cancelled jobs can be requeued.
     const notFailed = await apiError(client.requeue(waiting.id));
     expect(notFailed).toMatchObject({ status: 400, message: 'Only failed or cancelled jobs can be requeued.', data: {} });
     expect((await apiError(client.requeue(UNKNOWN_ID))).status).toBe(404);
@@ -294,7 +294,7 @@ describe.each(dialects())('@jobbase/client against a live server on %s', (dialec
     expect(requeued).toMatchObject({ id: failing.id, retries: 0, last_error: null });
     expect(['pending', 'processing', 'failed']).toContain(requeued.status);
 
-    // Only pending or failed jobs can be deleted.
+    // Only pending, failed or cancelled jobs can be deleted.
     const completed = await apiError(client.delete(working.id));
     expect(completed).toMatchObject({ status: 400, message: 'Only pending, failed or cancelled jobs can be deleted.', data: {} });
     expect((await apiError(client.delete(UNKNOWN_ID))).status).toBe(404);
