@@ -78,6 +78,18 @@ describe.each(dialects())('store: running jobs on %s', (dialect) => {
     expect(bare.items[0]).toMatchObject({ payload: undefined, result: undefined, progress: undefined, status: 'completed' });
   });
 
+  it('a page’s payload budget counts results and progress too, which a page with payloads carries', async () => {
+    // Payloads, result and progress as JSON strings: the same bytes as text on both dialects.
+    await insertJobs(fx.store, 1, () => ({ payload: 'a'.repeat(48), runAt: minutesAgo(1) }));
+    const [job] = await claimAll(fx.store);
+    await fx.store.jobSetProgress({ ...job!, progressJson: JSON.stringify('p'.repeat(98)) });
+    await fx.store.jobCompleteMany([{ ...job!, resultJson: JSON.stringify('r'.repeat(198)) }]);
+    await insertJobs(fx.store, 1, () => ({ payload: 'b'.repeat(48) }));
+    const all = 50 + 100 + 200 + 50;
+    expect((await fx.store.jobList({ limit: 10, offset: 0, payloadBudget: all })).items).toHaveLength(2);
+    expect(await fx.store.jobList({ limit: 10, offset: 0, payloadBudget: all - 1 })).toMatchObject({ items: [], overBudget: true });
+  });
+
   it('jobHeartbeatMany renews the locks asked for, reads the others, and leaves out jobs no longer held', async () => {
     const [renewed, checked, marked, lost] = [await claimOne(), await claimOne(), await claimOne(), await claimOne()];
     const until = minutesFromNow(2);

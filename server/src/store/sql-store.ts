@@ -90,7 +90,7 @@ export abstract class SqlStore implements Store {
   private decodeJson(value: unknown): unknown {
     return value === null || value === undefined ? null : this.decodePayload(value);
   }
-  /** SQL: the bytes of a row's payload as JSON text, as the driver will hand it over. */
+  /** SQL: the bytes of a row's payload, result and progress as JSON text, as the driver will hand them over. */
   protected abstract readonly payloadBytes: string;
   /** SQL selecting the ids given, bound as the one parameter it returns beside it. */
   protected abstract idList(ids: readonly string[]): { sql: string; param: unknown };

@@ -384,8 +384,12 @@ export class PostgresStore extends SqlStore {
     return value;
   }
 
-  /** jsonb reaches the driver as text; its size on disk (pg_column_size) is compressed and would undercount. */
-  protected readonly payloadBytes = 'octet_length(payload::text)';
+  /**
+   * jsonb reaches the driver as text; its size on disk (pg_column_size) is compressed and would
+   * undercount. A page with payloads carries each job's result and progress too (issue 15).
+   */
+  protected readonly payloadBytes =
+    'octet_length(payload::text) + coalesce(octet_length(result::text), 0) + coalesce(octet_length(progress::text), 0)';
 
   protected idList(ids: readonly string[]): { sql: string; param: unknown } {
     return { sql: 'select unnest(?::uuid[])', param: ids };

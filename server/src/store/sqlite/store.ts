@@ -351,7 +351,7 @@ export class SqliteStore extends SqlStore {
   }
 
   /** The payload is stored as its JSON text; octet_length reads its size from the record header. */
-  protected readonly payloadBytes = 'octet_length(payload)';
+  protected readonly payloadBytes = 'octet_length(payload) + coalesce(octet_length(result), 0) + coalesce(octet_length(progress), 0)';
 
   /** One statement for any number of ids (a placeholder each would make a statement per page size). */
   protected idList(ids: readonly string[]): { sql: string; param: unknown } {
