@@ -242,4 +242,18 @@ describe.each(dialects())('running jobs in the engine on %s', (dialect) => {
     await waiter.close();
     expect((await Promise.all(waits)).filter((j) => j.status === 'pending')).toHaveLength(999);
   });
+
+  it('retention deletes cancelled jobs like the other finished ones; the heartbeat option is checked', async () => {
+    const jobs = await fx.open({ retention: { cancelled: 0 }, cleanupInterval: 100 });
+    const job = await jobs.enqueueAt('later', {}, new Date(Date.now() + 60_000));
+    const kept = await jobs.enqueueAt('later', {}, new Date(Date.now() + 60_000));
+    await jobs.cancel(job.id);
+    jobs.start();
+    await waitFor('deleted', async () => (await jobs.stats()).cancelled === 0 && (await jobs.list({ status: 'cancelled' })).total === 0);
+    expect(await jobs.get(kept.id)).toMatchObject({ status: 'pending' });
+    await expect(fx.open({ heartbeat: 99 })).rejects.toMatchObject({
+      code: 'validation',
+      message: 'Option heartbeat must be an integer from 100 to 1073741823, got 99.',
+    });
+  });
 });
