@@ -20,14 +20,12 @@ import type {
   UniqueInsert,
 } from '../types.js';
 import {
-  keepSlotFor,
   keepSlotForOrCancelled,
   runSteps,
   statusOrCancelled,
   statesToBits,
   uniqueInsertManySteps,
   uniqueInsertSteps,
-  wantsKeyColumn,
   wantsKeyOfNewStatus,
   wantsKeyOfRow,
   type UniqueInsertSql,
