@@ -84,4 +84,18 @@ describe.skipIf(!haveBrowser)('admin UI: running jobs, in Chromium', () => {
     await page.getByLabel('Status').selectOption('cancelled');
     await expect.poll(() => page.locator('.pager .range').textContent()).toBe('1–2 of 2');
   });
+
+  it('shows what a completed job’s handler returned', async () => {
+    const { jobs } = running.app;
+    jobs.register('thumbnail', () => ({ url: 'https://cdn.example.com/t/42.png', bytes: 5120 }));
+    const done = await jobs.waitFor((await jobs.enqueue('thumbnail', { image: 42 })).id, { timeout: 10_000 });
+    expect(done.status).toBe('completed');
+    await page.getByLabel('Status').selectOption('');
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.locator(`table.jobs tbody tr[data-id="${done.id}"]`).waitFor();
+    await openJob(done.id);
+    const detail = page.locator('aside.detail');
+    await expect.poll(() => detail.locator('.result').textContent()).toContain('"url": "https://cdn.example.com/t/42.png"');
+    expect(await detail.getByRole('button', { name: 'Cancel job' }).count()).toBe(0);
+  });
 });

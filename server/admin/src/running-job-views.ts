@@ -9,19 +9,17 @@ import { prettyJson } from './format.js';
 export function runningJobSections(job: Job): HTMLElement[] {
   const sections: HTMLElement[] = [];
   if (job.cancel_requested && job.status === 'processing') {
-    sections.push(h('p', { class: 'cancel-requested', role: 'status' }, 'Cancel requested: the handler was told to stop; the job becomes cancelled when it does.'));
+    const note = 'Cancel requested: the handler was told to stop; the job becomes cancelled when it does.';
+    sections.push(h('p', { class: 'cancel-requested', role: 'status' }, note));
   }
-  sections.push(h('h3', {}, 'Progress'));
-  sections.push(job.progress === null || job.progress === undefined
-    ? h('p', { class: 'muted' }, 'None reported.')
-    : h('pre', { class: 'progress', tabindex: 0 }, prettyJson(job.progress)));
-  if (job.status === 'completed') {
-    sections.push(h('h3', {}, 'Result'));
-    sections.push(job.result === null || job.result === undefined
-      ? h('p', { class: 'muted' }, 'None returned.')
-      : h('pre', { class: 'result', tabindex: 0 }, prettyJson(job.result)));
-  }
+  sections.push(h('h3', {}, 'Progress'), jsonOrNone(job.progress, 'progress', 'None reported.'));
+  if (job.status === 'completed') sections.push(h('h3', {}, 'Result'), jsonOrNone(job.result, 'result', 'None returned.'));
   return sections;
+}
+
+function jsonOrNone(value: unknown, cls: string, none: string): HTMLElement {
+  if (value === null || value === undefined) return h('p', { class: 'muted' }, none);
+  return h('pre', { class: cls, tabindex: 0 }, prettyJson(value));
 }
 
 /** Pending and processing jobs can be cancelled; once a cancel is requested there is nothing more to ask. */
