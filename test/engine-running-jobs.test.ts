@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { JobCancelledError, JobsError, type JobContext } from '@jobbase/server';
+import { z } from 'zod';
+import { defineTopics, JobCancelledError, JobsError, type JobContext } from '@jobbase/server';
 import { rawQuery } from '@jobbase/server/testing';
 import { dialects } from './helpers/databases.js';
 import { EngineFixture } from './helpers/engine.js';
@@ -255,5 +256,18 @@ describe.each(dialects())('running jobs in the engine on %s', (dialect) => {
       code: 'validation',
       message: 'Option heartbeat must be an integer from 100 to 1073741823, got 99.',
     });
+  });
+
+  it('a declared topic’s handler (its job rebuilt with the parsed payload) has progress and extendLock too', async () => {
+    const topics = defineTopics({ typed: z.object({ n: z.number() }) });
+    const jobs = await fx.open({ topics });
+    jobs.register('typed', async (job) => {
+      const { n } = job.payload as { n: number };
+      await job.progress({ n });
+      return (await job.extendLock(10_000)) ? n * 2 : -1;
+    });
+    jobs.start();
+    const done = await jobs.waitFor((await jobs.enqueue('typed', { n: 21 })).id, { timeout: 10_000 });
+    expect(done).toMatchObject({ status: 'completed', progress: { n: 21 }, result: 42 });
   });
 });
