@@ -64,10 +64,13 @@ export class JobsListener {
         client.removeAllListeners();
         client.on('error', () => undefined);
         await client.end().catch(() => undefined);
+        const found =
+          this.channel === JOBS_CHANNEL
+            ? 'new jobs are found by polling, every pollInterval; set listenUrl to a direct connection to PostgreSQL to start them within milliseconds'
+            : 'waits for jobs are settled by their slow poll; set listenUrl to a direct connection to PostgreSQL to end them within milliseconds';
         this.logger.warn(
           { listenUrl: redactDatabaseUrl(this.url) },
-          'LISTEN connection goes through a pooler (PgBouncer?), which does not deliver notifications: new jobs are found by polling, ' +
-            'every pollInterval; set listenUrl to a direct connection to PostgreSQL to start them within milliseconds',
+          `LISTEN connection goes through a pooler (PgBouncer?), which does not deliver notifications: ${found}`,
         );
         return;
       }
