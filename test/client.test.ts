@@ -283,20 +283,20 @@ describe.each(dialects())('@jobbase/client against a live server on %s', (dialec
       return failed.status === 'failed' && completed.status === 'completed';
     });
 
-    expect(await client.stats()).toEqual({ pending: 1, processing: 0, completed: 1, failed: 1, total: 3, success_rate: 0.5 });
+    expect(await client.stats()).toEqual({ pending: 1, processing: 0, completed: 1, failed: 1, cancelled: 0, total: 3, success_rate: 0.5 });
     expect((await client.get(failing.id)).last_error).toBe('boom');
 
-    // Only failed jobs can be requeued.
+    // Only failed or cancelled jobs can be requeued.
     const notFailed = await apiError(client.requeue(waiting.id));
-    expect(notFailed).toMatchObject({ status: 400, message: 'Only failed jobs can be requeued.', data: {} });
+    expect(notFailed).toMatchObject({ status: 400, message: 'Only failed or cancelled jobs can be requeued.', data: {} });
     expect((await apiError(client.requeue(UNKNOWN_ID))).status).toBe(404);
     const requeued = await client.requeue(failing.id);
     expect(requeued).toMatchObject({ id: failing.id, retries: 0, last_error: null });
     expect(['pending', 'processing', 'failed']).toContain(requeued.status);
 
-    // Only pending or failed jobs can be deleted.
+    // Only pending, failed or cancelled jobs can be deleted.
     const completed = await apiError(client.delete(working.id));
-    expect(completed).toMatchObject({ status: 400, message: 'Only pending or failed jobs can be deleted.', data: {} });
+    expect(completed).toMatchObject({ status: 400, message: 'Only pending, failed or cancelled jobs can be deleted.', data: {} });
     expect((await apiError(client.delete(UNKNOWN_ID))).status).toBe(404);
     await expect(client.delete(waiting.id)).resolves.toBeUndefined();
     expect((await apiError(client.get(waiting.id))).status).toBe(404);
@@ -319,7 +319,7 @@ describe.each(dialects())('@jobbase/client against a live server on %s', (dialec
       const before = await client.get(id);
       expect(before.status).toBe(status);
       const conflict = await apiError(client.requeue(id));
-      expect(conflict, status).toMatchObject({ status: 400, message: 'Only failed jobs can be requeued.', data: {} });
+      expect(conflict, status).toMatchObject({ status: 400, message: 'Only failed or cancelled jobs can be requeued.', data: {} });
       expect(await client.get(id), status).toEqual(before);
     }
     expect(await client.stats()).toEqual(stats);
@@ -373,7 +373,7 @@ describe.each(dialects())('@jobbase/client against a live server on %s', (dialec
     expect(listed.data).toMatchObject({ total: 1, limit: 10, offset: 0, items: [stored] });
 
     const stats = await api.GET('/api/jobs/stats');
-    expect(stats.data).toEqual({ pending: 1, processing: 0, completed: 0, failed: 0, total: 1, success_rate: 0 });
+    expect(stats.data).toEqual({ pending: 1, processing: 0, completed: 0, failed: 0, cancelled: 0, total: 1, success_rate: 0 });
 
     const missing = await api.GET('/api/jobs/{id}', { params: { path: { id: UNKNOWN_ID } } });
     expect(missing.response.status).toBe(404);

@@ -195,7 +195,7 @@ describe('unique key input checks', () => {
   it('unique_states: a non-empty list of statuses; repeats are one', async () => {
     const job = await jobs.enqueueWithOptions('t', {}, { uniqueKey: 'k', uniqueStates: ['failed', 'pending', 'failed'] });
     expect(job.uniqueStates).toEqual(['pending', 'failed']);
-    const message = 'unique_states must be a non-empty list of job statuses (pending, processing, completed, failed).';
+    const message = 'unique_states must be a non-empty list of job statuses (pending, processing, completed, failed, cancelled).';
     for (const uniqueStates of [[], ['done'], 'pending', [null]]) {
       await expect(jobs.enqueueWithOptions('t', {}, { uniqueKey: 'k2', uniqueStates: uniqueStates as [] }), JSON.stringify(uniqueStates)).rejects.toEqual(
         refused('unique_states', message),

@@ -94,7 +94,7 @@ describe('library input checks', () => {
       await expect(jobs.get(missing)).rejects.toMatchObject({ code: 'not_found', message: `Job "${missing}" was not found.` });
       const claimed = await jobs.enqueue('busy');
       await jobs.store.jobClaim({ topics: ['busy'], limit: 1, lockDuration: 60_000 });
-      await expect(jobs.delete(claimed.id)).rejects.toMatchObject({ code: 'conflict', message: 'Only pending or failed jobs can be deleted.' });
+      await expect(jobs.delete(claimed.id)).rejects.toMatchObject({ code: 'conflict', message: 'Only pending, failed or cancelled jobs can be deleted.' });
     });
 
     it('a closed engine refuses every call, saying so', async () => {

@@ -450,7 +450,7 @@ describe.each(dialects())('engine on %s', (dialect) => {
       const lockBefore = await locks(id);
       const err = await jobs.requeue(id).then(() => undefined, (e: unknown) => e);
       expect(err, status).toBeInstanceOf(JobsError);
-      expect(err, status).toMatchObject({ code: 'conflict', message: 'Only failed jobs can be requeued.' });
+      expect(err, status).toMatchObject({ code: 'conflict', message: 'Only failed or cancelled jobs can be requeued.' });
       expect(await jobs.get(id), status).toEqual(before);
       expect(await locks(id), status).toEqual(lockBefore);
     }
@@ -484,6 +484,7 @@ describe.each(dialects())('engine on %s', (dialect) => {
       processing: 1,
       completed: 1,
       failed: 0,
+      cancelled: 0,
       total: 2,
       success_rate: 1,
     });
@@ -588,6 +589,7 @@ describe.each(dialects())('engine on %s', (dialect) => {
       processing: 0,
       completed: 0,
       failed: 0,
+      cancelled: 0,
       total: 0,
       success_rate: 0,
     });

@@ -8,12 +8,15 @@ import { deferred, waitFor } from './helpers/wait.js';
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const JOB_FIELDS = [
+  'cancel_requested',
   'created',
   'id',
   'last_error',
   'max_retries',
   'payload',
   'priority',
+  'progress',
+  'result',
   'retries',
   'run_at',
   'schedule_name',
@@ -331,7 +334,7 @@ describe.each(dialects())('HTTP API on %s', (dialect) => {
     const { app, url, token } = await fx.startSignedIn();
     const empty = await api(url, '/api/jobs/stats', { token });
     expect(empty.status).toBe(200);
-    expect(empty.body).toEqual({ pending: 0, processing: 0, completed: 0, failed: 0, total: 0, success_rate: 0 });
+    expect(empty.body).toEqual({ pending: 0, processing: 0, completed: 0, failed: 0, cancelled: 0, total: 0, success_rate: 0 });
 
     await app.jobs.enqueue('ok', {});
     expect((await api(url, '/api/jobs/stats', { token })).body).toMatchObject({ pending: 1, total: 1, success_rate: 0 });
@@ -350,14 +353,14 @@ describe.each(dialects())('HTTP API on %s', (dialect) => {
       return s.completed === 3 && s.failed === 1;
     });
     const stats = await api(url, '/api/jobs/stats', { token });
-    expect(stats.body).toEqual({ pending: 1, processing: 0, completed: 3, failed: 1, total: 5, success_rate: 0.75 });
+    expect(stats.body).toEqual({ pending: 1, processing: 0, completed: 3, failed: 1, cancelled: 0, total: 5, success_rate: 0.75 });
   });
 
   it('/api/jobs/stats is not taken for an id', async () => {
     const { url, token } = await fx.startSignedIn();
     const res = await api(url, '/api/jobs/stats', { token });
     expect(res.status).toBe(200);
-    expect(Object.keys(res.body).sort()).toEqual(['completed', 'failed', 'pending', 'processing', 'success_rate', 'total']);
+    expect(Object.keys(res.body).sort()).toEqual(['cancelled', 'completed', 'failed', 'pending', 'processing', 'success_rate', 'total']);
     expectError(await api(url, '/api/jobs/stats', { token, method: 'DELETE' }), 404);
     expectError(await api(url, '/api/jobs/stats/requeue', { token, method: 'POST' }), 404);
   });

@@ -179,7 +179,7 @@ describe.skipIf(!runs)('through PgBouncer in transaction mode', () => {
       ['broken', 'failed', 5],
       ['later', 'pending', 1],
     ]);
-    expect(await jobs.stats()).toEqual({ pending: 1, processing: 0, completed: 0, failed: 5, total: 6, success_rate: 0 });
+    expect(await jobs.stats()).toEqual({ pending: 1, processing: 0, completed: 0, failed: 5, cancelled: 0, total: 6, success_rate: 0 });
   });
 
   it('the HTTP server enqueues and lists through it', async () => {

@@ -125,6 +125,16 @@ export interface JobsClient<T extends TopicSchemas = {}> {
   resumeTopic(topic: string): Promise<TopicInfo>;
   /** Recurring schedules: list, get, create, update, delete, pause, resume, trigger. */
   readonly schedules: SchedulesClient;
+  /**
+   * A pending job is cancelled at once; a processing one is marked (`cancel_requested`) and its
+   * handler's signal aborts within a second. A 409 JobsApiError when the job is already finished.
+   */
+  cancel(id: string): Promise<Job>;
+  /**
+   * The job as soon as it is completed, failed or cancelled, or as it is when `timeout` ms
+   * (0 to 60,000; default 30,000) have passed: check `status`. One long-poll request.
+   */
+  waitFor(id: string, options?: { timeout?: number }): Promise<Job>;
   /** The same calls, one level down: nothing thrown for error statuses. Sends the token too. */
   readonly raw: RawJobsClient;
 }
@@ -192,6 +202,9 @@ export function createJobsClient<T extends TopicSchemas = {}>(options: JobsClien
     pauseTopic: async (topic) => expectStatus(await raw.topics.pause({ params: { topic: pathTopic(topic) } }), 200, contract.topics.pause),
     resumeTopic: async (topic) => expectStatus(await raw.topics.resume({ params: { topic: pathTopic(topic) } }), 200, contract.topics.resume),
     schedules: schedulesClient(raw, expectStatus),
+    cancel: async (id) => expectStatus(await raw.runningJobs.cancel({ params: { id: pathId(id) } }), 200, contract.runningJobs.cancel),
+    waitFor: async (id, { timeout } = {}) =>
+      expectStatus(await raw.runningJobs.wait({ params: { id: pathId(id) }, query: { timeout } }), 200, contract.runningJobs.wait),
     raw,
   };
 }

@@ -4,6 +4,7 @@ import * as examples from './examples.js';
 import { routeDocs, type RouterDocs } from './route-docs.js';
 import { topicControlContract } from './topic-control.js';
 import { schedulesContract } from './schedules.js';
+import { runningJobsContract } from './running-jobs.js';
 import {
   ApiIndexSchema,
   AuthRequestSchema,
@@ -134,7 +135,7 @@ export const jobsContract = c.router(
       path: '/api/jobs/stats',
       responses: { 200: StatsSchema, 401: ErrorSchema },
       summary: 'Count jobs by status',
-      description: 'Jobs in each status, their total, and `success_rate` = completed / (completed + failed), 0 when both are 0.',
+      description: 'Jobs in each status (`cancelled` counted on its own), their total, and `success_rate` = completed / (completed + failed), 0 when both are 0.',
       metadata: routeDocs({
         operationId: 'getJobStats',
         responses: { 200: 'The counts.' },
@@ -160,13 +161,13 @@ export const jobsContract = c.router(
       pathParams: idParams,
       body: c.noBody(),
       responses: { 200: JobSchema, 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema },
-      summary: 'Requeue a failed job',
-      description: 'Puts a `failed` job back to `pending`, due now, with `retries` 0 and `last_error` cleared.',
+      summary: 'Requeue a failed or cancelled job',
+      description: 'Puts a `failed` or `cancelled` job back to `pending`, due now, with `retries` 0 and `last_error` cleared.',
       metadata: routeDocs({
         operationId: 'requeueJob',
         responses: {
           200: 'The job, `pending` again.',
-          400: 'The job is not `failed`.',
+          400: 'The job is neither `failed` nor `cancelled`.',
           409: 'The job has a `unique_key`, `pending` is one of its `unique_states`, and another job holds the key; the message names it. Nothing changed.',
         },
         examples: {
@@ -180,11 +181,11 @@ export const jobsContract = c.router(
       pathParams: idParams,
       body: c.noBody(),
       responses: { 204: c.noBody(), 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema },
-      summary: 'Delete a pending or failed job',
-      description: 'Removes a job that is `pending` or `failed`; a job being processed or completed stays.',
+      summary: 'Delete a pending, failed or cancelled job',
+      description: 'Removes a job that is `pending`, `failed` or `cancelled`; a job being processed or completed stays.',
       metadata: routeDocs({
         operationId: 'deleteJob',
-        responses: { 204: 'Deleted.', 400: 'The job is neither `pending` nor `failed`.' },
+        responses: { 204: 'Deleted.', 400: 'The job is neither `pending`, `failed` nor `cancelled`.' },
         examples: { responses: { 400: examples.deleteConflictExample } },
       }),
     },
@@ -271,6 +272,7 @@ export const systemContract = c.router({
 
 export const contract = c.router({
   jobs: jobsContract,
+  runningJobs: runningJobsContract,
   auth: authContract,
   system: systemContract,
   topics: topicControlContract,

@@ -38,6 +38,9 @@ export const jobExample = {
   last_error: null,
   priority: 0,
   snoozes: 0,
+  cancel_requested: false,
+  result: null,
+  progress: null,
   unique_key: 'welcome:user@example.com',
   unique_states: ['pending', 'processing'],
   schedule_name: null,
@@ -97,7 +100,8 @@ export const statsExample = {
   processing: 2,
   completed: 100,
   failed: 5,
-  total: 117,
+  cancelled: 1,
+  total: 118,
   success_rate: 0.952,
 } satisfies Stats;
 
@@ -109,11 +113,11 @@ export const validationErrorExample = {
 
 export const listValidationErrorExample = {
   status: 400,
-  message: "status: Invalid enum value. Expected 'pending' | 'processing' | 'completed' | 'failed', received 'done'",
+  message: "status: Invalid enum value. Expected 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled', received 'done'",
   data: {
     status: {
       code: 'invalid_enum_value',
-      message: "Invalid enum value. Expected 'pending' | 'processing' | 'completed' | 'failed', received 'done'",
+      message: "Invalid enum value. Expected 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled', received 'done'",
     },
   },
 } satisfies ErrorBody;
@@ -128,13 +132,13 @@ export const pageTooLargeExample = {
 
 export const requeueConflictExample = {
   status: 400,
-  message: 'Only failed jobs can be requeued.',
+  message: 'Only failed or cancelled jobs can be requeued.',
   data: {},
 } satisfies ErrorBody;
 
 export const deleteConflictExample = {
   status: 400,
-  message: 'Only pending or failed jobs can be deleted.',
+  message: 'Only pending, failed or cancelled jobs can be deleted.',
   data: {},
 } satisfies ErrorBody;
 
@@ -225,4 +229,33 @@ export const batchValidationErrorExample = {
   status: 400,
   message: 'jobs.1.topic: Topic must not be empty.',
   data: { 'jobs.1.topic': { code: 'too_small', message: 'Topic must not be empty.' } },
+} satisfies ErrorBody;
+
+/** A running job asked to stop: still processing until its handler settles. */
+export const cancelledJobExample = {
+  ...jobExample,
+  status: 'processing',
+  cancel_requested: true,
+  updated: '2025-01-08T12:00:03.000Z',
+} satisfies JobBody;
+
+export const cancelFinishedExample = {
+  status: 409,
+  message: 'Job "0194455b-5100-7c3a-9f2e-4b8d1a6e0c57" is already completed: only pending and processing jobs can be cancelled.',
+  data: {},
+} satisfies ErrorBody;
+
+/** A job that ran, with what its handler returned and last reported. */
+export const completedJobExample = {
+  ...jobExample,
+  status: 'completed',
+  result: { sent: true, messageId: 'msg_81f2' },
+  progress: { done: 3, of: 3 },
+  updated: '2025-01-08T12:00:04.000Z',
+} satisfies JobBody;
+
+export const waitTimeoutErrorExample = {
+  status: 400,
+  message: 'timeout: timeout must be an integer from 0 to 60000 (ms).',
+  data: { timeout: { code: 'too_big', message: 'timeout must be an integer from 0 to 60000 (ms).' } },
 } satisfies ErrorBody;

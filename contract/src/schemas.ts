@@ -9,7 +9,10 @@ export const MAX_PAYLOAD_SIZE = 1_048_576;
 /** Longest topic name, in characters. */
 export const MAX_TOPIC_LENGTH = 255;
 
-export const JOB_STATUSES = ['pending', 'processing', 'completed', 'failed'] as const;
+/** `cancelled` is final, like `completed` and `failed`: `POST /api/jobs/{id}/cancel` put it there. */
+export const JOB_STATUSES = ['pending', 'processing', 'completed', 'failed', 'cancelled'] as const;
+/** The statuses a job never leaves by itself: waiting for a job ends in one of them. */
+export const FINAL_STATUSES = ['completed', 'failed', 'cancelled'] as const;
 export const JobStatusSchema = z.enum(JOB_STATUSES);
 export type JobStatus = z.infer<typeof JobStatusSchema>;
 
@@ -111,6 +114,15 @@ export const JobSchema = z
     last_error: z.string().nullable().describe('The last failed attempt’s error message, or null.'),
     priority: z.number().int().describe('Lower runs first, among due jobs; 0 by default.'),
     snoozes: z.number().int().describe('Times a handler put the job back for later with `job.snooze(ms)`.'),
+    cancel_requested: z
+      .boolean()
+      .describe('A `processing` job was asked to stop (`POST /api/jobs/{id}/cancel`): its handler’s signal aborted, and it becomes `cancelled` when the handler settles.'),
+    result: z
+      .unknown()
+      .describe('What the handler returned (any JSON value) once `completed`; null when it returned nothing. Left out of a list page asked for with `payload=false`.'),
+    progress: z
+      .unknown()
+      .describe('The last value the handler reported with `job.progress(value)` (any JSON value up to 64 KiB), or null. Left out of a list page asked for with `payload=false`.'),
     unique_key: z.string().nullable().describe('The unique key the job was enqueued with, or null.'),
     unique_states: z
       .array(JobStatusSchema)
@@ -218,6 +230,23 @@ export const ListQuerySchema = z.object({
 });
 export type ListQuery = z.infer<typeof ListQuerySchema>;
 
+/** The longest `GET /api/jobs/{id}/wait` waits, ms, and how long it waits when not told. */
+export const MAX_WAIT_TIMEOUT = 60_000;
+export const DEFAULT_WAIT_TIMEOUT = 30_000;
+const WAIT_TIMEOUT_MESSAGE = `timeout must be an integer from 0 to ${MAX_WAIT_TIMEOUT} (ms).`;
+
+export const WaitQuerySchema = z.object({
+  timeout: emptyAsAbsent(
+    z.coerce
+      .number({ invalid_type_error: WAIT_TIMEOUT_MESSAGE })
+      .int(WAIT_TIMEOUT_MESSAGE)
+      .min(0, WAIT_TIMEOUT_MESSAGE)
+      .max(MAX_WAIT_TIMEOUT, WAIT_TIMEOUT_MESSAGE)
+      .default(DEFAULT_WAIT_TIMEOUT),
+  ),
+});
+export type WaitQuery = z.infer<typeof WaitQuerySchema>;
+
 export const JobPageSchema = z
   .object({
     items: z.array(JobSchema),
@@ -234,6 +263,7 @@ export const StatsSchema = z
     processing: z.number().int(),
     completed: z.number().int(),
     failed: z.number().int(),
+    cancelled: z.number().int(),
     total: z.number().int(),
     success_rate: z.number().min(0).max(1).describe('completed / (completed + failed); 0 when both are 0.'),
   })

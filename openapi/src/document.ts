@@ -75,6 +75,7 @@ const COMPONENTS: Record<string, ComponentSchema> = {
 /** One tag per router group of the contract; a new group without a description fails to compile. */
 const TAGS: Record<keyof Contract, string> = {
   jobs: 'The queue: enqueue, inspect, requeue and delete jobs. Superusers only.',
+  runningJobs: 'Jobs while they run: cancel one, wait for one to finish. Superusers only.',
   auth: 'Superuser sign-in, compatible with PocketBase and its SDK.',
   system: 'The server itself.',
   topics: 'Topic control: each topic’s figures, pause and resume, a cap on running jobs and a rate limit, applied by every process. Superusers only.',

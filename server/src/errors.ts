@@ -5,6 +5,7 @@ export type JobsErrorCode =
   | 'page_too_large' // a list page's payloads exceed the budget of one page
   | 'not_found'
   | 'conflict' // the job's status forbids the action
+  | 'finished' // cancel of a job already completed, failed or cancelled
   | 'unique_conflict' // another job holds the unique key (on_conflict "error", or "replace" of a job not pending)
   | 'topic_taken' // register() of a topic that already has a handler
   | 'closed' // the engine was closed

@@ -18,7 +18,7 @@ export {
   type EnqueueManyItem,
   type EnqueuedJob,
 } from './engine/jobs.js';
-export { PermanentError, type JobContext, type JobHandler, type JobSnoozed } from './engine/job.js';
+export { JobCancelledError, PermanentError, type JobContext, type JobHandler, type JobSnoozed } from './engine/job.js';
 export type { TopicOptions } from './engine/topic-settings.js';
 export type { TopicInfo, TopicUpdate } from './engine/topic-control.js';
 export type { Retention } from './engine/cleaner.js';

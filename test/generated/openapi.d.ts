@@ -73,7 +73,7 @@ export interface paths {
         };
         /**
          * Count jobs by status
-         * @description Jobs in each status, their total, and `success_rate` = completed / (completed + failed), 0 when both are 0.
+         * @description Jobs in each status (`cancelled` counted on its own), their total, and `success_rate` = completed / (completed + failed), 0 when both are 0.
          */
         get: operations["getJobStats"];
         put?: never;
@@ -99,8 +99,8 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Delete a pending or failed job
-         * @description Removes a job that is `pending` or `failed`; a job being processed or completed stays.
+         * Delete a pending, failed or cancelled job
+         * @description Removes a job that is `pending`, `failed` or `cancelled`; a job being processed or completed stays.
          */
         delete: operations["deleteJob"];
         options?: never;
@@ -118,10 +118,50 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Requeue a failed job
-         * @description Puts a `failed` job back to `pending`, due now, with `retries` 0 and `last_error` cleared.
+         * Requeue a failed or cancelled job
+         * @description Puts a `failed` or `cancelled` job back to `pending`, due now, with `retries` 0 and `last_error` cleared.
          */
         post: operations["requeueJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/jobs/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a job
+         * @description A `pending` job becomes `cancelled` at once and never runs. A `processing` job is marked (`cancel_requested`): its handler’s `job.signal` aborts within a second, in whichever process runs it, and the job becomes `cancelled` when the handler settles, whatever it returned or threw (it is never retried). A cancelled job may be requeued or deleted like a failed one.
+         */
+        post: operations["cancelJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/jobs/{id}/wait": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Wait for a job to finish
+         * @description Long poll: answers the job as soon as it is `completed`, `failed` or `cancelled`, or as it is when `timeout` ms have passed. Check `status` to tell which. The server is woken by the database’s change signal, not by reading the row in a loop.
+         */
+        get: operations["waitForJob"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -433,6 +473,12 @@ export interface components {
             priority: number;
             /** @description Times a handler put the job back for later with `job.snooze(ms)`. */
             snoozes: number;
+            /** @description A `processing` job was asked to stop (`POST /api/jobs/{id}/cancel`): its handler’s signal aborted, and it becomes `cancelled` when the handler settles. */
+            cancel_requested: boolean;
+            /** @description What the handler returned (any JSON value) once `completed`; null when it returned nothing. Left out of a list page asked for with `payload=false`. */
+            result?: unknown;
+            /** @description The last value the handler reported with `job.progress(value)` (any JSON value up to 64 KiB), or null. Left out of a list page asked for with `payload=false`. */
+            progress?: unknown;
             /** @description The unique key the job was enqueued with, or null. */
             unique_key: string | null;
             /** @description The statuses in which the job holds its unique key (no other job with that key can be enqueued meanwhile); null without a key. */
@@ -450,7 +496,7 @@ export interface components {
          * @description `pending` → `processing` → `completed`; back to `pending` for a retry; `failed` once retries are exhausted.
          * @enum {string}
          */
-        JobStatus: "pending" | "processing" | "completed" | "failed";
+        JobStatus: "pending" | "processing" | "completed" | "failed" | "cancelled";
         /** @description A page of jobs and the number of jobs matching the filters. */
         JobPage: {
             items: components["schemas"]["Job"][];
@@ -464,6 +510,7 @@ export interface components {
             processing: number;
             completed: number;
             failed: number;
+            cancelled: number;
             total: number;
             /** @description completed / (completed + failed); 0 when both are 0. */
             success_rate: number;
@@ -485,7 +532,7 @@ export interface components {
             /** @description While a job with this key is in one of its `unique_states`, no other job with the key is stored: `on_conflict` says what happens instead. 1–255 characters. Keys are shared by all topics. */
             unique_key?: string;
             /** @description The statuses in which this job holds its `unique_key`; `["pending", "processing"]` when omitted. Only with `unique_key`. */
-            unique_states?: ("pending" | "processing" | "completed" | "failed")[];
+            unique_states?: ("pending" | "processing" | "completed" | "failed" | "cancelled")[];
             /**
              * @description When another job holds the `unique_key`: `existing` (default) answers that job and writes nothing; `replace` gives that job this topic, payload, `run_at`, `max_retries` and `priority` if it is pending, and answers a 409 otherwise; `error` answers a 409 naming it. Only with `unique_key`.
              * @enum {string}
@@ -563,6 +610,7 @@ export interface components {
                 processing: number;
                 completed: number;
                 failed: number;
+                cancelled: number;
             };
             /** @description How long the longest-waiting due pending job has waited (since its `run_at`), ms; null when no job is due. */
             oldest_pending_age_ms: number | null;
@@ -694,6 +742,9 @@ export interface operations {
                      *       "last_error": null,
                      *       "priority": 0,
                      *       "snoozes": 0,
+                     *       "cancel_requested": false,
+                     *       "result": null,
+                     *       "progress": null,
                      *       "unique_key": "welcome:user@example.com",
                      *       "unique_states": [
                      *         "pending",
@@ -730,6 +781,12 @@ export interface operations {
                         priority: number;
                         /** @description Times a handler put the job back for later with `job.snooze(ms)`. */
                         snoozes: number;
+                        /** @description A `processing` job was asked to stop (`POST /api/jobs/{id}/cancel`): its handler’s signal aborted, and it becomes `cancelled` when the handler settles. */
+                        cancel_requested: boolean;
+                        /** @description What the handler returned (any JSON value) once `completed`; null when it returned nothing. Left out of a list page asked for with `payload=false`. */
+                        result?: unknown;
+                        /** @description The last value the handler reported with `job.progress(value)` (any JSON value up to 64 KiB), or null. Left out of a list page asked for with `payload=false`. */
+                        progress?: unknown;
                         /** @description The unique key the job was enqueued with, or null. */
                         unique_key: string | null;
                         /** @description The statuses in which the job holds its unique key (no other job with that key can be enqueued meanwhile); null without a key. */
@@ -903,6 +960,9 @@ export interface operations {
                      *           "last_error": null,
                      *           "priority": 0,
                      *           "snoozes": 0,
+                     *           "cancel_requested": false,
+                     *           "result": null,
+                     *           "progress": null,
                      *           "unique_key": null,
                      *           "unique_states": null,
                      *           "schedule_name": null,
@@ -925,6 +985,9 @@ export interface operations {
                      *           "last_error": null,
                      *           "priority": -10,
                      *           "snoozes": 0,
+                     *           "cancel_requested": false,
+                     *           "result": null,
+                     *           "progress": null,
                      *           "unique_key": null,
                      *           "unique_states": null,
                      *           "schedule_name": null,
@@ -962,6 +1025,12 @@ export interface operations {
                             priority: number;
                             /** @description Times a handler put the job back for later with `job.snooze(ms)`. */
                             snoozes: number;
+                            /** @description A `processing` job was asked to stop (`POST /api/jobs/{id}/cancel`): its handler’s signal aborted, and it becomes `cancelled` when the handler settles. */
+                            cancel_requested: boolean;
+                            /** @description What the handler returned (any JSON value) once `completed`; null when it returned nothing. Left out of a list page asked for with `payload=false`. */
+                            result?: unknown;
+                            /** @description The last value the handler reported with `job.progress(value)` (any JSON value up to 64 KiB), or null. Left out of a list page asked for with `payload=false`. */
+                            progress?: unknown;
                             /** @description The unique key the job was enqueued with, or null. */
                             unique_key: string | null;
                             /** @description The statuses in which the job holds its unique key (no other job with that key can be enqueued meanwhile); null without a key. */
@@ -1124,6 +1193,9 @@ export interface operations {
                      *           "last_error": null,
                      *           "priority": 0,
                      *           "snoozes": 0,
+                     *           "cancel_requested": false,
+                     *           "result": null,
+                     *           "progress": null,
                      *           "unique_key": "welcome:user@example.com",
                      *           "unique_states": [
                      *             "pending",
@@ -1152,11 +1224,11 @@ export interface operations {
                     /**
                      * @example {
                      *       "status": 400,
-                     *       "message": "status: Invalid enum value. Expected 'pending' | 'processing' | 'completed' | 'failed', received 'done'",
+                     *       "message": "status: Invalid enum value. Expected 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled', received 'done'",
                      *       "data": {
                      *         "status": {
                      *           "code": "invalid_enum_value",
-                     *           "message": "Invalid enum value. Expected 'pending' | 'processing' | 'completed' | 'failed', received 'done'"
+                     *           "message": "Invalid enum value. Expected 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled', received 'done'"
                      *         }
                      *       }
                      *     }
@@ -1219,7 +1291,8 @@ export interface operations {
                      *       "processing": 2,
                      *       "completed": 100,
                      *       "failed": 5,
-                     *       "total": 117,
+                     *       "cancelled": 1,
+                     *       "total": 118,
                      *       "success_rate": 0.952
                      *     }
                      */
@@ -1277,6 +1350,9 @@ export interface operations {
                      *       "last_error": null,
                      *       "priority": 0,
                      *       "snoozes": 0,
+                     *       "cancel_requested": false,
+                     *       "result": null,
+                     *       "progress": null,
                      *       "unique_key": "welcome:user@example.com",
                      *       "unique_states": [
                      *         "pending",
@@ -1344,7 +1420,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The job is neither `pending` nor `failed`. */
+            /** @description The job is neither `pending`, `failed` nor `cancelled`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1353,7 +1429,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "status": 400,
-                     *       "message": "Only pending or failed jobs can be deleted.",
+                     *       "message": "Only pending, failed or cancelled jobs can be deleted.",
                      *       "data": {}
                      *     }
                      */
@@ -1427,6 +1503,9 @@ export interface operations {
                      *       "last_error": null,
                      *       "priority": 0,
                      *       "snoozes": 0,
+                     *       "cancel_requested": false,
+                     *       "result": null,
+                     *       "progress": null,
                      *       "unique_key": "welcome:user@example.com",
                      *       "unique_states": [
                      *         "pending",
@@ -1441,7 +1520,7 @@ export interface operations {
                     "application/json": components["schemas"]["Job"];
                 };
             };
-            /** @description The job is not `failed`. */
+            /** @description The job is neither `failed` nor `cancelled`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1450,7 +1529,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "status": 400,
-                     *       "message": "Only failed jobs can be requeued.",
+                     *       "message": "Only failed or cancelled jobs can be requeued.",
                      *       "data": {}
                      *     }
                      */
@@ -1505,6 +1584,220 @@ export interface operations {
                      *           "message": "Job \"0194455b-5100-7c3a-9f2e-4b8d1a6e0c58\" holds the unique key \"welcome:user@example.com\"."
                      *         }
                      *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    cancelJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job’s id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job: `cancelled`, or still `processing` with `cancel_requested` true until its handler settles. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0194455b-5100-7c3a-9f2e-4b8d1a6e0c57",
+                     *       "topic": "send_email",
+                     *       "payload": {
+                     *         "to": "user@example.com",
+                     *         "subject": "Hello"
+                     *       },
+                     *       "status": "processing",
+                     *       "run_at": "2025-01-08T12:00:00.000Z",
+                     *       "retries": 0,
+                     *       "max_retries": 5,
+                     *       "last_error": null,
+                     *       "priority": 0,
+                     *       "snoozes": 0,
+                     *       "cancel_requested": true,
+                     *       "result": null,
+                     *       "progress": null,
+                     *       "unique_key": "welcome:user@example.com",
+                     *       "unique_states": [
+                     *         "pending",
+                     *         "processing"
+                     *       ],
+                     *       "schedule_name": null,
+                     *       "schedule_tick": null,
+                     *       "created": "2025-01-08T10:00:00.000Z",
+                     *       "updated": "2025-01-08T12:00:03.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No job has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 404,
+                     *       "message": "The requested resource wasn't found.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The job is already finished (`completed`, `failed` or `cancelled`); nothing changed. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 409,
+                     *       "message": "Job \"0194455b-5100-7c3a-9f2e-4b8d1a6e0c57\" is already completed: only pending and processing jobs can be cancelled.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    waitForJob: {
+        parameters: {
+            query?: {
+                /** @description How long to wait at most, ms: 0 to 60000 (default 30000). 0 answers the job as it is. */
+                timeout?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The job’s id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job: final, or as it was when the time ran out. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0194455b-5100-7c3a-9f2e-4b8d1a6e0c57",
+                     *       "topic": "send_email",
+                     *       "payload": {
+                     *         "to": "user@example.com",
+                     *         "subject": "Hello"
+                     *       },
+                     *       "status": "completed",
+                     *       "run_at": "2025-01-08T12:00:00.000Z",
+                     *       "retries": 0,
+                     *       "max_retries": 5,
+                     *       "last_error": null,
+                     *       "priority": 0,
+                     *       "snoozes": 0,
+                     *       "cancel_requested": false,
+                     *       "result": {
+                     *         "sent": true,
+                     *         "messageId": "msg_81f2"
+                     *       },
+                     *       "progress": {
+                     *         "done": 3,
+                     *         "of": 3
+                     *       },
+                     *       "unique_key": "welcome:user@example.com",
+                     *       "unique_states": [
+                     *         "pending",
+                     *         "processing"
+                     *       ],
+                     *       "schedule_name": null,
+                     *       "schedule_tick": null,
+                     *       "created": "2025-01-08T10:00:00.000Z",
+                     *       "updated": "2025-01-08T12:00:04.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description `timeout` is not an integer from 0 to 60000. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 400,
+                     *       "message": "timeout: timeout must be an integer from 0 to 60000 (ms).",
+                     *       "data": {
+                     *         "timeout": {
+                     *           "code": "too_big",
+                     *           "message": "timeout must be an integer from 0 to 60000 (ms)."
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No job has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 404,
+                     *       "message": "The requested resource wasn't found.",
+                     *       "data": {}
                      *     }
                      */
                     "application/json": components["schemas"]["Error"];
@@ -1739,7 +2032,8 @@ export interface operations {
                      *             "pending": 42,
                      *             "processing": 3,
                      *             "completed": 1200,
-                     *             "failed": 0
+                     *             "failed": 0,
+                     *             "cancelled": 0
                      *           },
                      *           "oldest_pending_age_ms": 1250,
                      *           "paused": false,
@@ -1800,7 +2094,8 @@ export interface operations {
                      *         "pending": 42,
                      *         "processing": 3,
                      *         "completed": 1200,
-                     *         "failed": 0
+                     *         "failed": 0,
+                     *         "cancelled": 0
                      *       },
                      *       "oldest_pending_age_ms": 1250,
                      *       "paused": false,
@@ -1897,7 +2192,8 @@ export interface operations {
                      *         "pending": 42,
                      *         "processing": 3,
                      *         "completed": 1200,
-                     *         "failed": 0
+                     *         "failed": 0,
+                     *         "cancelled": 0
                      *       },
                      *       "oldest_pending_age_ms": 1250,
                      *       "paused": false,
@@ -1986,7 +2282,8 @@ export interface operations {
                      *         "pending": 42,
                      *         "processing": 3,
                      *         "completed": 1200,
-                     *         "failed": 0
+                     *         "failed": 0,
+                     *         "cancelled": 0
                      *       },
                      *       "oldest_pending_age_ms": 1250,
                      *       "paused": true,
@@ -2054,7 +2351,8 @@ export interface operations {
                      *         "pending": 42,
                      *         "processing": 3,
                      *         "completed": 1200,
-                     *         "failed": 0
+                     *         "failed": 0,
+                     *         "cancelled": 0
                      *       },
                      *       "oldest_pending_age_ms": 1250,
                      *       "paused": false,
@@ -2781,6 +3079,9 @@ export interface operations {
                      *       "last_error": null,
                      *       "priority": 0,
                      *       "snoozes": 0,
+                     *       "cancel_requested": false,
+                     *       "result": null,
+                     *       "progress": null,
                      *       "unique_key": null,
                      *       "unique_states": null,
                      *       "schedule_name": "nightly-report",

@@ -53,7 +53,7 @@ export async function insertBulkJobs(jobs: Jobs, total: number): Promise<Record<
   }
   if (jobs.store.dialect === 'postgres') await query('analyze jobs');
   else await query('analyze');
-  const counts: Record<JobStatus, number> = { completed: 0, pending: 0, failed: 0, processing: 0 };
+  const counts: Record<JobStatus, number> = { completed: 0, pending: 0, failed: 0, processing: 0, cancelled: 0 };
   for (let i = 0; i < total; i++) {
     const bucket = i % 100;
     counts[bucket < 70 ? 'completed' : bucket < 85 ? 'pending' : bucket < 95 ? 'failed' : 'processing']++;

@@ -9,6 +9,8 @@ export interface WorkerConfig {
   topic: string;
   options?: Record<string, unknown>;
   handlerMs?: number;
+  /** Each handler runs until its signal aborts, and prints when and why. */
+  untilAborted?: boolean;
 }
 
 /** A worker child process and the lines it printed so far. */
@@ -44,6 +46,16 @@ export class WorkerProcess {
       .map((l) => {
         const [, id, token, at] = l.split(' ');
         return { id: id!, token: token!, at: Number(at) };
+      });
+  }
+
+  /** Handlers whose signal aborted (`untilAborted`): when, and the reason's name. */
+  aborted(): { id: string; at: number; reason: string }[] {
+    return this.lines
+      .filter((l) => l.startsWith('abort '))
+      .map((l) => {
+        const [, id, at, reason] = l.split(' ');
+        return { id: id!, at: Number(at), reason: reason! };
       });
   }
 

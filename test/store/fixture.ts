@@ -135,7 +135,7 @@ export async function jobCount(store: Store): Promise<number> {
 
 /** What the kept counts should say: `count(*)` of the table itself, by status. */
 export async function countedByStatus(store: Store): Promise<StatusCounts> {
-  const counts: StatusCounts = { pending: 0, processing: 0, completed: 0, failed: 0 };
+  const counts: StatusCounts = { pending: 0, processing: 0, completed: 0, failed: 0, cancelled: 0 };
   const rows = await rawQuery(store, 'select status, count(*) as n from jobs group by status');
   for (const row of rows) counts[row.status as JobStatus] = Number(row.n);
   return counts;

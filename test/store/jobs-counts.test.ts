@@ -123,7 +123,7 @@ describe.each(dialects())('store: kept counts on %s', (dialect) => {
     await insertJobs(fx.store, 10, (i) => ({ topic: TOPICS[i % 3]! }));
     await claimAll(fx.store, 'a');
     await rawQuery(fx.store, 'delete from jobs');
-    expect(await fx.store.jobCountByStatus()).toEqual({ pending: 0, processing: 0, completed: 0, failed: 0 });
+    expect(await fx.store.jobCountByStatus()).toEqual({ pending: 0, processing: 0, completed: 0, failed: 0, cancelled: 0 });
     expect((await fx.store.jobList({ limit: 10, offset: 0 })).total).toBe(0);
   });
 

@@ -16,7 +16,7 @@ describe.each(dialects())('store: job query edges on %s', (dialect) => {
     await insertJobs(fx.store, 2);
     await rawQuery(fx.store, 'insert into job_counts (topic, status, n) values (?, ?, ?)', ['default', 'from-v9', 5]);
     try {
-      expect(await fx.store.jobCountByStatus()).toEqual({ pending: 2, processing: 0, completed: 0, failed: 0 });
+      expect(await fx.store.jobCountByStatus()).toEqual({ pending: 2, processing: 0, completed: 0, failed: 0, cancelled: 0 });
     } finally {
       await rawQuery(fx.store, 'delete from job_counts where status = ?', ['from-v9']);
     }

@@ -28,6 +28,9 @@ describe.each(dialects())('store: jobInsert, jobInsertMany, jobGet on %s', (dial
       lastError: null,
       priority: -7,
       snoozes: 0,
+      cancelRequested: false,
+      result: null,
+      progress: null,
       uniqueKey: null,
       uniqueStates: null,
       scheduleName: null,
@@ -104,7 +107,7 @@ describe.each(dialects())('store: jobInsert, jobInsertMany, jobGet on %s', (dial
     const first = await fx.store.jobInsert(jobParams({ topic: 'a', payload: 1 }));
     await expect(fx.store.jobInsert(jobParams({ id: first.id, topic: 'b', payload: 2 }))).rejects.toThrow();
     expect(await fx.store.jobGet(first.id)).toEqual(first);
-    expect(await fx.store.jobCountByStatus()).toEqual({ pending: 1, processing: 0, completed: 0, failed: 0 });
+    expect(await fx.store.jobCountByStatus()).toEqual({ pending: 1, processing: 0, completed: 0, failed: 0, cancelled: 0 });
   });
 
   it('jobGet of an unknown id is null', async () => {
@@ -144,7 +147,7 @@ describe.each(dialects())('store: jobInsert, jobInsertMany, jobGet on %s', (dial
     await expect(fx.store.jobInsertMany([a, jobParams(), { ...jobParams(), id: a.id }])).rejects.toThrow();
     expect(await jobCount(fx.store)).toBe(1);
     expect(await fx.store.jobGet(a.id)).toBeNull();
-    expect(await fx.store.jobCountByStatus()).toEqual({ pending: 1, processing: 0, completed: 0, failed: 0 });
+    expect(await fx.store.jobCountByStatus()).toEqual({ pending: 1, processing: 0, completed: 0, failed: 0, cancelled: 0 });
   });
 
   it('jobInsertMany with an id already stored stores nothing and leaves that job alone', async () => {
@@ -164,7 +167,7 @@ describe.each(dialects())('store: jobInsert, jobInsertMany, jobGet on %s', (dial
     expect(records.map((r) => r.id)).toEqual(params.map((p) => p.id));
     expect(records.map((r) => (r.payload as { i: number }).i)).toEqual(params.map((_, i) => i));
     expect(await jobCount(fx.store)).toBe(1_200);
-    expect(await fx.store.jobCountByStatus()).toEqual({ pending: 1_200, processing: 0, completed: 0, failed: 0 });
+    expect(await fx.store.jobCountByStatus()).toEqual({ pending: 1_200, processing: 0, completed: 0, failed: 0, cancelled: 0 });
     expect((await fx.store.jobList({ topic: 't1', limit: 1, offset: 0 })).total).toBe(400);
   });
 

@@ -132,7 +132,7 @@ describe.each(dialects())('store: retention, requeue and delete on %s', (dialect
       expect(await fx.store.jobGet(pending.id)).toBeNull();
       expect(await fx.store.jobGet(failed.id)).toBeNull();
       expect(await fx.store.jobDelete(pending.id)).toBe('not_found');
-      expect(await fx.store.jobCountByStatus()).toEqual({ pending: 0, processing: 1, completed: 1, failed: 0 });
+      expect(await fx.store.jobCountByStatus()).toEqual({ pending: 0, processing: 1, completed: 1, failed: 0, cancelled: 0 });
     });
 
     it('answers conflict for a processing or completed job and leaves it alone', async () => {

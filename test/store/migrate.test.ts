@@ -82,6 +82,15 @@ async function undoJobControls(store: Store): Promise<string> {
   return '0003_job_controls';
 }
 
+/** Takes a database back to the release before running jobs (issue 15): its three columns dropped. */
+async function undoRunningJobs(store: Store): Promise<string> {
+  const sql = (text: string) => rawQuery(store, text);
+  for (const column of ['cancel_requested', 'result', 'progress']) await sql(`alter table jobs drop column ${column}`);
+  const name = store.dialect === 'postgres' ? '0008_running_jobs' : '0005_running_jobs';
+  await sql(`delete from jb_migrations where name = '${name}'`);
+  return name;
+}
+
 /**
  * Takes a database back to the release before schedules (issue 16): the table and the jobs'
  * schedule columns dropped, the migration's record deleted. Returns the migration's name.
@@ -113,7 +122,7 @@ describe.each(dialects())('store: migrate on %s', (dialect) => {
   const fx = useStore(dialect);
 
   it('a new database opens with every table the store uses, empty', async () => {
-    expect(await fx.store.jobCountByStatus()).toEqual({ pending: 0, processing: 0, completed: 0, failed: 0 });
+    expect(await fx.store.jobCountByStatus()).toEqual({ pending: 0, processing: 0, completed: 0, failed: 0, cancelled: 0 });
     expect(await fx.store.jobList({ limit: 10, offset: 0 })).toEqual({ items: [], total: 0 });
     expect(await fx.store.superuserCount()).toBe(0);
     expect(await fx.store.settingGet('any')).toBeNull();
@@ -258,6 +267,47 @@ describe.each(dialects())('store: migrate on %s', (dialect) => {
         expect(claimed.map((j) => j.id)).toEqual([first.job.id]);
         const rows = await rawQuery(upgraded, 'select unique_slot from jobs where id = ?', [first.job.id]);
         expect(rows[0]!.unique_slot ?? null).toBeNull();
+      } finally {
+        await upgraded.close();
+      }
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('a database of the release before running jobs is upgraded in place: its jobs keep, and can be cancelled, completed with a result, and report progress', async () => {
+    const db = await createTestDatabase(dialect);
+    try {
+      const old = await openStore(db.url);
+      const all = await migrationNames(old);
+      const missing = await undoRunningJobs(old);
+      // Jobs as that release wrote them: one waiting, one running.
+      const [waiting, running] = [jobParams().id, jobParams().id];
+      const at = new Date(Date.now() - 1_000).toISOString();
+      for (const id of [waiting, running]) {
+        await rawQuery(
+          old,
+          `insert into jobs (id, topic, payload, status, run_at, retries, max_retries, created, updated)
+           values (?, 'old', '{"n":1}', 'pending', ?, 0, 3, ?, ?)`,
+          [id, at, at, at],
+        );
+      }
+      await rawQuery(old, `update jobs set status = 'processing', lock_token = 'tok', locked_until = ? where id = ?`, [
+        new Date(Date.now() + 60_000).toISOString(),
+        running,
+      ]);
+      await old.close();
+
+      const upgraded = await openStore(db.url);
+      try {
+        expect(upgraded.opening.migrationsApplied).toEqual([missing]);
+        expect(await migrationNames(upgraded)).toEqual(all);
+        expect(await upgraded.jobGet(waiting)).toMatchObject({ status: 'pending', cancelRequested: false, result: null, progress: null });
+        expect(await upgraded.jobCancel(waiting)).toMatchObject({ outcome: 'cancelled', job: { status: 'cancelled' } });
+        expect(await upgraded.jobSetProgress({ id: running, lockToken: 'tok', progressJson: '{"done":1}' })).toEqual({ id: running, cancelRequested: false });
+        expect(await upgraded.jobCompleteMany([{ id: running, lockToken: 'tok', resultJson: '[1,2]' }])).toEqual([running]);
+        expect(await upgraded.jobGet(running)).toMatchObject({ status: 'completed', result: [1, 2], progress: { done: 1 } });
+        expect(await upgraded.jobCountByStatus()).toMatchObject({ cancelled: 1, completed: 1 });
       } finally {
         await upgraded.close();
       }

@@ -247,6 +247,7 @@ function renderDetail(): void {
         },
         requeue: (job) => void act(() => client.requeue(job.id)),
         remove: (job) => void remove(job),
+        cancel: (job) => void cancel(job),
       },
       state.detailProblem,
     ),
@@ -259,6 +260,12 @@ async function remove(job: Job): Promise<void> {
     await client.delete(job.id);
     return null;
   });
+}
+
+async function cancel(job: Job): Promise<void> {
+  const what = job.status === 'processing' ? 'Its handler will be told to stop.' : 'It will not run.';
+  if (!(await confirmDialog(`Cancel job ${job.id} (${job.topic})? ${what}`, 'Cancel job'))) return;
+  await act(() => client.cancel(job.id));
 }
 
 async function open(id: string): Promise<void> {

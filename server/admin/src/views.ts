@@ -1,8 +1,9 @@
 import type { Job, JobPage, JobStats, ListOptions } from '@jobbase/client';
 import { h } from './dom.js';
 import { formatRate, localTime, prettyJson, shortId } from './format.js';
+import { cancelButton, runningJobSections } from './running-job-views.js';
 
-export const STATUSES = ['pending', 'processing', 'completed', 'failed'] as const;
+export const STATUSES = ['pending', 'processing', 'completed', 'failed', 'cancelled'] as const;
 
 /** The list's orders, as the sort menu names them. */
 export const SORTS = [
@@ -135,6 +136,7 @@ export interface DetailActions {
   close(): void;
   requeue(job: Job): void;
   remove(job: Job): void;
+  cancel(job: Job): void;
 }
 
 export function detailView(job: Job, actions: DetailActions, problem: string | null): HTMLElement {
@@ -175,14 +177,18 @@ export function detailView(job: Job, actions: DetailActions, problem: string | n
     ),
     h('h3', {}, 'Payload'),
     h('pre', { class: 'payload', tabindex: 0 }, prettyJson(job.payload)),
+    ...runningJobSections(job),
     h('h3', {}, 'Last error'),
     job.last_error ? h('pre', { class: 'last-error', tabindex: 0 }, job.last_error) : h('p', { class: 'muted' }, 'None.'),
     h(
       'div',
       { class: 'actions' },
       // Only what the rules allow is offered; the server still has the last word.
-      job.status === 'failed' ? h('button', { type: 'button', class: 'primary', onclick: () => actions.requeue(job) }, 'Requeue') : null,
-      job.status === 'pending' || job.status === 'failed'
+      job.status === 'failed' || job.status === 'cancelled'
+        ? h('button', { type: 'button', class: 'primary', onclick: () => actions.requeue(job) }, 'Requeue')
+        : null,
+      cancelButton(job, actions.cancel),
+      job.status === 'pending' || job.status === 'failed' || job.status === 'cancelled'
         ? h('button', { type: 'button', class: 'danger', onclick: () => actions.remove(job) }, 'Delete')
         : null,
     ),

@@ -6,6 +6,7 @@ import { PeriodicPass } from '../periodic-pass.js';
 export interface Retention {
   completed?: number;
   failed?: number;
+  cancelled?: number;
 }
 
 const BATCH = 1_000;
@@ -27,14 +28,13 @@ export class Cleaner extends PeriodicPass {
 
   /** Runs only when some status has a retention. */
   override start(): void {
-    const { completed, failed } = this.options.retention;
-    if (completed !== undefined || failed !== undefined) super.start();
+    if (Object.values(this.options.retention).some((age) => age !== undefined)) super.start();
   }
 
   protected async pass(): Promise<void> {
     const now = Date.now();
     try {
-      for (const status of ['completed', 'failed'] as const) {
+      for (const status of ['completed', 'failed', 'cancelled'] as const) {
         const age = this.options.retention[status];
         if (age === undefined) continue;
         const before = new Date(now - age);

@@ -1,7 +1,7 @@
-import type { JobFinishParams, JobStore } from '../store/types.js';
+import type { JobCompleteItem, JobStore } from '../store/types.js';
 
 interface Waiting {
-  item: JobFinishParams;
+  item: JobCompleteItem;
   resolve: (updated: Date | null) => void;
   reject: (err: unknown) => void;
 }
@@ -21,7 +21,7 @@ export class Completer {
    * Resolves to the `updated` time written when the job was completed, null when its lock had
    * been lost.
    */
-  complete(item: JobFinishParams): Promise<Date | null> {
+  complete(item: JobCompleteItem): Promise<Date | null> {
     return new Promise((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
       this.flushing ??= this.flush();

@@ -6,7 +6,11 @@ import { MAX_RUN_AT } from './validate.js';
 /** What a handler receives: the job, its abort signal and a typed view of its payload. */
 export interface JobContext<P = unknown> extends JobRecord {
   payload: P;
-  /** Fires when the job's lock expires or when shutdown gives up waiting for it. */
+  /**
+   * Fires when the job's lock expires, when it is cancelled (`jobs.cancel`, from any process:
+   * the reason is a JobCancelledError), when its lock was lost, or when shutdown gives up
+   * waiting for it.
+   */
   signal: AbortSignal;
   /**
    * The payload as is, or parsed by a zod schema. A payload that does not fit fails the job
@@ -22,6 +26,29 @@ export interface JobContext<P = unknown> extends JobRecord {
    * asking for a snooze fails its attempt as usual. `ms`: an integer ≥ 0, else this throws.
    */
   snooze(ms: number): JobSnoozed;
+  /**
+   * Stores `value` (any JSON, up to 64 KiB) as the job's `progress`, and counts as a heartbeat.
+   * Writes are coalesced: at most one per job per 250 ms, the last value always lands (before
+   * the job finishes at the latest). Resolves once this value or a later one is stored; rejects
+   * at once, the job going on, when the value is not JSON or too large.
+   */
+  progress(value: unknown): Promise<void>;
+  /**
+   * Pushes the job's execution timeout to `ms` from now (an integer ≥ 1). Resolves true, or
+   * false when the lock was already lost (then `signal` aborts).
+   */
+  extendLock(ms: number): Promise<boolean>;
+}
+
+/** What the handler's `job` does beyond the record: the execution's side of progress and extendLock. */
+export interface RunningJobHooks {
+  progress(value: unknown): Promise<void>;
+  extendLock(ms: number): Promise<boolean>;
+}
+
+/** The reason of `job.signal` when the job was cancelled. */
+export class JobCancelledError extends Error {
+  override readonly name = 'JobCancelledError';
 }
 
 /** What `job.snooze(ms)` returns, for the handler to return. */
@@ -74,8 +101,38 @@ const SIGNAL: PropertyDescriptor = {
  * collections (test/engine-garbage.test.ts: ~1,200 promoted bytes a job, ~90 without), and
  * making an AbortSignal per job is costly whether or not anyone listens to it.
  */
-export function toJobContext(record: JobRecord, controller: AbortController, snooze: SnoozeRequest = { ms: undefined }): JobContext {
-  const context = Object.assign({}, record) as JobContext & { [CONTROLLER]: AbortController };
+const HOOKS = Symbol('jobbase.hooks');
+type WithHooks = { [HOOKS]: RunningJobHooks };
+
+/**
+ * `progress` and `extendLock` as getters, like `signal`: the function is made when a handler
+ * reads it, so a job whose handler never does costs no closures (test/engine-garbage.test.ts).
+ */
+const PROGRESS: PropertyDescriptor = {
+  get(this: WithHooks) {
+    const hooks = this[HOOKS];
+    return (value: unknown) => hooks.progress(value);
+  },
+  enumerable: true,
+  configurable: true,
+};
+
+const EXTEND_LOCK: PropertyDescriptor = {
+  get(this: WithHooks) {
+    const hooks = this[HOOKS];
+    return (ms: number) => hooks.extendLock(ms);
+  },
+  enumerable: true,
+  configurable: true,
+};
+
+export function toJobContext(
+  record: JobRecord,
+  controller: AbortController,
+  snooze: SnoozeRequest = { ms: undefined },
+  hooks?: RunningJobHooks,
+): JobContext {
+  const context = Object.assign({}, record) as JobContext & { [CONTROLLER]: AbortController } & WithHooks;
   context[CONTROLLER] = controller;
   Object.defineProperty(context, 'signal', SIGNAL);
   context.unmarshalPayload = ((schema?: ZodType<unknown, ZodTypeDef, unknown>) => {
@@ -97,5 +154,13 @@ export function toJobContext(record: JobRecord, controller: AbortController, sno
     snooze.ms = ms;
     return Object.freeze({ snoozeMs: ms });
   };
+  if (hooks) {
+    context[HOOKS] = hooks;
+    Object.defineProperty(context, 'progress', PROGRESS);
+    Object.defineProperty(context, 'extendLock', EXTEND_LOCK);
+  } else {
+    context.progress = () => Promise.resolve();
+    context.extendLock = () => Promise.resolve(true);
+  }
   return context;
 }

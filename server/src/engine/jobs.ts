@@ -28,6 +28,7 @@ import {
   DEFAULT_SHUTDOWN_TIMEOUT,
   DEFAULT_WORKER_POOL_SIZE,
 } from '../defaults.js';
+import { DEFAULT_WAIT_TIMEOUT, FINAL_STATUSES } from '@jobbase/contract';
 import { JobsError, validationError, type FieldProblem } from '../errors.js';
 import { defaultLogger, type Logger } from '../logger.js';
 import { openStore } from '../store/open.js';
@@ -45,10 +46,10 @@ import { Scheduler } from './scheduler.js';
 import type { ScheduleOptions, ScheduleRecord, ScheduleSpec } from './schedules.js';
 import { assertTopicPayload, withParsedPayload } from './typed-topics.js';
 import { toBackoffFunction, type BackoffFunction, type ExponentialBackoff } from './retry-policy.js';
-import { MAX_TIMER, registeredTopic, type RegisteredTopic, type TopicOptions } from './topic-settings.js';
 import { TopicControl, toTopicInfo, validTopicUpdate, type TopicInfo, type TopicUpdate } from './topic-control.js';
-
-export type { TopicInfo, TopicUpdate } from './topic-control.js';
+import { MAX_TIMER, registeredTopic, validHeartbeat, type RegisteredTopic, type TopicOptions } from './topic-settings.js';
+import { CANCEL_CHECK_INTERVAL, HeldJobs } from './held-jobs.js';
+import { JobWaiters } from './job-waiters.js';
 import {
   encodePayload,
   validListQuery,
@@ -59,6 +60,8 @@ import {
   validUnique,
   type EnqueueOptions,
 } from './validate.js';
+
+export type { TopicInfo, TopicUpdate } from './topic-control.js';
 
 export interface JobsOptions<T extends TopicSchemas = {}> {
   /** `sqlite:./jb_data/data.db` (default) or `postgres://user@host/db`. */
@@ -75,6 +78,13 @@ export interface JobsOptions<T extends TopicSchemas = {}> {
   maxRetries?: number;
   /** How long a claimed job is locked: its execution timeout. ms. */
   lockDuration?: number;
+  /**
+   * Renew a running job's lock every `heartbeat` ms (100 or more), so a job whose worker died
+   * is rescued about 2 × heartbeat (plus the rescue interval) after its last renewal instead of
+   * when its whole lockDuration has run out; lockDuration stays its execution timeout. Default:
+   * none. Per topic too (`register` options).
+   */
+  heartbeat?: number;
   pollInterval?: number;
   workerPoolSize?: number;
   batchSize?: number;
@@ -166,6 +176,8 @@ export interface JobsEvents {
   'job:released': [job: ClaimedJob];
   /** The job's lock had been taken over by the time this worker finished it. */
   'job:lost': [job: ClaimedJob];
+  /** The job was cancelled while it ran (`cancel`): it is `cancelled`, whatever its handler did. */
+  'job:cancelled': [job: ClaimedJob];
   /** Recording the outcome failed; the rescuer will pick the job up once its lock expires. */
   'job:error': [job: ClaimedJob, err: Error];
 }
@@ -185,6 +197,9 @@ export class Jobs<T extends TopicSchemas = {}> {
   private readonly scheduler: Scheduler;
   /** Recurring schedules: list, get, create, update, delete, pause, resume, trigger. */
   readonly schedules: ScheduleControls;
+  private readonly held: HeldJobs;
+  private readonly waiters: JobWaiters;
+  private readonly openWaits = new Set<Promise<unknown>>();
   private readonly settings: ReturnType<typeof resolveSettings>;
   private readonly backoff: BackoffFunction;
   private closed = false;
@@ -202,7 +217,12 @@ export class Jobs<T extends TopicSchemas = {}> {
     this.topics = options.topics;
     this.backoff = toBackoffFunction(options.backoff ?? DEFAULT_BACKOFF);
     this.completer = new Completer(store);
-    const deps = { store, completer: this.completer, logger: this.logger };
+    // The tick that renews locks and reads cancel marks: half the shortest heartbeat, if shorter.
+    this.held = new HeldJobs(store, this.logger, () =>
+      Math.min(CANCEL_CHECK_INTERVAL, ...[this.settings, ...this.registered.values()].flatMap((t) => (t.heartbeat ? [t.heartbeat / 2] : []))),
+    );
+    this.waiters = new JobWaiters(store, this.logger);
+    const deps = { store, completer: this.completer, logger: this.logger, held: this.held, maxResultSize: this.settings.maxPayloadSize };
     this.control = new TopicControl(store, () => this.producer.wake(), this.logger);
     this.producer = new Producer(
       store,
@@ -218,11 +238,12 @@ export class Jobs<T extends TopicSchemas = {}> {
       interval: this.settings.cleanupInterval,
       logger: this.logger,
     });
-    const engine = { lockDuration: this.settings.lockDuration, backoff: this.backoff };
+    const engine = { lockDuration: this.settings.lockDuration, backoff: this.backoff, heartbeat: this.settings.heartbeat };
     this.rescuer = new Rescuer(store, {
-      // Never longer than the shortest lock registered by start(): a crashed worker's job is
-      // looked for soon after its lock ran out.
-      interval: () => Math.min(this.settings.rescueInterval, ...[engine, ...this.registered.values()].map((t) => t.lockDuration)),
+      // Never longer than the shortest lock registered by start(), nor than a heartbeat: a
+      // crashed worker's job is looked for soon after its lock ran out.
+      interval: () =>
+        Math.min(this.settings.rescueInterval, ...[engine, ...this.registered.values()].map((t) => Math.min(t.lockDuration, t.heartbeat ?? Infinity))),
       policyOf: (topic) => this.registered.get(topic) ?? engine,
       logger: this.logger,
     });
@@ -273,7 +294,10 @@ export class Jobs<T extends TopicSchemas = {}> {
     if (typeof handler !== 'function') throw new TypeError('handler must be a function');
     const schema = this.topics?.schemaOf(topic);
     const run = schema ? withParsedPayload(schema, handler as JobHandler) : (handler as JobHandler);
-    this.registered.set(topic, registeredTopic(topic, run, options, { lockDuration: this.settings.lockDuration, backoff: this.backoff }));
+    this.registered.set(
+      topic,
+      registeredTopic(topic, run, options, { lockDuration: this.settings.lockDuration, backoff: this.backoff, heartbeat: this.settings.heartbeat }),
+    );
     if (this.producer.isRunning) this.recordRegistered([topic]);
     this.producer.wake();
   }
@@ -395,18 +419,18 @@ export class Jobs<T extends TopicSchemas = {}> {
     const finished = counts.completed + counts.failed;
     return {
       ...counts,
-      total: counts.pending + counts.processing + counts.completed + counts.failed,
+      total: counts.pending + counts.processing + counts.completed + counts.failed + counts.cancelled,
       success_rate: finished === 0 ? 0 : counts.completed / finished,
     };
   }
 
-  /** A failed job back to pending: retries 0, due now, last error cleared. */
+  /** A failed or cancelled job back to pending: retries 0, due now, last error, result and progress cleared. */
   async requeue(id: string): Promise<JobRecord> {
     this.assertOpen();
     assertJobId(id);
     const result = await this.store.jobRequeue(id);
     if (result === null) throw notFound(id);
-    if (result === 'conflict') throw new JobsError('conflict', 'Only failed jobs can be requeued.');
+    if (result === 'conflict') throw new JobsError('conflict', 'Only failed or cancelled jobs can be requeued.');
     if ('keyHeldBy' in result) {
       const message = `Job "${result.keyHeldBy}" holds the unique key of this job; requeue it once that job has left its unique states.`;
       throw new JobsError('unique_conflict', message, { unique_key: { code: 'conflict', message } });
@@ -415,13 +439,13 @@ export class Jobs<T extends TopicSchemas = {}> {
     return result;
   }
 
-  /** Deletes a pending or failed job. */
+  /** Deletes a pending, failed or cancelled job. */
   async delete(id: string): Promise<void> {
     this.assertOpen();
     assertJobId(id);
     const result = await this.store.jobDelete(id);
     if (result === 'not_found') throw notFound(id);
-    if (result === 'conflict') throw new JobsError('conflict', 'Only pending or failed jobs can be deleted.');
+    if (result === 'conflict') throw new JobsError('conflict', 'Only pending, failed or cancelled jobs can be deleted.');
   }
 
   /**
@@ -479,6 +503,58 @@ export class Jobs<T extends TopicSchemas = {}> {
     this.topicsRecorded = Promise.all([this.topicsRecorded, recorded]).then(() => undefined);
   }
 
+  /**
+   * Cancels a job: a pending one is `cancelled` at once; a processing one is marked, its
+   * handler's `job.signal` aborts (with a JobCancelledError) within a second in whichever
+   * process runs it, and it becomes `cancelled` when the handler settles. Answers the job as it
+   * stands; a `finished` JobsError (HTTP 409) when it is already completed, failed or cancelled.
+   */
+  async cancel(id: string): Promise<JobRecord> {
+    this.assertOpen();
+    assertJobId(id);
+    const result = await this.store.jobCancel(id);
+    if (result === null) throw notFound(id);
+    if (result.outcome === 'finished') {
+      throw new JobsError('finished', `Job "${id}" is already ${result.job.status}: only pending and processing jobs can be cancelled.`);
+    }
+    if (result.outcome === 'marked') this.held.cancelNow(id);
+    else this.waiters.poke();
+    return result.job;
+  }
+
+  /**
+   * The job once it is final (completed, failed or cancelled), or as it stands when `timeout`
+   * ms (default 30 s) have passed or `signal` aborted (as it was when the wait began, when the
+   * engine is closed meanwhile). Woken by the store's change signal,
+   * with a slow poll behind it: any number of waits cost one query per change.
+   */
+  async waitFor(id: string, options: { timeout?: number; signal?: AbortSignal } = {}): Promise<JobRecord> {
+    this.assertOpen();
+    const timeout = options.timeout ?? DEFAULT_WAIT_TIMEOUT;
+    if (!Number.isInteger(timeout) || timeout < 0 || timeout > MAX_TIMER) {
+      throw validationError('timeout', 'invalid', `timeout must be an integer from 0 to ${MAX_TIMER} (ms), got ${String(timeout)}.`);
+    }
+    // close() waits for every open wait before the store closes.
+    const waiting = this.waitForFinal(id, timeout, options.signal);
+    this.openWaits.add(waiting);
+    try {
+      return await waiting;
+    } finally {
+      this.openWaits.delete(waiting);
+    }
+  }
+
+  /**
+   * Timed out: the job as it stands. Closed meanwhile: the job as the wait found it (no query
+   * each: a thousand open waits would make a thousand).
+   */
+  private async waitForFinal(id: string, timeout: number, signal: AbortSignal | undefined): Promise<JobRecord> {
+    const job = await this.get(id);
+    if (isFinal(job.status) || timeout === 0 || signal?.aborted || this.closing) return job;
+    const finished = await this.waiters.wait(id, timeout, signal);
+    return finished ?? (this.closing ? job : ((await this.store.jobGet(id)) ?? job));
+  }
+
   /** Starts claiming registered topics and rescuing expired locks. */
   start(): void {
     this.assertOpen();
@@ -522,6 +598,7 @@ export class Jobs<T extends TopicSchemas = {}> {
     await this.producer.stop(this.settings.shutdownTimeout);
     await this.control.stop();
     await this.topicsRecorded;
+    await this.held.stop();
     await this.rescuer.stop();
     await this.cleaner.stop();
     await this.scheduler.stop();
@@ -532,6 +609,8 @@ export class Jobs<T extends TopicSchemas = {}> {
   close(): Promise<void> {
     this.closing ??= (async () => {
       try {
+        await this.waiters.close();
+        await Promise.allSettled([...this.openWaits]);
         await this.stop();
       } finally {
         this.closed = true;
@@ -555,6 +634,8 @@ export class Jobs<T extends TopicSchemas = {}> {
     if (ending instanceof Error) this.events.emit('job:error', claimed, ending);
     else if ('err' in ending) this.events.emit(`job:${ending.outcome}`, ending.job, ending.err);
     else this.events.emit(`job:${ending.outcome}`, ending.job);
+    // Someone may be waiting for it (waitFor): this process's own finishes need no signal.
+    if (!(ending instanceof Error) && isFinal(ending.job.status)) this.waiters.poke();
     // A short snooze is due before the next poll: wake for it as for a job enqueued here.
     if (!(ending instanceof Error) && ending.outcome === 'snoozed') this.wakeFor(ending.job);
   }
@@ -562,6 +643,10 @@ export class Jobs<T extends TopicSchemas = {}> {
   private assertOpen(): void {
     if (this.closed || this.closing) throw new JobsError('closed', 'The job engine is closed.');
   }
+}
+
+function isFinal(status: JobStatus): boolean {
+  return (FINAL_STATUSES as readonly JobStatus[]).includes(status);
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -616,6 +701,7 @@ function resolveSettings(o: JobsOptions) {
     workerPoolSize: positive('workerPoolSize', o.workerPoolSize, DEFAULT_WORKER_POOL_SIZE, 10_000),
     batchSize: positive('batchSize', o.batchSize, DEFAULT_BATCH_SIZE, 10_000),
     shutdownTimeout: positive('shutdownTimeout', o.shutdownTimeout, DEFAULT_SHUTDOWN_TIMEOUT),
+    heartbeat: o.heartbeat === undefined ? undefined : validHeartbeat(o.heartbeat, 'Option heartbeat'),
     rescueInterval: positive('rescueInterval', o.rescueInterval, DEFAULT_RESCUE_INTERVAL),
     cleanupInterval: positive('cleanupInterval', o.cleanupInterval, DEFAULT_CLEANUP_INTERVAL),
     scheduleInterval,
@@ -633,7 +719,7 @@ function validListenUrl(listenUrl: string | false | undefined): string | false |
 
 function validRetention(retention: Retention | undefined): Retention {
   const result: Retention = {};
-  for (const status of ['completed', 'failed'] as const) {
+  for (const status of ['completed', 'failed', 'cancelled'] as const) {
     const age = retention?.[status];
     if (age === undefined) continue;
     if (!Number.isFinite(age) || age < 0) {

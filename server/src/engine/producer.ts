@@ -2,7 +2,7 @@ import type { Logger } from '../logger.js';
 import type { ClaimedJob, JobClaimParams, JobStore, TopicStore } from '../store/types.js';
 import { Execution, type Ending, type ExecutorDeps } from './executor.js';
 import type { TopicControl } from './topic-control.js';
-import type { RegisteredTopic } from './topic-settings.js';
+import { claimLockOf, type RegisteredTopic } from './topic-settings.js';
 
 /**
  * How soon a process asks again for a topic held back by its `max_running`, ms, when no slot
@@ -15,6 +15,8 @@ export interface ProducerOptions {
   batchSize: number;
   pollInterval: number;
   lockDuration: number;
+  /** The engine's heartbeat, ms, if any: its jobs are claimed for two heartbeats (claimLockOf). */
+  heartbeat: number | undefined;
 }
 
 /**
@@ -159,12 +161,12 @@ export class Producer {
       if (want <= 0) continue;
       let jobs: ClaimedJob[];
       if (settings) {
-        const result = await this.store.jobClaimControlled({ topic, limit: want, lockDuration: registered.lockDuration });
+        const result = await this.store.jobClaimControlled({ topic, limit: want, lockDuration: claimLockOf(registered) });
         jobs = result.jobs;
         if (result.heldBack === 'cap') recheckIn = Math.min(recheckIn, CAP_RECHECK);
         if (result.heldBack === 'rate' && result.retryAt) recheckIn = Math.min(recheckIn, Math.max(1, result.retryAt.getTime() - Date.now()));
       } else {
-        jobs = await this.store.jobClaim({ topics: [topic], lockDuration: registered.lockDuration, limit: want });
+        jobs = await this.store.jobClaim({ topics: [topic], lockDuration: claimLockOf(registered), limit: want });
       }
       claimed.push(...jobs);
       if (jobs.length === want) full = true;
@@ -191,16 +193,17 @@ export class Producer {
     if (this.plan?.size === this.topics.size && this.plan.version === this.control.version) return this.plan;
     const plainTopics = [...this.topics.keys()].filter((topic) => !this.isSpecial(topic));
     const lockDurationByTopic = new Map<string, number>();
+    const engineLock = claimLockOf(this.options);
     for (const topic of plainTopics) {
-      const { lockDuration } = this.topics.get(topic)!;
-      if (lockDuration !== this.options.lockDuration) lockDurationByTopic.set(topic, lockDuration);
+      const lock = claimLockOf(this.topics.get(topic)!);
+      if (lock !== engineLock) lockDurationByTopic.set(topic, lock);
     }
     this.plan = {
       size: this.topics.size,
       version: this.control.version,
       plain: {
         topics: plainTopics,
-        lockDuration: this.options.lockDuration,
+        lockDuration: engineLock,
         ...(lockDurationByTopic.size > 0 ? { lockDurationByTopic } : {}),
       },
       special: [...this.topics.keys()].filter((topic) => this.isSpecial(topic)),

@@ -9,6 +9,7 @@ const RESCUE_BATCH = 100;
 export interface RescuePolicy {
   lockDuration: number;
   backoff: BackoffFunction;
+  heartbeat: number | undefined;
 }
 
 /**
@@ -26,7 +27,10 @@ export class Rescuer extends PeriodicPass {
   }
 
   protected async pass(): Promise<void> {
-    const errorOf = (lockDuration: number) => `Lock expired after ${lockDuration} ms: the worker crashed or the handler hung.`;
+    const errorOf = ({ lockDuration, heartbeat }: RescuePolicy) =>
+      heartbeat === undefined
+        ? `Lock expired after ${lockDuration} ms: the worker crashed or the handler hung.`
+        : `Lock expired: its heartbeats (every ${heartbeat} ms) stopped; the worker crashed or lost the database.`;
     try {
       let expired: ExpiredJob[];
       do {
@@ -35,8 +39,8 @@ export class Rescuer extends PeriodicPass {
         if (expired.length === 0) break;
         const rescued = await this.store.jobRescueMany(
           expired.map((job) => {
-            const { lockDuration, backoff } = this.options.policyOf(job.topic);
-            return { id: job.id, lockToken: job.lockToken, error: errorOf(lockDuration), ...afterFailedAttempt(job, backoff, now) };
+            const policy = this.options.policyOf(job.topic);
+            return { id: job.id, lockToken: job.lockToken, error: errorOf(policy), ...afterFailedAttempt(job, policy.backoff, now) };
           }),
         );
         if (rescued.length > 0) this.options.logger.warn({ rescued: rescued.length }, 'rescued jobs whose lock expired');

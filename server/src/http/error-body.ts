@@ -35,6 +35,7 @@ export function jobsErrorStatus(code: JobsErrorCode): 400 | 404 | 409 | 422 | 50
     case 'not_found':
       return 404;
     case 'unique_conflict':
+    case 'finished':
       return 409;
     // The request is valid; what it asks for is more than one answer may carry.
     case 'page_too_large':

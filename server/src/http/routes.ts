@@ -30,7 +30,7 @@ const serverContract = initContract().router(contract, { strictStatusCodes: true
  * engine's compile-time topic types (`Jobs<T>`) do not apply here; its run-time validation of
  * declared topics does. Every `Jobs<T>` is one.
  */
-export type RoutesEngine = Pick<Jobs, 'enqueueWithOptions' | 'enqueueMany' | 'list' | 'get' | 'stats' | 'requeue' | 'delete' | 'schedules'> &
+export type RoutesEngine = Pick<Jobs, 'enqueueWithOptions' | 'enqueueMany' | 'list' | 'get' | 'stats' | 'requeue' | 'delete' | 'schedules' | 'cancel' | 'waitFor'> &
   TopicRoutesEngine;
 
 /** `GET /api/`: each path comes from where its route is defined, so none can go stale. */
@@ -100,6 +100,20 @@ export function mountRoutes(app: Express, { jobs, auth, signInLimits }: RouteDep
       delete: async ({ params }) => {
         await jobs.delete(params.id);
         return { status: 204, body: undefined };
+      },
+    },
+    runningJobs: {
+      cancel: async ({ params }) => ({ status: 200, body: toJobBody(await jobs.cancel(params.id)) }),
+      wait: async ({ params, query, res }) => {
+        // A client that hangs up ends its wait: nothing is left listening for it.
+        const gone = new AbortController();
+        const hungUp = () => gone.abort();
+        res.on('close', hungUp);
+        try {
+          return { status: 200, body: toJobBody(await jobs.waitFor(params.id, { timeout: query.timeout, signal: gone.signal })) };
+        } finally {
+          res.off('close', hungUp);
+        }
       },
     },
     auth: {

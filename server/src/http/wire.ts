@@ -16,6 +16,10 @@ export function toJobBody(job: JobRecord): JobBody {
     last_error: job.lastError,
     priority: job.priority,
     snoozes: job.snoozes,
+    cancel_requested: job.cancelRequested,
+    // Left out with the payload (a list page asked for without payloads), as the payload is.
+    ...(job.result === undefined ? {} : { result: job.result }),
+    ...(job.progress === undefined ? {} : { progress: job.progress }),
     unique_key: job.uniqueKey,
     unique_states: job.uniqueStates,
     schedule_name: job.scheduleName,

@@ -15,23 +15,36 @@ import {
   type ScheduleJobInsert,
   type Steps,
 } from './schedules.js';
-import { bitsToStates, TAKE_KEY, keepSlotFor, wantsKey, wantsKeyColumn, type UniqueInsertSql } from './unique-keys.js';
+import {
+  bitsToStates,
+  TAKE_KEY,
+  keepSlotFor,
+  keepSlotForOrCancelled,
+  statusOrCancelled,
+  wantsKey,
+  wantsKeyColumn,
+  wantsKeyOfNewStatus,
+  type UniqueInsertSql,
+} from './unique-keys.js';
 import type {
   BatchConflict,
   ClaimedJob,
   ControlledClaim,
   ExpiredJob,
   JobClaimControlledParams,
+  HeldJob,
   JobClaimParams,
+  JobCompleteItem,
   JobDeleteFinishedParams,
   JobFailParams,
-  JobFinishParams,
   JobGetExpiredParams,
+  JobHeartbeatItem,
   JobInsertOutcome,
   JobInsertParams,
   JobListParams,
   JobListResult,
   JobMoveParams,
+  JobProgressParams,
   JobRecord,
   JobRescueItem,
   JobRetryParams,
@@ -55,11 +68,11 @@ export type Row = Record<string, unknown>;
 
 /** The columns every query returns; keep the mapping in `toRecord` in step with it. */
 export const JOB_COLUMNS =
-  'id, topic, payload, status, run_at, retries, max_retries, last_error, priority, snoozes, unique_key, unique_states, schedule_name, schedule_tick, created, updated';
+  'id, topic, payload, status, run_at, retries, max_retries, last_error, priority, snoozes, cancel_requested, result, progress, unique_key, unique_states, schedule_name, schedule_tick, created, updated';
 
-/** The same but the payload: a list page asked for without payloads. */
+/** The same but the payload, result and progress: a list page asked for without payloads. */
 const JOB_COLUMNS_BUT_PAYLOAD =
-  'id, topic, status, run_at, retries, max_retries, last_error, priority, snoozes, unique_key, unique_states, schedule_name, schedule_tick, created, updated';
+  'id, topic, status, run_at, retries, max_retries, last_error, priority, snoozes, cancel_requested, unique_key, unique_states, schedule_name, schedule_tick, created, updated';
 
 /**
  * A list page's order, as it is read (`natural`) and reversed (to walk from the other end).
@@ -92,7 +105,12 @@ export abstract class SqlStore implements Store {
   protected abstract time(date: Date): unknown;
   /** The stored payload back to a JS value. */
   protected abstract decodePayload(value: unknown): unknown;
-  /** SQL: the bytes of a row's payload as JSON text, as the driver will hand it over. */
+
+  /** A nullable JSON column (result, progress) back to a JS value: SQL NULL is null. */
+  private decodeJson(value: unknown): unknown {
+    return value === null || value === undefined ? null : this.decodePayload(value);
+  }
+  /** SQL: the bytes of a row's payload, result and progress as JSON text, as the driver will hand them over. */
   protected abstract readonly payloadBytes: string;
   /** SQL selecting the ids given, bound as the one parameter it returns beside it. */
   protected abstract idList(ids: readonly string[]): { sql: string; param: unknown };
@@ -106,7 +124,9 @@ export abstract class SqlStore implements Store {
   /** True when `err` is a unique index refusing a write. */
   protected abstract isUniqueViolation(err: unknown): boolean;
   abstract jobClaim(params: JobClaimParams): Promise<ClaimedJob[]>;
-  abstract jobCompleteMany(items: readonly JobFinishParams[], now?: Date): Promise<string[]>;
+  abstract jobCompleteMany(items: readonly JobCompleteItem[], now?: Date): Promise<string[]>;
+  abstract jobHeartbeatMany(items: readonly JobHeartbeatItem[]): Promise<HeldJob[]>;
+  abstract jobSetProgress(params: JobProgressParams): Promise<HeldJob | null>;
   /** Stops what the dialect runs in the background and frees what it holds, before the pool closes. */
   protected abstract closeDialect(): Promise<void>;
 
@@ -161,6 +181,9 @@ export abstract class SqlStore implements Store {
       lastError: (row.last_error as string | null) ?? null,
       priority: Number(row.priority),
       snoozes: Number(row.snoozes),
+      cancelRequested: row.cancel_requested === true || Number(row.cancel_requested) === 1,
+      result: 'result' in row ? this.decodeJson(row.result) : undefined,
+      progress: 'progress' in row ? this.decodeJson(row.progress) : undefined,
       uniqueKey: (row.unique_key as string | null) ?? null,
       uniqueStates: row.unique_states === null || row.unique_states === undefined ? null : bitsToStates(Number(row.unique_states)),
       scheduleName: (row.schedule_name as string | null | undefined) ?? null,
@@ -168,6 +191,11 @@ export abstract class SqlStore implements Store {
       created: toDate(row.created),
       updated: toDate(row.updated),
     };
+  }
+
+  /** A row of `… returning id, cancel_requested` as a held job. */
+  protected toHeld(row: Row): HeldJob {
+    return { id: row.id as string, cancelRequested: row.cancel_requested === true || Number(row.cancel_requested) === 1 };
   }
 
   /**
@@ -278,48 +306,55 @@ export abstract class SqlStore implements Store {
 
   async jobRetry(p: JobRetryParams): Promise<boolean> {
     const rows = await this.all(
-      `update jobs set status = 'pending', retries = retries + 1, run_at = ?, last_error = ?,
-         lock_token = null, locked_until = null, updated = ?, ${keepSlotFor('pending')}
+      `update jobs set status = ${statusOrCancelled('pending')}, retries = retries + case when cancel_requested then 0 else 1 end,
+         run_at = case when cancel_requested then run_at else ? end, last_error = ?,
+         lock_token = null, locked_until = null, updated = ?, ${keepSlotForOrCancelled('pending')}
        where id = ? and lock_token = ? and status = 'processing'
-       returning id, ${wantsKeyColumn('pending')}`,
+       returning id, status, ${wantsKeyOfNewStatus()}`,
       [this.time(p.runAt), p.error, this.time(p.now ?? new Date()), p.id, p.lockToken],
     );
     await this.takeKeys(rows);
+    if (rows[0] && isFinal(rows[0].status)) await this.notifyFinished();
     return rows.length === 1;
   }
 
   async jobFail(p: JobFailParams): Promise<boolean> {
     const rows = await this.all(
-      `update jobs set status = 'failed', last_error = ?, lock_token = null, locked_until = null, updated = ?,
-         ${keepSlotFor('failed')}
+      `update jobs set status = ${statusOrCancelled('failed')}, last_error = ?, lock_token = null, locked_until = null, updated = ?,
+         ${keepSlotForOrCancelled('failed')}
        where id = ? and lock_token = ? and status = 'processing'
-       returning id, ${wantsKeyColumn('failed')}`,
+       returning id, status, ${wantsKeyOfNewStatus()}`,
       [p.error, this.time(p.now ?? new Date()), p.id, p.lockToken],
     );
     await this.takeKeys(rows);
+    if (rows[0] && isFinal(rows[0].status)) await this.notifyFinished();
     return rows.length === 1;
   }
 
   async jobSnooze(p: JobSnoozeParams): Promise<boolean> {
     const rows = await this.all(
-      `update jobs set status = 'pending', snoozes = snoozes + 1, run_at = ?, lock_token = null, locked_until = null, updated = ?,
-         ${keepSlotFor('pending')}
+      `update jobs set status = ${statusOrCancelled('pending')}, snoozes = snoozes + case when cancel_requested then 0 else 1 end,
+         run_at = case when cancel_requested then run_at else ? end, lock_token = null, locked_until = null, updated = ?,
+         ${keepSlotForOrCancelled('pending')}
        where id = ? and lock_token = ? and status = 'processing'
-       returning id, ${wantsKeyColumn('pending')}`,
+       returning id, status, ${wantsKeyOfNewStatus()}`,
       [this.time(p.runAt), this.time(p.now ?? new Date()), p.id, p.lockToken],
     );
     await this.takeKeys(rows);
+    if (rows[0] && isFinal(rows[0].status)) await this.notifyFinished();
     return rows.length === 1;
   }
 
   async jobRelease(p: JobMoveParams): Promise<boolean> {
     const rows = await this.all(
-      `update jobs set status = 'pending', lock_token = null, locked_until = null, updated = ?, ${keepSlotFor('pending')}
+      `update jobs set status = ${statusOrCancelled('pending')}, lock_token = null, locked_until = null, updated = ?,
+         ${keepSlotForOrCancelled('pending')}
        where id = ? and lock_token = ? and status = 'processing'
-       returning id, ${wantsKeyColumn('pending')}`,
+       returning id, status, ${wantsKeyOfNewStatus()}`,
       [this.time(p.now ?? new Date()), p.id, p.lockToken],
     );
     await this.takeKeys(rows);
+    if (rows[0] && isFinal(rows[0].status)) await this.notifyFinished();
     return rows.length === 1;
   }
 
@@ -397,8 +432,9 @@ export abstract class SqlStore implements Store {
     try {
       rows = await this.all(
         `update jobs set status = 'pending', retries = 0, run_at = ?, last_error = null, updated = ?,
+           cancel_requested = false, result = null, progress = null,
            unique_slot = case when unique_states & 1 <> 0 then unique_key end
-         where id = ? and status = 'failed' returning ${JOB_COLUMNS}`,
+         where id = ? and status in ('failed', 'cancelled') returning ${JOB_COLUMNS}`,
         [now, now, id],
       );
     } catch (err) {
@@ -412,10 +448,60 @@ export abstract class SqlStore implements Store {
   }
 
   async jobDelete(id: string): Promise<'deleted' | 'conflict' | 'not_found'> {
-    const changed = await this.run(`delete from jobs where id = ? and status in ('pending', 'failed')`, [id]);
+    const changed = await this.run(`delete from jobs where id = ? and status in ('pending', 'failed', 'cancelled')`, [id]);
     if (changed === 1) return 'deleted';
     return (await this.jobGet(id)) ? 'conflict' : 'not_found';
   }
+
+  // ── Running jobs (issue 15) ──
+
+  /**
+   * Pending → cancelled, else processing → marked; each a compare-and-set on the status, so a
+   * job that moved between the two (claimed, or finished) is looked at again. A few rounds at
+   * most: a job cannot go on changing status faster than this reads it for long.
+   */
+  async jobCancel(id: string): Promise<{ outcome: 'cancelled' | 'marked' | 'finished'; job: JobRecord } | null> {
+    for (let round = 0; round < 5; round++) {
+      const now = this.time(new Date());
+      const cancelled = await this.all(
+        `update jobs set status = 'cancelled', updated = ?, ${keepSlotFor('cancelled')}
+         where id = ? and status = 'pending' returning ${JOB_COLUMNS}, ${wantsKeyColumn('cancelled')}`,
+        [now, id],
+      );
+      if (cancelled[0]) {
+        await this.takeKeys(cancelled);
+        await this.notifyFinished();
+        return { outcome: 'cancelled', job: this.toRecord(cancelled[0]) };
+      }
+      const marked = await this.all(
+        `update jobs set cancel_requested = true, updated = ? where id = ? and status = 'processing' returning ${JOB_COLUMNS}`,
+        [now, id],
+      );
+      if (marked[0]) return { outcome: 'marked', job: this.toRecord(marked[0]) };
+      const job = await this.jobGet(id);
+      if (!job) return null;
+      if (job.status !== 'pending' && job.status !== 'processing') return { outcome: 'finished', job };
+    }
+    throw new Error(`Job "${id}" kept changing status; cancelling it gave up.`);
+  }
+
+  async jobGetFinal(ids: readonly string[]): Promise<JobRecord[]> {
+    if (ids.length === 0) return [];
+    const list = this.idList(ids);
+    const rows = await this.all(
+      `select ${JOB_COLUMNS} from jobs where id in (${list.sql}) and status in ('completed', 'failed', 'cancelled')`,
+      [list.param],
+    );
+    return rows.map((r) => this.toRecord(r));
+  }
+
+  /**
+   * Tells those waiting for jobs in other processes that some may have finished (PostgreSQL:
+   * a NOTIFY; SQLite: nothing, another connection's commit is the signal). For the statements
+   * that finish jobs rarely (failure, retry into cancelled, cancel, rescue); the hot completion
+   * notifies in its own statement.
+   */
+  protected abstract notifyFinished(): Promise<void>;
 
   async superuserGetById(id: string): Promise<SuperuserRecord | null> {
     const rows = await this.all(`select ${SUPERUSER_COLUMNS} from superusers where id = ?`, [id]);
@@ -643,6 +729,10 @@ export function toTopicSettings(row: Row): TopicSettingsRecord {
 /** PostgreSQL's `order by` follows the database's locale, SQLite's does not: sorted here. */
 function byCodePoint(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function isFinal(status: unknown): boolean {
+  return status === 'completed' || status === 'failed' || status === 'cancelled';
 }
 
 /** The claim's order: priority, then run_at, then id (uuid text order is byte order). */

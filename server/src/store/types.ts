@@ -19,6 +19,12 @@ export interface JobRecord {
   priority: number;
   /** Times a handler put the job back for later (`job.snooze`). */
   snoozes: number;
+  /** A processing job asked to stop: it becomes `cancelled` when its attempt ends. */
+  cancelRequested: boolean;
+  /** What the handler returned (JSON), null when nothing; undefined in a list page read without payloads. */
+  result: unknown;
+  /** What the handler last reported (`job.progress`), null when nothing; undefined as `result`. */
+  progress: unknown;
   /** The schedule that made the job (issue 16), or null. */
   scheduleName: string | null;
   /** The schedule's tick the job is for; null for a job not made by a schedule, or made by a trigger. */
@@ -117,6 +123,11 @@ export interface JobFinishParams {
   lockToken: string;
 }
 
+/** A completion: the handler's return value as JSON text, when it returned one. */
+export interface JobCompleteItem extends JobFinishParams {
+  resultJson?: string;
+}
+
 /**
  * A write that moves a held job on. `now` is written as its `updated` time (default: the
  * store's clock), so the engine can report the job exactly as stored without reading it back.
@@ -162,7 +173,7 @@ export type FailedAttemptState = { status: 'pending'; runAt: Date } | { status: 
 export type JobRescueItem = JobFinishParams & { error: string } & FailedAttemptState;
 
 export interface JobDeleteFinishedParams {
-  status: 'completed' | 'failed';
+  status: 'completed' | 'failed' | 'cancelled';
   before: Date;
   limit: number;
 }
@@ -201,11 +212,13 @@ export interface JobStore {
    */
   jobClaim(params: JobClaimParams): Promise<ClaimedJob[]>;
   /**
-   * Completes many jobs in one statement, compare-and-set on each lock token; returns the ids
-   * that were still held (the others lost their lock and are left alone). `now` as in
-   * `JobMoveParams`, one for the whole statement.
+   * Completes many jobs in one statement, compare-and-set on each lock token, storing each
+   * one's `resultJson`; returns the ids that were still held (the others lost their lock and
+   * are left alone). `now` as in `JobMoveParams`, one for the whole statement. This and every
+   * other statement that ends an attempt (retry, fail, snooze, release, rescue) makes a job
+   * marked `cancelRequested` `cancelled` instead, storing no result and counting no retry.
    */
-  jobCompleteMany(items: readonly JobFinishParams[], now?: Date): Promise<string[]>;
+  jobCompleteMany(items: readonly JobCompleteItem[], now?: Date): Promise<string[]>;
   /** Back to pending with one more retry counted, due at `runAt`. CAS on the lock token. */
   jobRetry(params: JobRetryParams): Promise<boolean>;
   /** To failed for good. CAS on the lock token. */
@@ -230,13 +243,37 @@ export interface JobStore {
   jobDeleteFinished(params: JobDeleteFinishedParams): Promise<number>;
 
   /**
-   * failed → pending with retries 0, due now; null when the job does not exist, `conflict` when
-   * it is not failed, `keyHeldBy` when going back to pending would make it take its unique key
+   * failed or cancelled → pending with retries 0, due now, no result, progress or cancel mark;
+   * null when the job does not exist, `conflict` when it is neither, `keyHeldBy` when going back to pending would make it take its unique key
    * while another job holds it (then nothing changed).
    */
   jobRequeue(id: string): Promise<JobRecord | 'conflict' | { keyHeldBy: string } | null>;
-  /** Deletes a pending or failed job. */
+  /** Deletes a pending, failed or cancelled job. */
   jobDelete(id: string): Promise<'deleted' | 'conflict' | 'not_found'>;
+
+  // ── Running jobs (issue 15) ──
+  /**
+   * A pending job to `cancelled` (`cancelled`); a processing one marked `cancelRequested`
+   * (`marked`: its worker sees the mark and stops it); a final one untouched (`finished`); null
+   * when there is no such job. The job as it stands after.
+   */
+  jobCancel(id: string): Promise<{ outcome: 'cancelled' | 'marked' | 'finished'; job: JobRecord } | null>;
+  /**
+   * The jobs of `items` still held (processing, same lock token), with their cancel marks, in
+   * one or two statements for any number: items with `lockedUntil` have their lock renewed to it
+   * (heartbeats, `extendLock`), the others are only read.
+   */
+  jobHeartbeatMany(items: readonly JobHeartbeatItem[]): Promise<HeldJob[]>;
+  /** Stores a held job's progress (JSON text), renewing its lock to `lockedUntil` if given. Null when not held. */
+  jobSetProgress(params: JobProgressParams): Promise<HeldJob | null>;
+  /** Those of the jobs `ids` that are final (completed, failed, cancelled), in one query. */
+  jobGetFinal(ids: readonly string[]): Promise<JobRecord[]>;
+  /**
+   * Calls `onChange` when jobs may have finished in another process: PostgreSQL on the NOTIFY
+   * every statement that can finish a job sends (and after its connection came back), SQLite
+   * when another connection committed. Resolves to a function that stops listening.
+   */
+  listenForFinishes?(onChange: () => void): Promise<() => Promise<void>>;
 
   /**
    * Tells an idle worker that jobs may have arrived from another process: PostgreSQL calls
@@ -245,6 +282,20 @@ export interface JobStore {
    * another connection committed to the file. Resolves to a function that stops listening.
    */
   listenForJobs?(params: ListenParams): Promise<() => Promise<void>>;
+}
+
+export interface JobHeartbeatItem extends JobFinishParams {
+  lockedUntil?: Date;
+}
+
+export interface JobProgressParams extends JobHeartbeatItem {
+  progressJson: string;
+}
+
+/** A job its worker still holds, and whether it was asked to stop. */
+export interface HeldJob {
+  id: string;
+  cancelRequested: boolean;
 }
 
 export interface ListenParams {

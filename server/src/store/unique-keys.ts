@@ -29,7 +29,7 @@ import type { BatchConflict, JobInsertOutcome, JobInsertParams, JobRecord } from
  * An admin's requeue is different: it is a request, so one that would make a failed job take a
  * key another job holds is refused with that job's id (a conflict), and nothing changes.
  */
-export const STATUS_BITS: Record<JobStatus, number> = { pending: 1, processing: 2, completed: 4, failed: 8 };
+export const STATUS_BITS: Record<JobStatus, number> = { pending: 1, processing: 2, completed: 4, failed: 8, cancelled: 16 };
 
 export function statesToBits(states: readonly JobStatus[]): number {
   return states.reduce((bits, s) => bits | STATUS_BITS[s], 0);
@@ -40,7 +40,11 @@ export function bitsToStates(bits: number): JobStatus[] {
 }
 
 /** SQL: the bit of the row's own status. */
-const STATUS_BIT_OF_ROW = `(case status when 'pending' then 1 when 'processing' then 2 when 'completed' then 4 when 'failed' then 8 else 0 end)`;
+const STATUS_BIT_OF_ROW = statusBitOfRow();
+
+function statusBitOfRow(alias = ''): string {
+  return `(case ${alias}status when 'pending' then 1 when 'processing' then 2 when 'completed' then 4 when 'failed' then 8 when 'cancelled' then 16 else 0 end)`;
+}
 
 /** SQL (one `?`, the job's id): gives a job in its unique states its key, unless another job holds it. */
 export const TAKE_KEY = `update jobs set unique_slot = unique_key
@@ -55,6 +59,25 @@ export function keepSlotFor(status: JobStatus, alias = ''): string {
 /** SQL: a returned column, true (1) for a job now in its unique states without its key. */
 export function wantsKeyColumn(status: JobStatus, alias = ''): string {
   return `(${alias}unique_slot is null and ${alias}unique_states & ${STATUS_BITS[status]} <> 0) as wants_key`;
+}
+
+/**
+ * The statements that end an attempt (issue 15): a job marked for cancellation goes to
+ * `cancelled` instead of `status`, whatever its handler did. SQL: the new status, and the SET
+ * clause keeping the slot for whichever of the two it is (the old `cancel_requested` is read).
+ */
+export function statusOrCancelled(status: JobStatus, alias = ''): string {
+  return `case when ${alias}cancel_requested then 'cancelled' else '${status}' end`;
+}
+
+export function keepSlotForOrCancelled(status: JobStatus, alias = ''): string {
+  const bit = `(case when ${alias}cancel_requested then ${STATUS_BITS.cancelled} else ${STATUS_BITS[status]} end)`;
+  return `unique_slot = case when ${alias}unique_states & ${bit} <> 0 then ${alias}unique_slot end`;
+}
+
+/** SQL: `wantsKeyColumn` for a RETURNING clause, from the row's new status whatever it is. */
+export function wantsKeyOfNewStatus(alias = ''): string {
+  return `(${alias}unique_slot is null and ${alias}unique_states & ${statusBitOfRow(alias)} <> 0) as wants_key`;
 }
 
 /**

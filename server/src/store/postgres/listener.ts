@@ -6,6 +6,9 @@ import { isPooled } from './pooler.js';
 /** The channel enqueue notifies on; the payload is the job's topic. */
 export const JOBS_CHANNEL = 'jobbase_jobs';
 
+/** The channel statements that may finish jobs notify on (issue 15: waiting for a job); no payload. */
+export const FINISHED_CHANNEL = 'jobbase_finished';
+
 const MAX_RECONNECT_DELAY = 5_000;
 
 /**
@@ -30,6 +33,7 @@ export class JobsListener {
     private readonly onTopic: (topic: string) => void,
     private readonly onWake: () => void,
     private readonly logger: Logger,
+    private readonly channel: string = JOBS_CHANNEL,
   ) {}
 
   /** Resolves once the first LISTEN is in place (or failed; it keeps retrying then). */
@@ -49,7 +53,7 @@ export class JobsListener {
     if (this.stopped) return;
     const client = new pg.Client({ connectionString: this.url, application_name: 'jobbase-listener' });
     client.on('notification', (msg) => {
-      if (msg.channel === JOBS_CHANNEL && msg.payload) this.onTopic(msg.payload);
+      if (msg.channel === this.channel && msg.payload !== undefined) this.onTopic(msg.payload);
     });
     client.on('error', (err) => this.lost(client, err));
     client.on('end', () => this.lost(client, new Error('connection ended')));
@@ -60,14 +64,17 @@ export class JobsListener {
         client.removeAllListeners();
         client.on('error', () => undefined);
         await client.end().catch(() => undefined);
+        const found =
+          this.channel === JOBS_CHANNEL
+            ? 'new jobs are found by polling, every pollInterval; set listenUrl to a direct connection to PostgreSQL to start them within milliseconds'
+            : 'waits for jobs are settled by their slow poll; set listenUrl to a direct connection to PostgreSQL to end them within milliseconds';
         this.logger.warn(
           { listenUrl: redactDatabaseUrl(this.url) },
-          'LISTEN connection goes through a pooler (PgBouncer?), which does not deliver notifications: new jobs are found by polling, ' +
-            'every pollInterval; set listenUrl to a direct connection to PostgreSQL to start them within milliseconds',
+          `LISTEN connection goes through a pooler (PgBouncer?), which does not deliver notifications: ${found}`,
         );
         return;
       }
-      await client.query(`listen ${JOBS_CHANNEL}`);
+      await client.query(`listen ${this.channel}`);
       if (this.stopped) {
         await client.end();
         return;

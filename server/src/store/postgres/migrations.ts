@@ -232,6 +232,21 @@ class UniqueKeys extends Migration {
 }
 
 /**
+ * Running jobs (issue 15): `cancel_requested` marks a processing job whose handler must stop
+ * (the statements that end its attempt then make it `cancelled`), `result` is what its handler
+ * returned, `progress` what it last reported. A constant default and NULL columns: no table
+ * rewrite. The claim function returns `jobs` rows, so it carries the new columns as they are.
+ */
+class RunningJobs extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`alter table jobs
+      add column cancel_requested boolean not null default false,
+      add column result jsonb null,
+      add column progress jsonb null`);
+  }
+}
+
+/**
  * Recurring schedules (issue 16; see store/schedules.ts). schedules_due is partial on the
  * schedules a firing pass reads and ordered by next_run_at, so a pass with nothing due is one
  * probe that finds no entry. The schedule's payload is JSON text, only ever copied into a job.
@@ -300,6 +315,7 @@ export const postgresMigrations = [
   // 0004_unique_keys on SQLite; here the number goes on from this list's own (names sort in the
   // order they apply), leaving 0006 to the job controls of the same issue.
   { name: '0007_unique_keys', class: UniqueKeys },
+  { name: '0008_running_jobs', class: RunningJobs },
   { name: '0009_schedules', class: Schedules },
   { name: '0010_topics', class: Topics },
 ];

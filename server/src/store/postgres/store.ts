@@ -10,8 +10,11 @@ import type {
   ClaimedJob,
   ControlledClaim,
   JobClaimControlledParams,
+  HeldJob,
   JobClaimParams,
-  JobFinishParams,
+  JobCompleteItem,
+  JobHeartbeatItem,
+  JobProgressParams,
   JobInsertOutcome,
   JobInsertParams,
   JobRecord,
@@ -19,16 +22,17 @@ import type {
   UniqueInsert,
 } from '../types.js';
 import {
-  keepSlotFor,
+  keepSlotForOrCancelled,
   runSteps,
+  statusOrCancelled,
   statesToBits,
   uniqueInsertManySteps,
   uniqueInsertSteps,
-  wantsKeyColumn,
+  wantsKeyOfNewStatus,
   wantsKeyOfRow,
   type UniqueInsertSql,
 } from '../unique-keys.js';
-import { JOBS_CHANNEL, JobsListener } from './listener.js';
+import { FINISHED_CHANNEL, JOBS_CHANNEL, JobsListener } from './listener.js';
 import { isPooled, throughPooler } from './pooler.js';
 import { postgresMigrations } from './migrations.js';
 import type { ScheduleJobInsert, Steps } from '../schedules.js';
@@ -45,6 +49,14 @@ import { PeriodicPass } from '../../periodic-pass.js';
  * acknowledged job is on disk.
  */
 const ASYNC_COMMIT = `async_commit as (select set_config('synchronous_commit', 'off', true))`;
+
+/**
+ * A CTE (one `?`, the channel) that sends one NOTIFY when the `done` CTE changed any row, so
+ * whoever waits for a job in another process looks (engine/job-waiters.ts). One per statement,
+ * not per job, and a constant payload: PostgreSQL folds repeats within a transaction. The
+ * statement selects `cross join notified`, which makes PostgreSQL evaluate it.
+ */
+const NOTIFY_FINISHED = `notified as (select count(pg_notify(?, '')) as sent from (select 1 from done limit 1) as any_done)`;
 
 /** Any fixed number names the advisory lock; this one spells "jobbase" on a phone keypad. */
 const MIGRATION_LOCK = 5_622_273;
@@ -257,6 +269,9 @@ export class PostgresStore extends SqlStore {
       lastError: null,
       priority: p.priority,
       snoozes: 0,
+      cancelRequested: false,
+      result: null,
+      progress: null,
       uniqueKey: null,
       uniqueStates: null,
       scheduleName: null,
@@ -372,8 +387,12 @@ export class PostgresStore extends SqlStore {
     return value;
   }
 
-  /** jsonb reaches the driver as text; its size on disk (pg_column_size) is compressed and would undercount. */
-  protected readonly payloadBytes = 'octet_length(payload::text)';
+  /**
+   * jsonb reaches the driver as text; its size on disk (pg_column_size) is compressed and would
+   * undercount. A page with payloads carries each job's result and progress too (issue 15).
+   */
+  protected readonly payloadBytes =
+    'octet_length(payload::text) + coalesce(octet_length(result::text), 0) + coalesce(octet_length(progress::text), 0)';
 
   protected idList(ids: readonly string[]): { sql: string; param: unknown } {
     return { sql: 'select unnest(?::uuid[])', param: ids };
@@ -398,19 +417,38 @@ export class PostgresStore extends SqlStore {
   }
 
   /**
-   * One statement for many jobs: `unnest` pairs each id with its lock token. Commits
-   * asynchronously (see ASYNC_COMMIT).
+   * One statement for many jobs: `unnest` pairs each id with its lock token (and its result,
+   * when some handler of the batch returned one: a batch of handlers that returned nothing, the
+   * drain's case, keeps the two-array statement). Commits asynchronously (see ASYNC_COMMIT). A
+   * job marked for cancellation becomes `cancelled` (see statusOrCancelled).
    */
-  async jobCompleteMany(items: readonly JobFinishParams[], now = new Date()): Promise<string[]> {
+  async jobCompleteMany(items: readonly JobCompleteItem[], now = new Date()): Promise<string[]> {
     if (items.length === 0) return [];
-    const rows = await this.all(
-      `with ${ASYNC_COMMIT}
-       update jobs j set status = 'completed', lock_token = null, locked_until = null, updated = ?, ${keepSlotFor('completed', 'j.')}
-       from unnest(?::uuid[], ?::text[]) as d(id, lock_token), async_commit
-       where j.id = d.id and j.lock_token = d.lock_token and j.status = 'processing'
-       returning j.id, ${wantsKeyColumn('completed', 'j.')}`,
-      [now, items.map((i) => i.id), items.map((i) => i.lockToken)],
-    );
+    const set = `status = ${statusOrCancelled('completed', 'j.')}, lock_token = null, locked_until = null, updated = ?,
+         ${keepSlotForOrCancelled('completed', 'j.')}`;
+    const rows = items.some((i) => i.resultJson !== undefined)
+      ? await this.all(
+          `with ${ASYNC_COMMIT}, done as (
+             update jobs j set ${set}, result = case when j.cancel_requested then null else d.result end
+             from unnest(?::uuid[], ?::text[], ?::jsonb[]) as d(id, lock_token, result), async_commit
+             where j.id = d.id and j.lock_token = d.lock_token and j.status = 'processing'
+             returning j.id, ${wantsKeyOfNewStatus('j.')}
+           ), ${NOTIFY_FINISHED}
+           select done.* from done cross join notified`,
+          [now, items.map((i) => i.id), items.map((i) => i.lockToken), items.map((i) => i.resultJson ?? null), FINISHED_CHANNEL],
+        ).catch((err: unknown) => {
+          throw unstorableText(err) ?? err;
+        })
+      : await this.all(
+          `with ${ASYNC_COMMIT}, done as (
+             update jobs j set ${set}
+             from unnest(?::uuid[], ?::text[]) as d(id, lock_token), async_commit
+             where j.id = d.id and j.lock_token = d.lock_token and j.status = 'processing'
+             returning j.id, ${wantsKeyOfNewStatus('j.')}
+           ), ${NOTIFY_FINISHED}
+           select done.* from done cross join notified`,
+          [now, items.map((i) => i.id), items.map((i) => i.lockToken), FINISHED_CHANNEL],
+        );
     await this.takeKeys(rows);
     return rows.map((r) => r.id as string);
   }
@@ -536,6 +574,64 @@ export class PostgresStore extends SqlStore {
       JOBS_CHANNEL,
     ],
   });
+
+  // ── Running jobs (issue 15) ──
+
+  /**
+   * The renewals in one statement (`unnest` pairs each job with its own `locked_until`), the
+   * other items read in one more: a cancel check writes nothing, so leaves no dead rows.
+   */
+  async jobHeartbeatMany(items: readonly JobHeartbeatItem[]): Promise<HeldJob[]> {
+    const renew = items.filter((i) => i.lockedUntil !== undefined);
+    const check = items.filter((i) => i.lockedUntil === undefined);
+    const held: Row[] = [];
+    if (renew.length > 0) {
+      held.push(
+        ...(await this.all(
+          `update jobs j set locked_until = d.until
+           from unnest(?::uuid[], ?::text[], ?::timestamptz[]) as d(id, lock_token, until)
+           where j.id = d.id and j.lock_token = d.lock_token and j.status = 'processing'
+           returning j.id, j.cancel_requested`,
+          [renew.map((i) => i.id), renew.map((i) => i.lockToken), renew.map((i) => this.time(i.lockedUntil!))],
+        )),
+      );
+    }
+    if (check.length > 0) {
+      held.push(
+        ...(await this.all(
+          `select j.id, j.cancel_requested from jobs j join unnest(?::uuid[], ?::text[]) as d(id, lock_token)
+             on j.id = d.id and j.lock_token = d.lock_token
+           where j.status = 'processing'`,
+          [check.map((i) => i.id), check.map((i) => i.lockToken)],
+        )),
+      );
+    }
+    return held.map((r) => this.toHeld(r));
+  }
+
+  protected async notifyFinished(): Promise<void> {
+    await this.run('select pg_notify(?, \'\')', [FINISHED_CHANNEL]);
+  }
+
+  /** A LISTEN connection of its own, opened only while someone waits (engine/job-waiters.ts). */
+  async listenForFinishes(onChange: () => void): Promise<() => Promise<void>> {
+    const { listenUrl } = this.connection;
+    if (listenUrl === false) return async () => undefined;
+    const listener = new JobsListener(listenUrl ?? this.url, onChange, onChange, this.logger, FINISHED_CHANNEL);
+    await listener.start();
+    return () => listener.stop();
+  }
+
+  async jobSetProgress(p: JobProgressParams): Promise<HeldJob | null> {
+    const rows = await this.all(
+      `update jobs set progress = ?::jsonb, locked_until = coalesce(?::timestamptz, locked_until)
+       where id = ? and lock_token = ? and status = 'processing' returning id, cancel_requested`,
+      [p.progressJson, p.lockedUntil ? this.time(p.lockedUntil) : null, p.id, p.lockToken],
+    ).catch((err: unknown) => {
+      throw unstorableText(err) ?? err;
+    });
+    return rows[0] ? this.toHeld(rows[0]) : null;
+  }
 }
 
 /**

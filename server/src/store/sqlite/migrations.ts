@@ -99,6 +99,21 @@ class UniqueKeys extends Migration {
 }
 
 /**
+ * Running jobs (issue 15): `cancel_requested` marks a processing job whose handler must stop
+ * (the statements that end its attempt then make it `cancelled`), `result` is what its handler
+ * returned, `progress` what it last reported; both JSON text like the payload. A constant
+ * default and NULLs: existing jobs are not rewritten. `cancelled` needs no schema (status is
+ * text; the count triggers go by status).
+ */
+class RunningJobs extends Migration {
+  override async up(): Promise<void> {
+    this.addSql('alter table jobs add column cancel_requested integer not null default 0');
+    this.addSql('alter table jobs add column result text null');
+    this.addSql('alter table jobs add column progress text null');
+  }
+}
+
+/**
  * Recurring schedules (issue 16; see store/schedules.ts). schedules_due is partial on the
  * schedules a firing pass reads and ordered by next_run_at, so a pass with nothing due is one
  * probe that finds no entry. Jobs made by a schedule carry its name and their tick; existing
@@ -160,6 +175,7 @@ export const sqliteMigrations = [
   { name: '0002_job_counts', class: JobCounts },
   { name: '0003_job_controls', class: JobControls },
   { name: '0004_unique_keys', class: UniqueKeys },
+  { name: '0005_running_jobs', class: RunningJobs },
   { name: '0006_schedules', class: Schedules },
   { name: '0007_topics', class: Topics },
 ];

@@ -10,8 +10,11 @@ import type {
   ClaimedJob,
   ControlledClaim,
   JobClaimControlledParams,
+  HeldJob,
   JobClaimParams,
-  JobFinishParams,
+  JobCompleteItem,
+  JobHeartbeatItem,
+  JobProgressParams,
   JobInsertOutcome,
   JobInsertParams,
   JobRecord,
@@ -20,11 +23,14 @@ import type {
 } from '../types.js';
 import {
   keepSlotFor,
+  keepSlotForOrCancelled,
   runStepsSync,
+  statusOrCancelled,
   statesToBits,
   uniqueInsertManySteps,
   uniqueInsertSteps,
   wantsKeyColumn,
+  wantsKeyOfNewStatus,
   type SqlStep,
   type UniqueInsertSql,
 } from '../unique-keys.js';
@@ -348,7 +354,7 @@ export class SqliteStore extends SqlStore {
   }
 
   /** The payload is stored as its JSON text; octet_length reads its size from the record header. */
-  protected readonly payloadBytes = 'octet_length(payload)';
+  protected readonly payloadBytes = 'octet_length(payload) + coalesce(octet_length(result), 0) + coalesce(octet_length(progress), 0)';
 
   /** One statement for any number of ids (a placeholder each would make a statement per page size). */
   protected idList(ids: readonly string[]): { sql: string; param: unknown } {
@@ -410,18 +416,31 @@ export class SqliteStore extends SqlStore {
 
   /**
    * Row values `(id, lock_token) in (values …)`: one statement and one commit for many jobs.
-   * `+status`, as in the claim, so the ids are looked up by primary key.
+   * `+status`, as in the claim, so the ids are looked up by primary key. A batch where some
+   * handler returned a value joins the values instead, to store each one's result; a batch of
+   * handlers that returned nothing (the drain's case) keeps the plain statement. A job marked
+   * for cancellation becomes `cancelled` (see statusOrCancelled).
    */
-  async jobCompleteMany(items: readonly JobFinishParams[], now = new Date()): Promise<string[]> {
+  async jobCompleteMany(items: readonly JobCompleteItem[], now = new Date()): Promise<string[]> {
     const done: string[] = [];
     for (let i = 0; i < items.length; i += COMPLETE_CHUNK) {
       const chunk = items.slice(i, i + COMPLETE_CHUNK);
-      const rows = await this.all(
-        `update jobs set status = 'completed', lock_token = null, locked_until = null, updated = ?, ${keepSlotFor('completed')}
-         where +status = 'processing' and (id, lock_token) in (values ${chunk.map(() => '(?, ?)').join(', ')})
-         returning id, ${wantsKeyColumn('completed')}`,
-        [now.toISOString(), ...chunk.flatMap((c) => [c.id, c.lockToken])],
-      );
+      const set = `status = ${statusOrCancelled('completed', 'jobs.')}, lock_token = null, locked_until = null, updated = ?,
+           ${keepSlotForOrCancelled('completed', 'jobs.')}`;
+      const rows = chunk.some((c) => c.resultJson !== undefined)
+        ? await this.all(
+            `update jobs set ${set}, result = case when jobs.cancel_requested then null else d.result end
+             from (select column1 as id, column2 as token, column3 as result from (values ${chunk.map(() => '(?, ?, ?)').join(', ')})) as d
+             where jobs.id = d.id and jobs.lock_token = d.token and +jobs.status = 'processing'
+             returning jobs.id, ${wantsKeyOfNewStatus('jobs.')}`,
+            [now.toISOString(), ...chunk.flatMap((c) => [c.id, c.lockToken, c.resultJson ?? null])],
+          )
+        : await this.all(
+            `update jobs set ${set}
+             where +status = 'processing' and (id, lock_token) in (values ${chunk.map(() => '(?, ?)').join(', ')})
+             returning id, ${wantsKeyOfNewStatus()}`,
+            [now.toISOString(), ...chunk.flatMap((c) => [c.id, c.lockToken])],
+          );
       await this.takeKeys(rows);
       for (const row of rows) done.push(row.id as string);
     }
@@ -509,6 +528,56 @@ export class SqliteStore extends SqlStore {
       now.toISOString(),
     ],
   });
+
+  // ── Running jobs (issue 15) ──
+
+  /**
+   * The renewals in one statement (each its own `locked_until`, joined from a JSON array), the
+   * other items read in one more: a cancel check of idle-looking jobs writes nothing.
+   */
+  async jobHeartbeatMany(items: readonly JobHeartbeatItem[]): Promise<HeldJob[]> {
+    const renew = items.filter((i) => i.lockedUntil !== undefined);
+    const check = items.filter((i) => i.lockedUntil === undefined);
+    const held: Row[] = [];
+    if (renew.length > 0) {
+      held.push(
+        ...(await this.all(
+          `update jobs set locked_until = d.until
+           from (select value ->> 'id' as id, value ->> 'token' as token, value ->> 'until' as until from json_each(?)) as d
+           where jobs.id = d.id and jobs.lock_token = d.token and +jobs.status = 'processing'
+           returning jobs.id, jobs.cancel_requested`,
+          [JSON.stringify(renew.map((i) => ({ id: i.id, token: i.lockToken, until: i.lockedUntil!.toISOString() })))],
+        )),
+      );
+    }
+    if (check.length > 0) {
+      held.push(
+        ...(await this.all(
+          `select id, cancel_requested from jobs
+           where +status = 'processing' and (id, lock_token) in (select value ->> 0, value ->> 1 from json_each(?))`,
+          [JSON.stringify(check.map((i) => [i.id, i.lockToken]))],
+        )),
+      );
+    }
+    return held.map((r) => this.toHeld(r));
+  }
+
+  /** Nothing to send: the write itself changes the file's data_version, which other processes watch. */
+  protected async notifyFinished(): Promise<void> {}
+
+  /** Another connection's commit may have finished jobs: the same watch as for new jobs. */
+  listenForFinishes(onChange: () => void): Promise<() => Promise<void>> {
+    return this.listenForJobs({ onTopic: onChange, onWake: onChange });
+  }
+
+  async jobSetProgress(p: JobProgressParams): Promise<HeldJob | null> {
+    const rows = await this.all(
+      `update jobs set progress = ?, locked_until = coalesce(?, locked_until)
+       where id = ? and lock_token = ? and status = 'processing' returning id, cancel_requested`,
+      [p.progressJson, p.lockedUntil?.toISOString() ?? null, p.id, p.lockToken],
+    );
+    return rows[0] ? this.toHeld(rows[0]) : null;
+  }
 }
 
 /**
