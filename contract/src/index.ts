@@ -2,3 +2,4 @@ export * from './schemas.js';
 export * from './contract.js';
 export * from './route-docs.js';
 export * from './topics.js';
+export * from './operations.js';

@@ -5,6 +5,7 @@ import type { Completer } from './completer.js';
 import { isPermanent, toJobContext, type SnoozeRequest } from './job.js';
 import { afterFailedAttempt } from './retry-policy.js';
 import type { RegisteredTopic } from './topic-settings.js';
+import { runInJobSpan } from './tracing.js';
 
 /**
  * How one execution ended. `lost`: another worker or the rescuer had taken the job over.
@@ -77,7 +78,7 @@ export class Execution {
     const snooze: SnoozeRequest = { ms: undefined };
     const context = toJobContext(job, this.controller, snooze);
     const attempt = Promise.resolve()
-      .then(() => topic.handler(context))
+      .then(() => runInJobSpan(job, () => topic.handler(context)))
       .then(
         () => ({ ok: true as const }),
         (err: unknown) => ({ ok: false as const, err }),

@@ -45,6 +45,8 @@ export class Producer {
     private readonly options: ProducerOptions,
     private readonly onOutcome: (job: ClaimedJob, ending: Ending | Error) => void,
     private readonly logger: Logger,
+    /** Each claim's jobs (perhaps none) and its round trip, ms: for metrics. */
+    private readonly onClaimed?: (jobs: ClaimedJob[], ms: number) => void,
   ) {}
 
   get isRunning(): boolean {
@@ -94,7 +96,9 @@ export class Producer {
       this.wakeRequested = false;
       let claimed: ClaimedJob[];
       try {
+        const started = performance.now();
         claimed = await this.store.jobClaim({ ...this.topicsToClaim(), limit });
+        this.onClaimed?.(claimed, performance.now() - started);
       } catch (err) {
         this.logger.error({ err }, 'claiming jobs failed; retrying after the poll interval');
         await this.sleep(this.options.pollInterval);

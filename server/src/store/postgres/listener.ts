@@ -6,6 +6,9 @@ import { isPooled } from './pooler.js';
 /** The channel enqueue notifies on; the payload is the job's topic. */
 export const JOBS_CHANNEL = 'jobbase_jobs';
 
+/** The channel the change-feed triggers notify on (migration 0011_operations); payloads are JSON arrays of changes. */
+export const CHANGES_CHANNEL = 'jobbase_changes';
+
 const MAX_RECONNECT_DELAY = 5_000;
 
 /**
@@ -30,6 +33,8 @@ export class JobsListener {
     private readonly onTopic: (topic: string) => void,
     private readonly onWake: () => void,
     private readonly logger: Logger,
+    /** JOBS_CHANNEL (new jobs' topics) or CHANGES_CHANNEL (the change feed's batches). */
+    private readonly channel: string = JOBS_CHANNEL,
   ) {}
 
   /** Resolves once the first LISTEN is in place (or failed; it keeps retrying then). */
@@ -49,7 +54,7 @@ export class JobsListener {
     if (this.stopped) return;
     const client = new pg.Client({ connectionString: this.url, application_name: 'jobbase-listener' });
     client.on('notification', (msg) => {
-      if (msg.channel === JOBS_CHANNEL && msg.payload) this.onTopic(msg.payload);
+      if (msg.channel === this.channel && msg.payload) this.onTopic(msg.payload);
     });
     client.on('error', (err) => this.lost(client, err));
     client.on('end', () => this.lost(client, new Error('connection ended')));
@@ -67,7 +72,7 @@ export class JobsListener {
         );
         return;
       }
-      await client.query(`listen ${JOBS_CHANNEL}`);
+      await client.query(`listen ${this.channel}`);
       if (this.stopped) {
         await client.end();
         return;

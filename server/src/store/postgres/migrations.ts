@@ -231,6 +231,60 @@ class UniqueKeys extends Migration {
   }
 }
 
+/**
+ * Issue 18's operations. `trace_context`: the enqueuer's W3C trace context, for the handler's
+ * span link (null for existing jobs; added without a default, so no table rewrite). The change
+ * feed: statement-level triggers NOTIFY `jobbase_changes` with what each statement did to jobs
+ * (created, a status move, deleted), sent at commit, so `GET /api/jobs/events` sees the jobs of
+ * every process. One notification carries up to 16 changes as a JSON array of
+ * [type, id, topic, status] (at most ~5 KB with 255-character topics, under NOTIFY's 8,000
+ * bytes): a claim or a batched completion of 100 jobs sends 7, not 100. The change types are
+ * SQLite's CHANGE_TYPE_SQL, written out here.
+ */
+class Operations extends Migration {
+  override async up(): Promise<void> {
+    this.addSql('alter table jobs add column trace_context text null');
+    this.addSql(`create function jobbase_notify_changes() returns trigger language plpgsql as $$
+      begin
+        if tg_op = 'INSERT' then
+          perform pg_notify('jobbase_changes', c) from (
+            select json_agg(json_build_array('created', id, topic, status))::text as c
+            from (select id, topic, status, (row_number() over () - 1) / 16 as chunk from new_rows) r group by chunk
+          ) x;
+        elsif tg_op = 'DELETE' then
+          perform pg_notify('jobbase_changes', c) from (
+            select json_agg(json_build_array('deleted', id, topic, status))::text as c
+            from (select id, topic, status, (row_number() over () - 1) / 16 as chunk from old_rows) r group by chunk
+          ) x;
+        else
+          perform pg_notify('jobbase_changes', c) from (
+            select json_agg(json_build_array(type, id, topic, status))::text as c
+            from (
+              select case
+                  when n.status = 'processing' then 'started'
+                  when o.status = 'processing' and n.status = 'pending' and n.retries > o.retries then 'retried'
+                  when o.status = 'processing' and n.status = 'pending' and n.snoozes > o.snoozes then 'snoozed'
+                  when o.status = 'processing' and n.status = 'pending' then 'released'
+                  when n.status = 'pending' then 'requeued'
+                  else n.status
+                end as type, n.id, n.topic, n.status, (row_number() over () - 1) / 16 as chunk
+              from new_rows n join old_rows o on o.id = n.id
+              where n.status is distinct from o.status
+            ) r group by chunk
+          ) x;
+        end if;
+        return null;
+      end
+    $$`);
+    this.addSql(`create trigger jobs_change_insert after insert on jobs
+      referencing new table as new_rows for each statement execute function jobbase_notify_changes()`);
+    this.addSql(`create trigger jobs_change_update after update on jobs
+      referencing old table as old_rows new table as new_rows for each statement execute function jobbase_notify_changes()`);
+    this.addSql(`create trigger jobs_change_delete after delete on jobs
+      referencing old table as old_rows for each statement execute function jobbase_notify_changes()`);
+  }
+}
+
 export const postgresMigrations = [
   { name: '0001_initial', class: InitialSchema },
   { name: '0002_claim_function', class: ClaimFunction },
@@ -241,4 +295,5 @@ export const postgresMigrations = [
   // 0004_unique_keys on SQLite; here the number goes on from this list's own (names sort in the
   // order they apply), leaving 0006 to the job controls of the same issue.
   { name: '0007_unique_keys', class: UniqueKeys },
+  { name: '0011_operations', class: Operations },
 ];
