@@ -32,6 +32,7 @@ describe.each(dialects())('store: jobInsert, jobInsertMany, jobGet on %s', (dial
       uniqueStates: null,
       created: expect.any(Date),
       updated: expect.any(Date),
+      traceContext: null,
     });
     expect(record.created.getTime()).toBeGreaterThanOrEqual(before);
     expect(record.created.getTime()).toBeLessThanOrEqual(after);
