@@ -25,7 +25,7 @@ export function metricsRoute(metrics: JobMetrics, auth: SuperuserAuth, metricsTo
     (req, res, next) => {
       metrics.exposition(req.get('accept')).then(({ contentType, body }) => {
         res.setHeader('Content-Type', contentType);
-        res.send(body);
+        res.end(body);
       }, next);
     },
   ];
