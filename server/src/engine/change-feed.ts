@@ -83,7 +83,8 @@ export class ChangeFeed {
   }
 
   private event(type: string, job?: FeedEvent['job'], kept = true): FeedEvent {
-    const event: FeedEvent = { id: `${this.feedId}.${kept ? ++this.seq : this.seq}`, type, at: new Date().toISOString(), ...(job ? { job } : {}) };
+    const id = `${this.feedId}.${kept ? ++this.seq : this.seq}`;
+    const event: FeedEvent = { id, type, ...(job ? { job } : {}), at: new Date().toISOString() };
     if (kept) {
       this.buffer.push(event);
       if (this.buffer.length > this.bufferSize) this.buffer.splice(0, this.buffer.length - this.bufferSize);
