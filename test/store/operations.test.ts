@@ -123,6 +123,26 @@ describe.each(dialects())('store: operations on %s', (dialect) => {
   });
 });
 
+describe.each(dialects())('store: the change feed’s gaps on %s', (dialect) => {
+  const fx = useStore(dialect);
+
+  it('says when changes may have been missed: SQLite’s table moved past the reader, PostgreSQL’s LISTEN connection dropped', async () => {
+    const feed = await collectChanges(fx.store);
+    try {
+      if (dialect === 'sqlite') {
+        // One synchronous transaction writes more changes than the table keeps before the reader's next look.
+        await insertJobs(fx.store, 10_050);
+      } else {
+        await rawQuery(fx.store, `select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'jobbase-listener' and datname = current_database()`);
+      }
+      await waitFor('a gap', () => feed.gaps() > 0);
+      if (dialect === 'sqlite') expect(feed.changes.length).toBe(10_000);
+    } finally {
+      await feed.stop();
+    }
+  });
+});
+
 describe.each(dialects())('store: operations migration on %s', (dialect) => {
   it('a database of the release before is upgraded in place: its jobs get no trace context, and the feed starts', async () => {
     const db = await createTestDatabase(dialect);
