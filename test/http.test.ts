@@ -16,6 +16,8 @@ const JOB_FIELDS = [
   'priority',
   'retries',
   'run_at',
+  'schedule_name',
+  'schedule_tick',
   'snoozes',
   'status',
   'topic',

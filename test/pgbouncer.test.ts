@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createJobs, type Jobs, type JobsOptions } from '@jobbase/server';
-import { migrationNames, rawQuery } from '@jobbase/server/testing';
+import { migrationNames, rawQuery, toDate } from '@jobbase/server/testing';
 import { api, AppFixture } from './helpers/app.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from './helpers/databases.js';
 import { capturedLogger } from './helpers/logs.js';
@@ -101,6 +101,20 @@ describe.skipIf(!runs)('through PgBouncer in transaction mode', () => {
     await waitFor('every job to complete', async () => (await worker!.stats()).completed === jobs.length);
     expect(ran.size).toBe(jobs.length);
     expect(await worker!.stats()).toMatchObject({ pending: 0, processing: 0, completed: 300, failed: 0 });
+  });
+
+  it('a schedule fired by two engines through PgBouncer makes one job per tick (the firing is one transaction on one server connection)', async () => {
+    const schedules = [{ name: 'every-second', cron: '* * * * * *', topic: 'tick' }];
+    const [a, b] = await Promise.all([0, 1].map(() => open({ listenUrl: false, scheduleInterval: 100, schedules })));
+    a!.start();
+    b!.start();
+    const ticks = async () =>
+      (await rawQuery(a!.store, 'select schedule_tick from jobs where schedule_name = ?', ['every-second'])).map((r) => toDate(r.schedule_tick).getTime()).sort((x, y) => x - y);
+    await waitFor('four ticks', async () => (await ticks()).length >= 4);
+    await Promise.all([a!.stop(), b!.stop()]);
+    const made = await ticks();
+    expect(new Set(made).size).toBe(made.length);
+    expect(made.slice(1).filter((t, i) => t - made[i]! !== 1000)).toEqual([]);
   });
 
   it('queries are named prepared statements on a direct connection, and unnamed ones through PgBouncer', async () => {

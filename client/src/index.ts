@@ -11,7 +11,10 @@ export {
   type JobsClientOptions,
   type ListOptions,
   type RawJobsClient,
+  type TopicInfo,
+  type TopicUpdate,
 } from './jobs-client.js';
+export type { Schedule, SchedulesClient } from './schedules-client.js';
 export { JobsApiError, NETWORK_ERROR_STATUS, type JobsApiErrorData } from './jobs-api-error.js';
 export type { FetchFunction } from './fetcher.js';
 export type { FollowEventsOptions } from './event-stream.js';

@@ -1,3 +1,4 @@
+import { schedulesClient, type SchedulesClient } from './schedules-client.js';
 import {
   contract,
   type BulkActionBody,
@@ -35,6 +36,16 @@ export type EnqueuedJob = ClientInferResponseBody<JobRoutes['enqueue'], 200>;
 export type JobPage = ClientInferResponseBody<JobRoutes['list'], 200>;
 export type JobStats = ClientInferResponseBody<JobRoutes['stats'], 200>;
 export type AuthResult = ClientInferResponseBody<AuthRoute, 200>;
+/** A topic's figures and settings (`GET /api/topics/{topic}`), snake_case. */
+export type TopicInfo = ClientInferResponseBody<Contract['topics']['get'], 200>;
+
+/** `updateTopic`: a field left out stays as it is; null clears it. */
+export interface TopicUpdate {
+  /** Most jobs of the topic processing at once across every process. */
+  maxRunning?: number | null;
+  /** At most `max` starts in any window of `perMs` ms, across every process. */
+  rateLimit?: { max: number; perMs: number } | null;
+}
 /** `{ topic?, status?, priority?, sort?, limit?, offset?, payload? }`: the list route's query. */
 export type ListOptions = NonNullable<ClientInferRequest<JobRoutes['list']>['query']>;
 type EnqueueBody = ClientInferRequest<JobRoutes['enqueue']>['body'];
@@ -118,6 +129,16 @@ export interface JobsClient<T extends TopicSchemas = {}> {
    * event's id as `lastEventId` to miss nothing the server still keeps.
    */
   followEvents(onEvents: (events: JobEvent[]) => void, options?: FollowEventsOptions): Promise<void>;
+  /** Every topic with jobs, a registered handler or settings, by topic. */
+  listTopics(): Promise<TopicInfo[]>;
+  getTopic(topic: string): Promise<TopicInfo>;
+  /** Sets the topic's `maxRunning` and `rateLimit`; every process applies them within a second. */
+  updateTopic(topic: string, update: TopicUpdate): Promise<TopicInfo>;
+  /** No process claims the topic's jobs from at most a second after the answer. */
+  pauseTopic(topic: string): Promise<TopicInfo>;
+  resumeTopic(topic: string): Promise<TopicInfo>;
+  /** Recurring schedules: list, get, create, update, delete, pause, resume, trigger. */
+  readonly schedules: SchedulesClient;
   /** The same calls, one level down: nothing thrown for error statuses. Sends the token too. */
   readonly raw: RawJobsClient;
 }
@@ -185,6 +206,18 @@ export function createJobsClient<T extends TopicSchemas = {}>(options: JobsClien
         onEvents,
         followOptions,
       ),
+    listTopics: async () => expectStatus(await raw.topics.list(), 200, contract.topics.list).items,
+    getTopic: async (topic) => expectStatus(await raw.topics.get({ params: { topic: pathTopic(topic) } }), 200, contract.topics.get),
+    updateTopic: async (topic, update) => {
+      const body = {
+        max_running: update.maxRunning,
+        rate_limit: update.rateLimit && { max: update.rateLimit.max, per_ms: update.rateLimit.perMs },
+      };
+      return expectStatus(await raw.topics.update({ params: { topic: pathTopic(topic) }, body }), 200, contract.topics.update);
+    },
+    pauseTopic: async (topic) => expectStatus(await raw.topics.pause({ params: { topic: pathTopic(topic) } }), 200, contract.topics.pause),
+    resumeTopic: async (topic) => expectStatus(await raw.topics.resume({ params: { topic: pathTopic(topic) } }), 200, contract.topics.resume),
+    schedules: schedulesClient(raw, expectStatus),
     raw,
   };
 }
@@ -254,4 +287,10 @@ function wireTime(time: Date | string | undefined): string | undefined {
 function pathId(id: string): string {
   if (typeof id !== 'string' || id === '') throw new TypeError('A job id must be a non-empty string.');
   return encodeURIComponent(id);
+}
+
+/** A topic name as one path segment, as `pathId` does for ids. */
+function pathTopic(topic: string): string {
+  if (typeof topic !== 'string' || topic === '') throw new TypeError('A topic must be a non-empty string.');
+  return encodeURIComponent(topic);
 }

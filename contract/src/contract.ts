@@ -3,6 +3,8 @@ import { z } from 'zod';
 import * as examples from './examples.js';
 import { metricsContract, operationsContract } from './operations.js';
 import { routeDocs, type RouterDocs } from './route-docs.js';
+import { topicControlContract } from './topic-control.js';
+import { schedulesContract } from './schedules.js';
 import {
   ApiIndexSchema,
   AuthRequestSchema,
@@ -275,5 +277,7 @@ export const contract = c.router({
   auth: authContract,
   system: systemContract,
   operations: { ...operationsContract, ...metricsContract },
+  topics: topicControlContract,
+  schedules: schedulesContract,
 });
 export type Contract = typeof contract;

@@ -40,6 +40,8 @@ export const jobExample = {
   snoozes: 0,
   unique_key: 'welcome:user@example.com',
   unique_states: ['pending', 'processing'],
+  schedule_name: null,
+  schedule_tick: null,
   created: '2025-01-08T10:00:00.000Z',
   updated: '2025-01-08T10:00:00.000Z',
 } satisfies JobBody;

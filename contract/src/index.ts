@@ -3,3 +3,5 @@ export * from './contract.js';
 export * from './route-docs.js';
 export * from './topics.js';
 export * from './operations.js';
+export * from './topic-control.js';
+export * from './schedules.js';

@@ -116,6 +116,10 @@ export const JobSchema = z
       .array(JobStatusSchema)
       .nullable()
       .describe('The statuses in which the job holds its unique key (no other job with that key can be enqueued meanwhile); null without a key.'),
+    schedule_name: z.string().nullable().describe('The recurring schedule that made the job, or null.'),
+    schedule_tick: isoTime
+      .nullable()
+      .describe('The schedule’s tick (ISO 8601 UTC) this job is for; null for a job no schedule made, or one a trigger made.'),
     created: isoTime,
     updated: isoTime,
   })

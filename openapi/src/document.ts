@@ -10,8 +10,12 @@ import {
   JobSchema,
   JobStatusSchema,
   RouteMetadataSchema,
+  ScheduleSchema,
   StatsSchema,
   SuperuserSchema,
+  TopicInfoSchema,
+  TopicListSchema,
+  TopicPatchSchema,
   type Contract,
   type ErrorBody,
   type RouteMetadata,
@@ -62,6 +66,10 @@ const COMPONENTS: Record<string, ComponentSchema> = {
   Superuser: { schema: SuperuserSchema, description: 'A superuser record, PocketBase-style.' },
   Health: { schema: HealthSchema, description: 'PocketBase’s health answer.' },
   ApiIndex: { schema: ApiIndexSchema, description: 'Where things are on this server.' },
+  Topic: { schema: TopicInfoSchema, description: 'A topic’s figures and the settings every process applies to it.' },
+  TopicList: { schema: TopicListSchema, description: 'Every topic with jobs, a handler or settings.' },
+  TopicPatch: { schema: TopicPatchSchema, description: 'A change of a topic’s cap and rate limit.' },
+  Schedule: { schema: ScheduleSchema, description: 'A recurring schedule as the API returns it.' },
 };
 
 /** One tag per router group of the contract; a new group without a description fails to compile. */
@@ -70,6 +78,8 @@ const TAGS: Record<keyof Contract, string> = {
   auth: 'Superuser sign-in, compatible with PocketBase and its SDK.',
   system: 'The server itself.',
   operations: 'Running the queue: bulk actions by filter, live job events, Prometheus metrics.',
+  topics: 'Topic control: each topic’s figures, pause and resume, a cap on running jobs and a rate limit, applied by every process. Superusers only.',
+  schedules: 'Recurring schedules: cron expressions that make one job per tick, exactly once across processes. Superusers only.',
 };
 
 /*
@@ -97,7 +107,7 @@ const GENERIC_RESPONSES: Partial<Record<number, { description: string; example: 
 const DESCRIPTION = `The HTTP API of Jobbase, a persistent job queue on SQLite or PostgreSQL.
 
 Sign in with \`POST /api/collections/_superusers/auth-with-password\` and send the token in
-\`Authorization\` on every \`/api/jobs\` route. Bodies are JSON with snake_case fields; times are
+\`Authorization\` on every \`/api/jobs\` and \`/api/topics\` route. Bodies are JSON with snake_case fields; times are
 ISO 8601 UTC; errors have PocketBase's \`{status, message, data}\` shape.
 
 Generated from the ts-rest contract in \`@jobbase/contract\`.`;

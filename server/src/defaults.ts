@@ -32,3 +32,7 @@ export const DEFAULT_CLEANUP_INTERVAL = 60_000;
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
 /** How long a superuser's token is valid, ms: 24 h. */
 export const DEFAULT_TOKEN_DURATION = 24 * 60 * 60_000;
+/** How often each started engine looks for due schedules (a per-second cron fires within this). */
+export const DEFAULT_SCHEDULE_INTERVAL = 1_000;
+/** How late a schedule's tick may fire before it counts as missed (its `misfire` then applies). */
+export const DEFAULT_MISFIRE_GRACE = 60_000;

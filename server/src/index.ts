@@ -22,7 +22,10 @@ export {
 } from './engine/jobs.js';
 export { PermanentError, type JobContext, type JobHandler, type JobSnoozed } from './engine/job.js';
 export type { TopicOptions } from './engine/topic-settings.js';
+export type { TopicInfo, TopicUpdate } from './engine/topic-control.js';
 export type { Retention } from './engine/cleaner.js';
+export { nextRuns, type ScheduleOptions, type ScheduleSpec, type ScheduleRecord, type MisfirePolicy, type OverlapPolicy } from './engine/schedules.js';
+export type { ScheduleControls } from './engine/schedule-controls.js';
 export type { EnqueueOptions } from './engine/validate.js';
 export {
   exponentialBackoff,

@@ -288,6 +288,202 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/topics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List topics with their figures and settings
+         * @description Every topic that has jobs, whose handler a process registered, or that has settings: its jobs by status, how long its longest-waiting due job has waited, whether it is paused, its `max_running` and its `rate_limit`. Ordered by topic.
+         */
+        get: operations["listTopics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/topics/{topic}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get one topic
+         * @description The topic’s figures and settings, as the list shows them.
+         */
+        get: operations["getTopic"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Set a topic’s cap and rate limit
+         * @description `max_running`: never more jobs of the topic `processing` at once than this, however many processes claim. `rate_limit`: at most `max` jobs of the topic start in any window of `per_ms` ms; jobs over the limit wait, using no attempt. A field left out stays as it is; null clears it. Every process applies the new settings within a second.
+         */
+        patch: operations["updateTopic"];
+        trace?: never;
+    };
+    "/api/topics/{topic}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause a topic
+         * @description No process claims the topic’s jobs from at most a second after the answer; jobs already running finish; enqueues are still accepted. The pause is stored, so it outlasts restarts.
+         */
+        post: operations["pauseTopic"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/topics/{topic}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a paused topic
+         * @description The topic’s waiting jobs start again within a second.
+         */
+        post: operations["resumeTopic"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/schedules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List recurring schedules
+         * @description Every schedule, by name, with its next run, last run and last job’s status.
+         */
+        get: operations["listSchedules"];
+        put?: never;
+        /**
+         * Create a recurring schedule
+         * @description Stores a schedule: each tick of `cron` in `timezone` makes one job of `topic` with `payload`, exactly once however many processes run the engine. Every started engine (and `serve`) fires due schedules.
+         */
+        post: operations["createSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/schedules/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get one schedule
+         * @description The schedule with this name.
+         */
+        get: operations["getSchedule"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a schedule
+         * @description No tick fires after this; the jobs it made stay.
+         */
+        delete: operations["deleteSchedule"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a schedule
+         * @description Changes the fields given. A new `cron` or `timezone` moves `next_run_at` to its next tick from now; otherwise it stays.
+         */
+        patch: operations["updateSchedule"];
+        trace?: never;
+    };
+    "/api/schedules/{name}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause a schedule
+         * @description No tick fires while paused (a trigger still does).
+         */
+        post: operations["pauseSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/schedules/{name}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a paused schedule
+         * @description Ticks that passed while it was paused do not fire: `next_run_at` becomes the next tick from now.
+         */
+        post: operations["resumeSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/schedules/{name}/trigger": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a schedule’s job now
+         * @description Makes one job now, as a tick would, with `schedule_tick` null: not counted as a tick, `next_run_at` unchanged. Paused or not.
+         */
+        post: operations["triggerSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -321,6 +517,10 @@ export interface components {
             unique_key: string | null;
             /** @description The statuses in which the job holds its unique key (no other job with that key can be enqueued meanwhile); null without a key. */
             unique_states: components["schemas"]["JobStatus"][] | null;
+            /** @description The recurring schedule that made the job, or null. */
+            schedule_name: string | null;
+            /** @description The schedule’s tick (ISO 8601 UTC) this job is for; null for a job no schedule made, or one a trigger made. */
+            schedule_tick: string | null;
             /** Format: date-time */
             created: string;
             /** Format: date-time */
@@ -434,6 +634,91 @@ export interface components {
                 admin: string;
             };
         };
+        /** @description A topic’s figures and the settings every process applies to it. */
+        Topic: {
+            topic: string;
+            /** @description Jobs of the topic in each status. */
+            counts: {
+                pending: number;
+                processing: number;
+                completed: number;
+                failed: number;
+            };
+            /** @description How long the longest-waiting due pending job has waited (since its `run_at`), ms; null when no job is due. */
+            oldest_pending_age_ms: number | null;
+            /** @description No process claims the topic’s jobs while it is paused; enqueues are still accepted. */
+            paused: boolean;
+            /** @description Most jobs of the topic `processing` at once, across every process; null: no cap. */
+            max_running: number | null;
+            /** @description At most `max` starts in any window of `per_ms` ms, across every process; null: no limit. */
+            rate_limit: {
+                max: number;
+                per_ms: number;
+            } | null;
+            /** @description When a process last started with a handler for the topic; null if none has. */
+            registered_at: string | null;
+            /** @description When the topic’s settings last changed; null if it never had any. */
+            updated: string | null;
+        };
+        /** @description Every topic with jobs, a handler or settings. */
+        TopicList: {
+            items: components["schemas"]["Topic"][];
+        };
+        /** @description A change of a topic’s cap and rate limit. */
+        TopicPatch: {
+            /** @description Most jobs of the topic `processing` at once, across every process; null: no cap. */
+            max_running?: number | null;
+            /** @description At most `max` jobs of the topic start in any window of `per_ms` ms, across every process; null: no limit. */
+            rate_limit?: {
+                /** @description Most jobs of the topic that start in any window of `per_ms`. */
+                max: number;
+                /** @description The window, ms. */
+                per_ms: number;
+            } | null;
+        };
+        /** @description A recurring schedule as the API returns it. */
+        Schedule: {
+            name: string;
+            cron: string;
+            timezone: string;
+            topic: string;
+            payload?: unknown;
+            /** @description null: the topic’s or server’s default. */
+            max_retries: number | null;
+            /** @description null: the topic’s default, else 0. */
+            priority: number | null;
+            /** @description What happens to ticks missed while no process ran: `skip` (default: none runs), `run_once` (one job for the latest), or `{ "backfill": { "max": N } }` (the N latest, each its own job). */
+            misfire: ("skip" | "run_once") | {
+                backfill: {
+                    /** @description 1 to 1,000: the most missed ticks run. */
+                    max: number;
+                };
+            };
+            /**
+             * @description `allow` (default): a job per tick. `skip`: no new job while the schedule’s last job is pending or processing; the tick is counted in `skipped_ticks`.
+             * @enum {string}
+             */
+            overlap: "allow" | "skip";
+            paused: boolean;
+            /**
+             * Format: date-time
+             * @description The next tick to fire, ISO 8601 UTC.
+             */
+            next_run_at: string;
+            /** @description The tick of the last job a tick made, or null. */
+            last_run_at: string | null;
+            /** @description The last job the schedule made (a tick’s or a trigger’s), or null. */
+            last_job_id: string | null;
+            /** @description That job’s status; null when there is none or it was deleted. */
+            last_job_status: components["schemas"]["JobStatus"] | null;
+            /** @description Ticks not run because the last job was still pending or processing (`overlap: skip`). */
+            skipped_ticks: number;
+            last_skipped_at: string | null;
+            /** Format: date-time */
+            created: string;
+            /** Format: date-time */
+            updated: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -494,6 +779,8 @@ export interface operations {
                      *         "pending",
                      *         "processing"
                      *       ],
+                     *       "schedule_name": null,
+                     *       "schedule_tick": null,
                      *       "created": "2025-01-08T10:00:00.000Z",
                      *       "updated": "2025-01-08T10:00:00.000Z",
                      *       "enqueued": "created"
@@ -527,6 +814,10 @@ export interface operations {
                         unique_key: string | null;
                         /** @description The statuses in which the job holds its unique key (no other job with that key can be enqueued meanwhile); null without a key. */
                         unique_states: components["schemas"]["JobStatus"][] | null;
+                        /** @description The recurring schedule that made the job, or null. */
+                        schedule_name: string | null;
+                        /** @description The schedule’s tick (ISO 8601 UTC) this job is for; null for a job no schedule made, or one a trigger made. */
+                        schedule_tick: string | null;
                         /** Format: date-time */
                         created: string;
                         /** Format: date-time */
@@ -694,6 +985,8 @@ export interface operations {
                      *           "snoozes": 0,
                      *           "unique_key": null,
                      *           "unique_states": null,
+                     *           "schedule_name": null,
+                     *           "schedule_tick": null,
                      *           "created": "2025-01-08T10:00:00.000Z",
                      *           "updated": "2025-01-08T10:00:00.000Z",
                      *           "enqueued": "created"
@@ -714,6 +1007,8 @@ export interface operations {
                      *           "snoozes": 0,
                      *           "unique_key": null,
                      *           "unique_states": null,
+                     *           "schedule_name": null,
+                     *           "schedule_tick": null,
                      *           "created": "2025-01-08T10:00:00.000Z",
                      *           "updated": "2025-01-08T10:00:00.000Z",
                      *           "enqueued": "created"
@@ -751,6 +1046,10 @@ export interface operations {
                             unique_key: string | null;
                             /** @description The statuses in which the job holds its unique key (no other job with that key can be enqueued meanwhile); null without a key. */
                             unique_states: components["schemas"]["JobStatus"][] | null;
+                            /** @description The recurring schedule that made the job, or null. */
+                            schedule_name: string | null;
+                            /** @description The schedule’s tick (ISO 8601 UTC) this job is for; null for a job no schedule made, or one a trigger made. */
+                            schedule_tick: string | null;
                             /** Format: date-time */
                             created: string;
                             /** Format: date-time */
@@ -912,6 +1211,8 @@ export interface operations {
                      *             "pending",
                      *             "processing"
                      *           ],
+                     *           "schedule_name": null,
+                     *           "schedule_tick": null,
                      *           "created": "2025-01-08T10:00:00.000Z",
                      *           "updated": "2025-01-08T10:00:00.000Z"
                      *         }
@@ -1063,6 +1364,8 @@ export interface operations {
                      *         "pending",
                      *         "processing"
                      *       ],
+                     *       "schedule_name": null,
+                     *       "schedule_tick": null,
                      *       "created": "2025-01-08T10:00:00.000Z",
                      *       "updated": "2025-01-08T10:00:00.000Z"
                      *     }
@@ -1211,6 +1514,8 @@ export interface operations {
                      *         "pending",
                      *         "processing"
                      *       ],
+                     *       "schedule_name": null,
+                     *       "schedule_tick": null,
                      *       "created": "2025-01-08T10:00:00.000Z",
                      *       "updated": "2025-01-08T13:05:00.000Z"
                      *     }
@@ -1783,6 +2088,1117 @@ export interface operations {
                      * @example {
                      *       "status": 401,
                      *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listTopics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The topics. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "topic": "email.send",
+                     *           "counts": {
+                     *             "pending": 42,
+                     *             "processing": 3,
+                     *             "completed": 1200,
+                     *             "failed": 0
+                     *           },
+                     *           "oldest_pending_age_ms": 1250,
+                     *           "paused": false,
+                     *           "max_running": 3,
+                     *           "rate_limit": {
+                     *             "max": 100,
+                     *             "per_ms": 60000
+                     *           },
+                     *           "registered_at": "2025-01-08T12:00:00.000Z",
+                     *           "updated": "2025-01-08T12:00:00.000Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TopicList"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTopic: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The topic’s name (URL-encoded). */
+                topic: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The topic. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "topic": "email.send",
+                     *       "counts": {
+                     *         "pending": 42,
+                     *         "processing": 3,
+                     *         "completed": 1200,
+                     *         "failed": 0
+                     *       },
+                     *       "oldest_pending_age_ms": 1250,
+                     *       "paused": false,
+                     *       "max_running": 3,
+                     *       "rate_limit": {
+                     *         "max": 100,
+                     *         "per_ms": 60000
+                     *       },
+                     *       "registered_at": "2025-01-08T12:00:00.000Z",
+                     *       "updated": "2025-01-08T12:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Topic"];
+                };
+            };
+            /** @description The topic name is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No job, handler or settings of this topic were ever recorded. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 404,
+                     *       "message": "Topic \"email.send\" has no jobs, handler or settings.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateTopic: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The topic’s name (URL-encoded). */
+                topic: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "max_running": 3,
+                 *       "rate_limit": {
+                 *         "max": 100,
+                 *         "per_ms": 60000
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["TopicPatch"];
+            };
+        };
+        responses: {
+            /** @description The topic with its new settings. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "topic": "email.send",
+                     *       "counts": {
+                     *         "pending": 42,
+                     *         "processing": 3,
+                     *         "completed": 1200,
+                     *         "failed": 0
+                     *       },
+                     *       "oldest_pending_age_ms": 1250,
+                     *       "paused": false,
+                     *       "max_running": 3,
+                     *       "rate_limit": {
+                     *         "max": 100,
+                     *         "per_ms": 60000
+                     *       },
+                     *       "registered_at": "2025-01-08T12:00:00.000Z",
+                     *       "updated": "2025-01-08T12:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Topic"];
+                };
+            };
+            /** @description The body is invalid (`max_running` not null or an integer from 1 to 1,000,000, `rate_limit` not null or `{ max, per_ms }` with integers ≥ 1, an unknown field); `data` names the field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 400,
+                     *       "message": "rate_limit.per_ms: rate_limit.per_ms must be an integer from 1 to 86400000 (ms).",
+                     *       "data": {
+                     *         "rate_limit.per_ms": {
+                     *           "code": "too_small",
+                     *           "message": "rate_limit.per_ms must be an integer from 1 to 86400000 (ms)."
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body was sent with another `Content-Type` than `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    pauseTopic: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The topic’s name (URL-encoded). */
+                topic: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The topic, paused. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "topic": "email.send",
+                     *       "counts": {
+                     *         "pending": 42,
+                     *         "processing": 3,
+                     *         "completed": 1200,
+                     *         "failed": 0
+                     *       },
+                     *       "oldest_pending_age_ms": 1250,
+                     *       "paused": true,
+                     *       "max_running": 3,
+                     *       "rate_limit": {
+                     *         "max": 100,
+                     *         "per_ms": 60000
+                     *       },
+                     *       "registered_at": "2025-01-08T12:00:00.000Z",
+                     *       "updated": "2025-01-08T12:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Topic"];
+                };
+            };
+            /** @description The topic name is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    resumeTopic: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The topic’s name (URL-encoded). */
+                topic: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The topic, not paused. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "topic": "email.send",
+                     *       "counts": {
+                     *         "pending": 42,
+                     *         "processing": 3,
+                     *         "completed": 1200,
+                     *         "failed": 0
+                     *       },
+                     *       "oldest_pending_age_ms": 1250,
+                     *       "paused": false,
+                     *       "max_running": 3,
+                     *       "rate_limit": {
+                     *         "max": 100,
+                     *         "per_ms": 60000
+                     *       },
+                     *       "registered_at": "2025-01-08T12:00:00.000Z",
+                     *       "updated": "2025-01-08T12:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Topic"];
+                };
+            };
+            /** @description The topic name is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listSchedules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedules. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "name": "nightly-report",
+                     *           "cron": "30 2 * * *",
+                     *           "timezone": "Europe/Berlin",
+                     *           "topic": "send_report",
+                     *           "payload": {
+                     *             "to": "team@example.com"
+                     *           },
+                     *           "max_retries": null,
+                     *           "priority": null,
+                     *           "misfire": "run_once",
+                     *           "overlap": "skip",
+                     *           "paused": false,
+                     *           "next_run_at": "2025-01-09T01:30:00.000Z",
+                     *           "last_run_at": "2025-01-08T01:30:00.000Z",
+                     *           "last_job_id": "0194455b-5100-7c3a-9f2e-4b8d1a6e0c57",
+                     *           "last_job_status": "completed",
+                     *           "skipped_ticks": 0,
+                     *           "last_skipped_at": null,
+                     *           "created": "2025-01-01T10:00:00.000Z",
+                     *           "updated": "2025-01-08T01:30:00.010Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description Every schedule, by name. */
+                        items: components["schemas"]["Schedule"][];
+                    };
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "nightly-report",
+                 *       "cron": "30 2 * * *",
+                 *       "timezone": "Europe/Berlin",
+                 *       "topic": "send_report",
+                 *       "payload": {
+                 *         "to": "team@example.com"
+                 *       },
+                 *       "misfire": "run_once",
+                 *       "overlap": "skip"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description Unique; 1–255 letters, digits, `.`, `_`, `:` and `-`. */
+                    name: string;
+                    /** @description 5 fields (minute hour day month weekday), or 6 with seconds first, as croner reads them. */
+                    cron: string;
+                    /** @description The IANA time zone the cron is read in; `UTC` when omitted. */
+                    timezone?: string;
+                    topic: string;
+                    /** @description The payload of each job; `{}` when omitted. */
+                    payload?: unknown;
+                    /** @description Of each job; the topic’s default, else the server’s, when omitted. */
+                    max_retries?: number;
+                    /** @description Of each job; the topic’s default, else 0, when omitted. */
+                    priority?: number;
+                    /** @description What happens to ticks missed while no process ran: `skip` (default: none runs), `run_once` (one job for the latest), or `{ "backfill": { "max": N } }` (the N latest, each its own job). */
+                    misfire?: ("skip" | "run_once") | {
+                        backfill: {
+                            /** @description 1 to 1,000: the most missed ticks run. */
+                            max: number;
+                        };
+                    };
+                    /**
+                     * @description `allow` (default): a job per tick. `skip`: no new job while the schedule’s last job is pending or processing; the tick is counted in `skipped_ticks`.
+                     * @enum {string}
+                     */
+                    overlap?: "allow" | "skip";
+                    /** @description Created paused; false when omitted. */
+                    paused?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description The schedule as stored, with its first `next_run_at`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "nightly-report",
+                     *       "cron": "30 2 * * *",
+                     *       "timezone": "Europe/Berlin",
+                     *       "topic": "send_report",
+                     *       "payload": {
+                     *         "to": "team@example.com"
+                     *       },
+                     *       "max_retries": null,
+                     *       "priority": null,
+                     *       "misfire": "run_once",
+                     *       "overlap": "skip",
+                     *       "paused": false,
+                     *       "next_run_at": "2025-01-09T01:30:00.000Z",
+                     *       "last_run_at": "2025-01-08T01:30:00.000Z",
+                     *       "last_job_id": "0194455b-5100-7c3a-9f2e-4b8d1a6e0c57",
+                     *       "last_job_status": "completed",
+                     *       "skipped_ticks": 0,
+                     *       "last_skipped_at": null,
+                     *       "created": "2025-01-01T10:00:00.000Z",
+                     *       "updated": "2025-01-08T01:30:00.010Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description The body is invalid: an unknown field, a cron that does not parse or never fires (e.g. Feb 30), an unknown time zone, a bad topic, `misfire` or `overlap`, or a payload over 1 MiB; `data` names the field. A name already taken is refused the same way (`data.name.code` `taken`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 400,
+                     *       "message": "cron \"0 0 30 2 *\" never fires.",
+                     *       "data": {
+                     *         "cron": {
+                     *           "code": "never_fires",
+                     *           "message": "cron \"0 0 30 2 *\" never fires."
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is larger than the server’s body limit (4 MiB unless set otherwise: `serve --body-limit`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body was sent with another `Content-Type` than `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The schedule’s name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedule. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "nightly-report",
+                     *       "cron": "30 2 * * *",
+                     *       "timezone": "Europe/Berlin",
+                     *       "topic": "send_report",
+                     *       "payload": {
+                     *         "to": "team@example.com"
+                     *       },
+                     *       "max_retries": null,
+                     *       "priority": null,
+                     *       "misfire": "run_once",
+                     *       "overlap": "skip",
+                     *       "paused": false,
+                     *       "next_run_at": "2025-01-09T01:30:00.000Z",
+                     *       "last_run_at": "2025-01-08T01:30:00.000Z",
+                     *       "last_job_id": "0194455b-5100-7c3a-9f2e-4b8d1a6e0c57",
+                     *       "last_job_status": "completed",
+                     *       "skipped_ticks": 0,
+                     *       "last_skipped_at": null,
+                     *       "created": "2025-01-01T10:00:00.000Z",
+                     *       "updated": "2025-01-08T01:30:00.010Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No job has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 404,
+                     *       "message": "The requested resource wasn't found.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The schedule’s name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No job has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 404,
+                     *       "message": "The requested resource wasn't found.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The schedule’s name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "overlap": "allow"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description 5 fields (minute hour day month weekday), or 6 with seconds first, as croner reads them. */
+                    cron?: string;
+                    /** @description The IANA time zone the cron is read in; `UTC` when omitted. */
+                    timezone?: string;
+                    topic?: string;
+                    /** @description The payload of each job; `{}` when omitted. */
+                    payload?: unknown;
+                    /** @description Of each job; the topic’s default, else the server’s, when omitted. */
+                    max_retries?: number;
+                    /** @description Of each job; the topic’s default, else 0, when omitted. */
+                    priority?: number;
+                    /** @description What happens to ticks missed while no process ran: `skip` (default: none runs), `run_once` (one job for the latest), or `{ "backfill": { "max": N } }` (the N latest, each its own job). */
+                    misfire?: ("skip" | "run_once") | {
+                        backfill: {
+                            /** @description 1 to 1,000: the most missed ticks run. */
+                            max: number;
+                        };
+                    };
+                    /**
+                     * @description `allow` (default): a job per tick. `skip`: no new job while the schedule’s last job is pending or processing; the tick is counted in `skipped_ticks`.
+                     * @enum {string}
+                     */
+                    overlap?: "allow" | "skip";
+                };
+            };
+        };
+        responses: {
+            /** @description The schedule as stored now. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "nightly-report",
+                     *       "cron": "30 2 * * *",
+                     *       "timezone": "Europe/Berlin",
+                     *       "topic": "send_report",
+                     *       "payload": {
+                     *         "to": "team@example.com"
+                     *       },
+                     *       "max_retries": null,
+                     *       "priority": null,
+                     *       "misfire": "run_once",
+                     *       "overlap": "allow",
+                     *       "paused": false,
+                     *       "next_run_at": "2025-01-09T01:30:00.000Z",
+                     *       "last_run_at": "2025-01-08T01:30:00.000Z",
+                     *       "last_job_id": "0194455b-5100-7c3a-9f2e-4b8d1a6e0c57",
+                     *       "last_job_status": "completed",
+                     *       "skipped_ticks": 0,
+                     *       "last_skipped_at": null,
+                     *       "created": "2025-01-01T10:00:00.000Z",
+                     *       "updated": "2025-01-08T01:30:00.010Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description The body is invalid: an unknown field, a cron that does not parse or never fires (e.g. Feb 30), an unknown time zone, a bad topic, `misfire` or `overlap`, or a payload over 1 MiB; `data` names the field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 400,
+                     *       "message": "cron \"0 0 30 2 *\" never fires.",
+                     *       "data": {
+                     *         "cron": {
+                     *           "code": "never_fires",
+                     *           "message": "cron \"0 0 30 2 *\" never fires."
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No job has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 404,
+                     *       "message": "The requested resource wasn't found.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is larger than the server’s body limit (4 MiB unless set otherwise: `serve --body-limit`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body was sent with another `Content-Type` than `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    pauseSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The schedule’s name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedule, `paused`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "nightly-report",
+                     *       "cron": "30 2 * * *",
+                     *       "timezone": "Europe/Berlin",
+                     *       "topic": "send_report",
+                     *       "payload": {
+                     *         "to": "team@example.com"
+                     *       },
+                     *       "max_retries": null,
+                     *       "priority": null,
+                     *       "misfire": "run_once",
+                     *       "overlap": "skip",
+                     *       "paused": true,
+                     *       "next_run_at": "2025-01-09T01:30:00.000Z",
+                     *       "last_run_at": "2025-01-08T01:30:00.000Z",
+                     *       "last_job_id": "0194455b-5100-7c3a-9f2e-4b8d1a6e0c57",
+                     *       "last_job_status": "completed",
+                     *       "skipped_ticks": 0,
+                     *       "last_skipped_at": null,
+                     *       "created": "2025-01-01T10:00:00.000Z",
+                     *       "updated": "2025-01-08T01:30:00.010Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No job has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 404,
+                     *       "message": "The requested resource wasn't found.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    resumeSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The schedule’s name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedule, running. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "nightly-report",
+                     *       "cron": "30 2 * * *",
+                     *       "timezone": "Europe/Berlin",
+                     *       "topic": "send_report",
+                     *       "payload": {
+                     *         "to": "team@example.com"
+                     *       },
+                     *       "max_retries": null,
+                     *       "priority": null,
+                     *       "misfire": "run_once",
+                     *       "overlap": "skip",
+                     *       "paused": false,
+                     *       "next_run_at": "2025-01-09T01:30:00.000Z",
+                     *       "last_run_at": "2025-01-08T01:30:00.000Z",
+                     *       "last_job_id": "0194455b-5100-7c3a-9f2e-4b8d1a6e0c57",
+                     *       "last_job_status": "completed",
+                     *       "skipped_ticks": 0,
+                     *       "last_skipped_at": null,
+                     *       "created": "2025-01-01T10:00:00.000Z",
+                     *       "updated": "2025-01-08T01:30:00.010Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No job has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 404,
+                     *       "message": "The requested resource wasn't found.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    triggerSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The schedule’s name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job made. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0194455b-5100-7c3a-9f2e-4b8d1a6e0c59",
+                     *       "topic": "send_report",
+                     *       "payload": {
+                     *         "to": "team@example.com"
+                     *       },
+                     *       "status": "pending",
+                     *       "run_at": "2025-01-08T12:00:00.000Z",
+                     *       "retries": 0,
+                     *       "max_retries": 3,
+                     *       "last_error": null,
+                     *       "priority": 0,
+                     *       "snoozes": 0,
+                     *       "unique_key": null,
+                     *       "unique_states": null,
+                     *       "schedule_name": "nightly-report",
+                     *       "schedule_tick": null,
+                     *       "created": "2025-01-08T12:00:00.000Z",
+                     *       "updated": "2025-01-08T12:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No job has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 404,
+                     *       "message": "The requested resource wasn't found.",
                      *       "data": {}
                      *     }
                      */

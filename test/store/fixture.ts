@@ -30,7 +30,7 @@ export class StoreFixture {
    * brings every kept count back to zero, as it must.
    */
   async reset(): Promise<void> {
-    for (const table of ['jobs', 'superusers', 'settings']) await rawQuery(this.store, `delete from ${table}`);
+    for (const table of ['schedules', 'jobs', 'superusers', 'settings']) await rawQuery(this.store, `delete from ${table}`);
   }
 
   /** Another store on this test's database, as a second process would open it; closed after the test. */

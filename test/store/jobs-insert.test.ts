@@ -30,6 +30,8 @@ describe.each(dialects())('store: jobInsert, jobInsertMany, jobGet on %s', (dial
       snoozes: 0,
       uniqueKey: null,
       uniqueStates: null,
+      scheduleName: null,
+      scheduleTick: null,
       created: expect.any(Date),
       updated: expect.any(Date),
       traceContext: null,

@@ -83,6 +83,28 @@ async function undoJobControls(store: Store): Promise<string> {
   return '0003_job_controls';
 }
 
+/**
+ * Takes a database back to the release before schedules (issue 16): the table and the jobs'
+ * schedule columns dropped, the migration's record deleted. Returns the migration's name.
+ */
+async function undoSchedules(store: Store): Promise<string> {
+  const sql = (text: string) => rawQuery(store, text);
+  await sql('drop table schedules');
+  for (const column of ['schedule_name', 'schedule_tick']) await sql(`alter table jobs drop column ${column}`);
+  const name = store.dialect === 'postgres' ? '0009_schedules' : '0006_schedules';
+  await sql(`delete from jb_migrations where name = '${name}'`);
+  return name;
+}
+
+/** Takes a database back to the release before topic control (issue 17): no topics, no start log. */
+async function undoTopics(store: Store): Promise<string> {
+  await rawQuery(store, 'drop table topic_starts');
+  await rawQuery(store, 'drop table topics');
+  const name = store.dialect === 'postgres' ? '0010_topics' : '0007_topics';
+  await rawQuery(store, `delete from jb_migrations where name = '${name}'`);
+  return name;
+}
+
 async function migrationNames(store: Store): Promise<string[]> {
   const rows = await rawQuery(store, 'select name from jb_migrations order by name');
   return rows.map((r) => r.name as string);
@@ -238,6 +260,91 @@ describe.each(dialects())('store: migrate on %s', (dialect) => {
         expect(claimed.map((j) => j.id)).toEqual([first.job.id]);
         const rows = await rawQuery(upgraded, 'select unique_slot from jobs where id = ?', [first.job.id]);
         expect(rows[0]!.unique_slot ?? null).toBeNull();
+      } finally {
+        await upgraded.close();
+      }
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('a database of the release before schedules is upgraded in place: its jobs keep, with no schedule, and schedules fire', async () => {
+    const db = await createTestDatabase(dialect);
+    try {
+      const old = await openStore(db.url);
+      const all = await migrationNames(old);
+      const missing = await undoSchedules(old);
+      // A job as that release wrote and claimed it (the store's own statements now return the new columns).
+      const job = jobParams();
+      const now = new Date().toISOString();
+      await rawQuery(
+        old,
+        `insert into jobs (id, topic, payload, status, run_at, retries, max_retries, lock_token, locked_until, created, updated)
+         values (?, 'default', '{}', 'processing', ?, 0, 3, 'token', ?, ?, ?)`,
+        [job.id, now, new Date(Date.now() + 60_000).toISOString(), now, now],
+      );
+      await old.close();
+
+      const upgraded = await openStore(db.url);
+      try {
+        expect(upgraded.opening.migrationsApplied).toEqual([missing]);
+        expect(await migrationNames(upgraded)).toEqual(all);
+        expect(await upgraded.jobGet(job.id)).toMatchObject({ status: 'processing', scheduleName: null, scheduleTick: null });
+        const tick = new Date('2026-01-01T00:00:00.000Z');
+        await upgraded.scheduleInsert({
+          name: 's',
+          cron: '* * * * *',
+          timezone: 'UTC',
+          topic: 'default',
+          payloadJson: '{}',
+          maxRetries: null,
+          priority: null,
+          misfire: 'skip',
+          overlap: 'allow',
+          nextRunAt: tick,
+          paused: false,
+        });
+        const fired = await upgraded.scheduleFire({
+          name: 's',
+          expectedNextRunAt: tick,
+          nextRunAt: new Date('2026-01-01T00:01:00.000Z'),
+          jobs: [{ ...jobParams(), schedule: { name: 's', tick } }],
+          overlap: 'allow',
+        });
+        expect(fired.outcome === 'fired' && fired.jobs[0]).toMatchObject({ scheduleName: 's', scheduleTick: tick });
+        // The claim (PostgreSQL's function returns whole rows) hands out the new columns too.
+        const [made] = await upgraded.jobClaim({ topics: ['default'], limit: 1, lockDuration: 60_000 });
+        expect(made).toMatchObject({ scheduleName: 's', scheduleTick: tick });
+      } finally {
+        await upgraded.close();
+      }
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('a database of the release before topic control is upgraded in place: its jobs stay plain until a topic gets settings', async () => {
+    const db = await createTestDatabase(dialect);
+    try {
+      const old = await openStore(db.url);
+      const all = await migrationNames(old);
+      const missing = await undoTopics(old);
+      const jobs = await insertJobs(old, 4, () => ({ topic: 'old', runAt: new Date(Date.now() - 1_000) }));
+      await old.close();
+
+      const upgraded = await openStore(db.url);
+      try {
+        expect(upgraded.opening.migrationsApplied).toEqual([missing]);
+        expect(await migrationNames(upgraded)).toEqual(all);
+        expect(await upgraded.topicSettingsList()).toEqual([]);
+        const [overview] = await upgraded.topicOverview('old');
+        expect(overview).toMatchObject({ topic: 'old', counts: { pending: 4 }, settings: null });
+        await upgraded.topicSettingsUpdate('old', { maxRunning: 1, rateLimit: { max: 2, perMs: 60_000 } });
+        const claim = await upgraded.jobClaimControlled({ topic: 'old', limit: 10, lockDuration: 60_000 });
+        expect(claim.jobs.map((j) => j.id)).toEqual([jobs[0]!.id]);
+        expect(claim.heldBack).toBe('cap');
+        await upgraded.topicSettingsUpdate('old', { paused: true });
+        expect(await upgraded.jobClaimControlled({ topic: 'old', limit: 10, lockDuration: 60_000 })).toMatchObject({ jobs: [], heldBack: 'paused' });
       } finally {
         await upgraded.close();
       }

@@ -3,6 +3,8 @@ import { requeueAllButton, requeueAllFailed } from './bulk.js';
 import { h, mount } from './dom.js';
 import { followLive } from './live.js';
 import { session } from './session.js';
+import { showTopics } from './topics.js';
+import { navView, showSchedules, type Page } from './schedules.js';
 import { confirmDialog, detailView, pagerView, signInView, SORTS, statsView, STATUSES, tableView } from './views.js';
 
 /** Polling while the live stream is down; while it is up, its events drive the redraws. */
@@ -27,12 +29,47 @@ const root = document.getElementById('app')!;
 // The admin is served by the server it manages: same origin, no CORS.
 const client = createJobsClient({ baseUrl: window.location.origin, token: session.load() });
 let timer: number | undefined;
+/** Stops the Schedules page's refresh, when it is the page shown. */
+let leaveSchedules: (() => void) | null = null;
+/** Stops the jobs page's live stream, when it is the page shown. */
 let stopLive: (() => void) | undefined;
+
+function leaveJobs(): void {
+  stopLive?.();
+  stopLive = undefined;
+}
+
+/** `#/schedules` shows the Schedules page, `#/topics` the Topics page; anything else the jobs. */
+function route(): void {
+  if (!client.token) return;
+  window.clearInterval(timer);
+  leaveSchedules?.();
+  leaveSchedules = null;
+  leaveJobs();
+  if (window.location.hash === '#/schedules') {
+    const header = topBar('Schedules');
+    leaveSchedules = showSchedules(root, { client, failed, header });
+  } else if (window.location.hash === '#/topics') {
+    // The Topics page keeps its refresh on the shell's timer, which route() clears.
+    timer = showTopics(root, { client, failed, header: topBar('Topics') });
+  } else showJobs();
+}
+
+function topBar(page: 'Jobs' | 'Topics' | 'Schedules'): HTMLElement {
+  return h(
+    'header',
+    { class: 'top' },
+    h('h1', {}, 'Jobbase', h('span', { class: 'muted' }, ` · ${page}`)),
+    navView(page.toLowerCase() as Page),
+    h('button', { type: 'button', class: 'signout', onclick: () => signOut() }, 'Sign out'),
+  );
+}
 
 function signOut(message: string | null = null): void {
   window.clearInterval(timer);
-  stopLive?.();
-  stopLive = undefined;
+  leaveSchedules?.();
+  leaveSchedules = null;
+  leaveJobs();
   session.clear();
   client.setToken(null);
   Object.assign(state, { stats: null, page: null, selected: null, problem: null, offset: 0 });
@@ -43,7 +80,7 @@ async function signIn(email: string, password: string): Promise<void> {
   try {
     const auth = await client.authWithPassword(email, password);
     session.save(auth.token);
-    showJobs();
+    route();
   } catch (err) {
     const message = err instanceof JobsApiError && err.status === 400 ? 'Wrong email or password.' : describe(err);
     mount(root, signInView(signIn, message, email));
@@ -137,12 +174,7 @@ function showJobs(): void {
   sort.addEventListener('change', apply);
   mount(
     root,
-    h(
-      'header',
-      { class: 'top' },
-      h('h1', {}, 'Jobbase', h('span', { class: 'muted' }, ' · Jobs')),
-      h('button', { type: 'button', class: 'signout', onclick: () => signOut() }, 'Sign out'),
-    ),
+    topBar('Jobs'),
     h(
       'main',
       { class: 'jobs-page' },
@@ -298,5 +330,6 @@ async function act(action: () => Promise<Job | null>): Promise<void> {
   await refresh();
 }
 
-if (client.token) showJobs();
+window.addEventListener('hashchange', route);
+if (client.token) route();
 else signOut();

@@ -163,6 +163,13 @@ export function detailView(job: Job, actions: DetailActions, problem: string | n
       ...(job.unique_key === null
         ? []
         : [...row('Unique key', h('code', { class: 'unique-key' }, job.unique_key)), ...row('Unique states', (job.unique_states ?? []).join(', '))]),
+      // Made by a recurring schedule: its name, and the tick (none for a trigger's job).
+      ...(job.schedule_name === null
+        ? []
+        : [
+            ...row('Schedule', h('a', { class: 'schedule-name', href: '#/schedules' }, job.schedule_name)),
+            ...row('Tick', job.schedule_tick ? timeView(job.schedule_tick) : 'triggered by hand'),
+          ]),
       ...row('Created', timeView(job.created)),
       ...row('Updated', timeView(job.updated)),
     ),

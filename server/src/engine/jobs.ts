@@ -22,7 +22,9 @@ import {
   DEFAULT_MAX_PAYLOAD_SIZE,
   DEFAULT_MAX_RETRIES,
   DEFAULT_POLL_INTERVAL,
+  DEFAULT_MISFIRE_GRACE,
   DEFAULT_RESCUE_INTERVAL,
+  DEFAULT_SCHEDULE_INTERVAL,
   DEFAULT_SHUTDOWN_TIMEOUT,
   DEFAULT_WORKER_POOL_SIZE,
 } from '../defaults.js';
@@ -39,10 +41,16 @@ import type { Ending } from './executor.js';
 import type { JobHandler } from './job.js';
 import { Producer } from './producer.js';
 import { Rescuer } from './rescuer.js';
+import { ScheduleControls } from './schedule-controls.js';
+import { Scheduler } from './scheduler.js';
+import type { ScheduleOptions, ScheduleRecord, ScheduleSpec } from './schedules.js';
 import { assertTopicPayload, withParsedPayload } from './typed-topics.js';
 import { currentTraceContext } from './tracing.js';
 import { toBackoffFunction, type BackoffFunction, type ExponentialBackoff } from './retry-policy.js';
 import { MAX_TIMER, registeredTopic, type RegisteredTopic, type TopicOptions } from './topic-settings.js';
+import { TopicControl, toTopicInfo, validTopicUpdate, type TopicInfo, type TopicUpdate } from './topic-control.js';
+
+export type { TopicInfo, TopicUpdate } from './topic-control.js';
 import {
   encodePayload,
   validListQuery,
@@ -100,6 +108,12 @@ export interface JobsOptions<T extends TopicSchemas = {}> {
   listenUrl?: string | false;
   /** pino or anything with its debug/info/warn/error; default pino at `JOBBASE_LOG_LEVEL`. */
   logger?: Logger;
+  /** Recurring schedules defined in code, upserted by `createJobs` (see `jobs.schedule`). */
+  schedules?: readonly ScheduleSpec[];
+  /** How often each started engine looks for due schedules, ms (default 1 s). */
+  scheduleInterval?: number;
+  /** How late a tick may fire before it counts as missed and follows its `misfire`, ms (default 60 s). */
+  misfireGrace?: number;
 }
 
 /** One job of `enqueueMany`. */
@@ -169,6 +183,12 @@ export class Jobs<T extends TopicSchemas = {}> {
   private readonly rescuer: Rescuer;
   private readonly cleaner: Cleaner;
   private readonly completer: Completer;
+  private readonly control: TopicControl;
+  /** The last recordRegistered writes, awaited by stop(). */
+  private topicsRecorded: Promise<void> = Promise.resolve();
+  private readonly scheduler: Scheduler;
+  /** Recurring schedules: list, get, create, update, delete, pause, resume, trigger. */
+  readonly schedules: ScheduleControls;
   private readonly settings: ReturnType<typeof resolveSettings>;
   private readonly backoff: BackoffFunction;
   private closed = false;
@@ -187,6 +207,7 @@ export class Jobs<T extends TopicSchemas = {}> {
     this.backoff = toBackoffFunction(options.backoff ?? DEFAULT_BACKOFF);
     this.completer = new Completer(store);
     const deps = { store, completer: this.completer, logger: this.logger };
+    this.control = new TopicControl(store, () => this.producer.wake(), this.logger);
     this.producer = new Producer(
       store,
       this.registered,
@@ -194,6 +215,7 @@ export class Jobs<T extends TopicSchemas = {}> {
       this.settings,
       (job, outcome) => this.report(job, outcome),
       this.logger,
+      this.control,
       (jobs, ms) => this.events.emit('jobs:claimed', jobs, ms),
     );
     this.cleaner = new Cleaner(store, {
@@ -209,6 +231,36 @@ export class Jobs<T extends TopicSchemas = {}> {
       policyOf: (topic) => this.registered.get(topic) ?? engine,
       logger: this.logger,
     });
+    const jobOf = (schedule: ScheduleRecord, now: Date) =>
+      this.insertParams(schedule.topic, schedule.payload, { maxRetries: schedule.maxRetries ?? undefined, priority: schedule.priority ?? undefined }, now);
+    const made = (jobs: JobRecord[]) => jobs.forEach((job) => this.wakeFor(job));
+    this.scheduler = new Scheduler(store, {
+      interval: this.settings.scheduleInterval,
+      misfireGrace: this.settings.misfireGrace,
+      jobOf,
+      made,
+      logger: this.logger,
+    });
+    this.schedules = new ScheduleControls({
+      store,
+      encodePayload: (topic, payload) => {
+        const json = encodePayload(payload, this.settings.maxPayloadSize);
+        assertTopicPayload(this.topics, topic, payload);
+        return json;
+      },
+      jobOf,
+      made,
+      assertOpen: () => this.assertOpen(),
+    });
+  }
+
+  /**
+   * Creates or redefines the recurring schedule `name` (see ScheduleOptions): idempotent, so
+   * every process may define its schedules at start. Its next run is kept unless the cron or
+   * time zone changed, and a pause set by an admin stays. Started engines fire it.
+   */
+  schedule(name: string, options: ScheduleOptions): Promise<ScheduleRecord> {
+    return this.schedules.upsert(name, options);
   }
 
   /**
@@ -227,6 +279,7 @@ export class Jobs<T extends TopicSchemas = {}> {
     const schema = this.topics?.schemaOf(topic);
     const run = schema ? withParsedPayload(schema, handler as JobHandler) : (handler as JobHandler);
     this.registered.set(topic, registeredTopic(topic, run, options, { lockDuration: this.settings.lockDuration, backoff: this.backoff }));
+    if (this.producer.isRunning) this.recordRegistered([topic]);
     this.producer.wake();
   }
 
@@ -394,12 +447,70 @@ export class Jobs<T extends TopicSchemas = {}> {
     return runBulkAction(this.store, 'delete', filter, options);
   }
 
+  /**
+   * Every topic that has jobs, whose handler a process registered, or that has settings: its
+   * jobs by status, its longest wait, and its settings. By topic.
+   */
+  async listTopics(): Promise<TopicInfo[]> {
+    this.assertOpen();
+    const now = Date.now();
+    return (await this.store.topicOverview()).map((record) => toTopicInfo(record, now));
+  }
+
+  /** One topic as `listTopics` shows it, or a `not_found` JobsError. */
+  async getTopic(topic: string): Promise<TopicInfo> {
+    this.assertOpen();
+    const [record] = await this.store.topicOverview(validTopic(topic));
+    if (!record) throw new JobsError('not_found', `Topic "${topic}" has no jobs, handler or settings.`);
+    return toTopicInfo(record, Date.now());
+  }
+
+  /**
+   * Sets the topic's `maxRunning` (never more of its jobs processing at once, across every
+   * process) and `rateLimit` (at most `max` starts in any window of `perMs` ms); a field left
+   * out stays, null clears it. Every process applies it within a second; this one at once.
+   */
+  async updateTopic(topic: string, update: TopicUpdate): Promise<TopicInfo> {
+    this.assertOpen();
+    return this.changeTopic(validTopic(topic), validTopicUpdate(update));
+  }
+
+  /** No process claims the topic's jobs from at most a second from now; running ones finish. Stored: it outlasts restarts. */
+  async pauseTopic(topic: string): Promise<TopicInfo> {
+    this.assertOpen();
+    return this.changeTopic(validTopic(topic), { paused: true });
+  }
+
+  /** The topic's waiting jobs start again, within a second in every process. */
+  async resumeTopic(topic: string): Promise<TopicInfo> {
+    this.assertOpen();
+    return this.changeTopic(validTopic(topic), { paused: false });
+  }
+
+  private async changeTopic(topic: string, patch: Parameters<Store['topicSettingsUpdate']>[1]): Promise<TopicInfo> {
+    this.control.apply(await this.store.topicSettingsUpdate(topic, patch));
+    return this.getTopic(topic);
+  }
+
+  /** So `listTopics` shows topics whose handlers run somewhere, jobs or not. */
+  private recordRegistered(topics: string[]): void {
+    if (topics.length === 0) return;
+    const recorded = this.store.topicRecordRegistered(topics).catch((err: unknown) => {
+      this.logger.warn({ err }, 'recording the registered topics failed');
+    });
+    // stop() waits for it, so it never runs into a closing store.
+    this.topicsRecorded = Promise.all([this.topicsRecorded, recorded]).then(() => undefined);
+  }
+
   /** Starts claiming registered topics and rescuing expired locks. */
   start(): void {
     this.assertOpen();
+    if (!this.producer.isRunning) this.recordRegistered([...this.registered.keys()]);
+    this.control.start();
     this.producer.start();
     this.rescuer.start();
     this.cleaner.start();
+    this.scheduler.start();
     this.unlisten ??= this.listen();
   }
 
@@ -432,8 +543,11 @@ export class Jobs<T extends TopicSchemas = {}> {
     this.unlisten = null;
     await (await unlisten)?.();
     await this.producer.stop(this.settings.shutdownTimeout);
+    await this.control.stop();
+    await this.topicsRecorded;
     await this.rescuer.stop();
     await this.cleaner.stop();
+    await this.scheduler.stop();
     await this.completer.drain();
   }
 
@@ -510,6 +624,12 @@ function resolveSettings(o: JobsOptions) {
   };
   const maxRetries = o.maxRetries ?? DEFAULT_MAX_RETRIES;
   validMaxRetries(maxRetries);
+  const scheduleInterval = positive('scheduleInterval', o.scheduleInterval, DEFAULT_SCHEDULE_INTERVAL);
+  const misfireGrace = positive('misfireGrace', o.misfireGrace, Math.max(DEFAULT_MISFIRE_GRACE, scheduleInterval));
+  // A grace shorter than the time between two passes would count on-time ticks as missed.
+  if (misfireGrace < scheduleInterval) {
+    throw new JobsError('validation', `Option misfireGrace (${misfireGrace} ms) must be at least scheduleInterval (${scheduleInterval} ms).`);
+  }
   return {
     maxPayloadSize: positive('maxPayloadSize', o.maxPayloadSize, DEFAULT_MAX_PAYLOAD_SIZE),
     maxListPayloadSize: positive('maxListPayloadSize', o.maxListPayloadSize, DEFAULT_MAX_LIST_PAYLOAD_SIZE, Number.MAX_SAFE_INTEGER),
@@ -521,6 +641,8 @@ function resolveSettings(o: JobsOptions) {
     shutdownTimeout: positive('shutdownTimeout', o.shutdownTimeout, DEFAULT_SHUTDOWN_TIMEOUT),
     rescueInterval: positive('rescueInterval', o.rescueInterval, DEFAULT_RESCUE_INTERVAL),
     cleanupInterval: positive('cleanupInterval', o.cleanupInterval, DEFAULT_CLEANUP_INTERVAL),
+    scheduleInterval,
+    misfireGrace,
   };
 }
 
@@ -556,7 +678,12 @@ export async function createJobs<T extends TopicSchemas = {}>(options: JobsOptio
     listenUrl: validListenUrl(options.listenUrl),
   });
   try {
-    return new Jobs<T>(store, options, logger);
+    const jobs = new Jobs<T>(store, options, logger);
+    if (options.schedules !== undefined && !Array.isArray(options.schedules)) {
+      throw new JobsError('validation', 'Option schedules must be an array of { name, cron, topic, … }.');
+    }
+    for (const { name, ...schedule } of options.schedules ?? []) await jobs.schedule(name, schedule);
+    return jobs;
   } catch (err) {
     await store.close();
     throw err;

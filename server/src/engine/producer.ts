@@ -1,7 +1,14 @@
 import type { Logger } from '../logger.js';
-import type { ClaimedJob, JobClaimParams, JobStore } from '../store/types.js';
+import type { ClaimedJob, JobClaimParams, JobStore, TopicStore } from '../store/types.js';
 import { Execution, type Ending, type ExecutorDeps } from './executor.js';
+import type { TopicControl } from './topic-control.js';
 import type { RegisteredTopic } from './topic-settings.js';
+
+/**
+ * How soon a process asks again for a topic held back by its `max_running`, ms, when no slot
+ * of its own freed meanwhile: another process's job of the topic may have finished.
+ */
+const CAP_RECHECK = 100;
 
 export interface ProducerOptions {
   workerPoolSize: number;
@@ -34,17 +41,22 @@ export class Producer {
   private saturated = false;
   private wakeRequested = false;
   private wakeUp: (() => void) | null = null;
-  /** What every claim asks for but its limit, kept until a topic is registered. */
-  private claimTopics: Omit<JobClaimParams, 'limit'> | null = null;
+  /**
+   * Which claims a round makes, kept until a topic is registered or the topics' settings
+   * change: `plain`, the one claim of every topic without settings or a concurrency, and
+   * `special`, the topics claimed one by one within their limits.
+   */
+  private plan: ClaimPlan | null = null;
 
   constructor(
-    private readonly store: JobStore,
+    private readonly store: JobStore & Pick<TopicStore, 'jobClaimControlled'>,
     /** Topics are only ever added (`register`), never removed. */
     private readonly topics: ReadonlyMap<string, RegisteredTopic>,
     private readonly deps: ExecutorDeps,
     private readonly options: ProducerOptions,
     private readonly onOutcome: (job: ClaimedJob, ending: Ending | Error) => void,
     private readonly logger: Logger,
+    private readonly control: TopicControl,
     /** Each claim's jobs (perhaps none) and its round trip, ms: for metrics. */
     private readonly onClaimed?: (jobs: ClaimedJob[], ms: number) => void,
   ) {}
@@ -86,6 +98,8 @@ export class Producer {
   }
 
   private async run(): Promise<void> {
+    // A paused topic must not be claimed the plain way by a process that just started.
+    await this.control.ready();
     while (this.running) {
       const free = this.options.workerPoolSize - this.inflight.length;
       if (free <= 0) {
@@ -95,9 +109,17 @@ export class Producer {
       const limit = Math.min(free, this.options.batchSize);
       this.wakeRequested = false;
       let claimed: ClaimedJob[];
+      let recheckIn = this.options.pollInterval;
       try {
         const started = performance.now();
-        claimed = await this.store.jobClaim({ ...this.topicsToClaim(), limit });
+        const plan = this.claimPlan();
+        if (plan.special.length === 0) {
+          // Every topic without settings or a concurrency: the one plain claim, as it always was.
+          claimed = await this.store.jobClaim({ ...plan.plain, limit });
+          this.saturated = claimed.length === limit;
+        } else {
+          ({ claimed, recheckIn } = await this.claimEach(plan, limit));
+        }
         this.onClaimed?.(claimed, performance.now() - started);
       } catch (err) {
         this.logger.error({ err }, 'claiming jobs failed; retrying after the poll interval');
@@ -105,8 +127,7 @@ export class Producer {
         continue;
       }
       for (const job of claimed) this.execute(job);
-      this.saturated = claimed.length === limit;
-      if (!this.saturated) await this.sleep(this.options.pollInterval);
+      if (!this.saturated) await this.sleep(recheckIn);
       // A store whose driver answers synchronously (SQLite) resolves every claim, handler and
       // completion as a microtask: without a turn of the event loop here a busy queue would
       // starve the process's timers and I/O for as long as the backlog lasts.
@@ -114,19 +135,81 @@ export class Producer {
     }
   }
 
-  /** The registered topics, and the lock of each whose own differs from the engine's. */
-  private topicsToClaim(): Omit<JobClaimParams, 'limit'> {
-    if (this.claimTopics?.topics.length === this.topics.size) return this.claimTopics;
+  /**
+   * The plain claim of the topics without limits, then each special topic's own claim, in
+   * registration order, each within the slots left and its own limits: its concurrency in this
+   * process, and its settings, which the store applies under the topic's lock. A paused topic
+   * is skipped (the store would refuse it too). `recheckIn`: how soon to claim again when
+   * nothing came back full, sooner than the poll interval when a cap or a rate limit held a
+   * topic back.
+   */
+  private async claimEach(plan: ClaimPlan, limit: number): Promise<{ claimed: ClaimedJob[]; recheckIn: number }> {
+    let left = limit;
+    let full = false;
+    let recheckIn = this.options.pollInterval;
+    const claimed: ClaimedJob[] = [];
+    if (plan.plain.topics.length > 0) {
+      const jobs = await this.store.jobClaim({ ...plan.plain, limit: left });
+      claimed.push(...jobs);
+      full = jobs.length === left;
+      left -= jobs.length;
+    }
+    for (const topic of plan.special) {
+      if (left <= 0) break;
+      const registered = this.topics.get(topic)!;
+      const settings = this.control.settingsOf(topic);
+      if (settings?.paused) continue;
+      const want = registered.concurrency === undefined ? left : Math.min(left, registered.concurrency - this.inflightOf(topic));
+      if (want <= 0) continue;
+      let jobs: ClaimedJob[];
+      if (settings) {
+        const result = await this.store.jobClaimControlled({ topic, limit: want, lockDuration: registered.lockDuration });
+        jobs = result.jobs;
+        if (result.heldBack === 'cap') recheckIn = Math.min(recheckIn, CAP_RECHECK);
+        if (result.heldBack === 'rate' && result.retryAt) recheckIn = Math.min(recheckIn, Math.max(1, result.retryAt.getTime() - Date.now()));
+      } else {
+        jobs = await this.store.jobClaim({ topics: [topic], lockDuration: registered.lockDuration, limit: want });
+      }
+      claimed.push(...jobs);
+      if (jobs.length === want) full = true;
+      left -= jobs.length;
+    }
+    this.saturated = full;
+    return { claimed, recheckIn };
+  }
+
+  /** Handlers of `topic` holding a slot now. */
+  private inflightOf(topic: string): number {
+    let n = 0;
+    for (const execution of this.inflight) if (execution.job.topic === topic) n++;
+    return n;
+  }
+
+  /** Whether the topic is claimed on its own: it has settings, or a concurrency in this process. */
+  private isSpecial(topic: string): boolean {
+    return this.topics.get(topic)?.concurrency !== undefined || this.control.settingsOf(topic) !== undefined;
+  }
+
+  /** Worked out again when a topic was registered or the settings changed. */
+  private claimPlan(): ClaimPlan {
+    if (this.plan?.size === this.topics.size && this.plan.version === this.control.version) return this.plan;
+    const plainTopics = [...this.topics.keys()].filter((topic) => !this.isSpecial(topic));
     const lockDurationByTopic = new Map<string, number>();
-    for (const [topic, { lockDuration }] of this.topics) {
+    for (const topic of plainTopics) {
+      const { lockDuration } = this.topics.get(topic)!;
       if (lockDuration !== this.options.lockDuration) lockDurationByTopic.set(topic, lockDuration);
     }
-    this.claimTopics = {
-      topics: [...this.topics.keys()],
-      lockDuration: this.options.lockDuration,
-      ...(lockDurationByTopic.size > 0 ? { lockDurationByTopic } : {}),
+    this.plan = {
+      size: this.topics.size,
+      version: this.control.version,
+      plain: {
+        topics: plainTopics,
+        lockDuration: this.options.lockDuration,
+        ...(lockDurationByTopic.size > 0 ? { lockDurationByTopic } : {}),
+      },
+      special: [...this.topics.keys()].filter((topic) => this.isSpecial(topic)),
     };
-    return this.claimTopics;
+    return this.plan;
   }
 
   /**
@@ -146,13 +229,19 @@ export class Producer {
       },
     );
     this.recording.push(recorded);
-    void recorded.finally(() => removeFrom(this.recording, recorded));
+    void recorded.finally(() => {
+      removeFrom(this.recording, recorded);
+      // A capped topic's job counts as processing until its result is written: only then can
+      // the claim start another in its place (here or in another process).
+      if (this.control.settingsOf(job.topic)?.maxRunning != null) this.wake();
+    });
   }
 
   /** Handlers finishing together free their slots in one claim: the wake waits a turn. */
   private slotFreed(execution: Execution): void {
     removeFrom(this.inflight, execution);
-    if (!this.saturated || this.wakeScheduled) return;
+    // A special topic's freed slot may be all that held it back (its concurrency, or its cap).
+    if ((!this.saturated && !this.isSpecial(execution.job.topic)) || this.wakeScheduled) return;
     this.wakeScheduled = true;
     setImmediate(() => {
       this.wakeScheduled = false;
@@ -177,6 +266,14 @@ export class Producer {
       this.wakeUp = done;
     });
   }
+}
+
+interface ClaimPlan {
+  /** The topics registered and the settings' version it was worked out for. */
+  size: number;
+  version: number;
+  plain: Omit<JobClaimParams, 'limit'>;
+  special: string[];
 }
 
 /** Removes `item` (once) by moving the last element into its place: order does not matter here. */

@@ -13,6 +13,8 @@ export interface TopicOptions {
   backoff?: ExponentialBackoff | BackoffFunction;
   /** `priority` of a job of this topic enqueued (through this engine) without one. */
   priority?: number;
+  /** Most handlers of this topic running at once in this process, within the worker pool. */
+  concurrency?: number;
 }
 
 /** A registered topic: its handler and what its jobs get, the engine's defaults filled in. */
@@ -24,10 +26,15 @@ export interface RegisteredTopic {
   maxRetries: number | undefined;
   /** Undefined: 0 at enqueue. */
   priority: number | undefined;
+  /** Undefined: as many as the pool has free. */
+  concurrency: number | undefined;
 }
 
 /** The longest delay a Node timer holds, ms: the bound of every duration the engine times. */
 export const MAX_TIMER = 2_147_483_647;
+
+/** The largest worker pool an engine takes, so the most a topic's concurrency can mean. */
+const MAX_CONCURRENCY = 10_000;
 
 /** The topic's options checked, each undefined one taken from the engine's. */
 export function registeredTopic(
@@ -49,8 +56,16 @@ export function registeredTopic(
   if (backoff !== undefined && typeof backoff !== 'function' && !isExponential(backoff)) {
     throw new JobsError('validation', `Option backoff of topic "${topic}" must be { base, max } in ms or a function (retry) => ms.`);
   }
+  const { concurrency } = o;
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY)) {
+    throw new JobsError(
+      'validation',
+      `Option concurrency of topic "${topic}" must be an integer from 1 to ${MAX_CONCURRENCY}, got ${String(concurrency)}.`,
+    );
+  }
   return {
     handler,
+    concurrency,
     lockDuration: lockDuration ?? engine.lockDuration,
     backoff: backoff === undefined ? engine.backoff : toBackoffFunction(backoff),
     maxRetries: o.maxRetries === undefined ? undefined : validMaxRetries(o.maxRetries),

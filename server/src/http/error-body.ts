@@ -50,9 +50,14 @@ export function validationErrorBody(errors: readonly (ZodError | null)[]): Error
   const data: Record<string, FieldProblem> = {};
   const unplaced: string[] = [];
   for (const issue of errors.flatMap((e) => e?.issues ?? [])) {
-    const field = issue.path.join('.');
-    if (!field) unplaced.push(issue.message);
-    else data[field] ??= { code: issue.code, message: issue.message };
+    // A strict object's unknown fields are one issue on the object: each is named on its own.
+    const paths = issue.code === 'unrecognized_keys' ? issue.keys.map((key) => [...issue.path, key]) : [issue.path];
+    for (const path of paths) {
+      const field = path.join('.');
+      const message = issue.code === 'unrecognized_keys' ? `${field} is not a known field.` : issue.message;
+      if (!field) unplaced.push(message);
+      else data[field] ??= { code: issue.code, message };
+    }
   }
   const parts = [...unplaced.map((m) => `Invalid request: ${m}`), ...Object.entries(data).map(([f, p]) => `${f}: ${p.message}`)];
   return errorBody(400, parts.join('; ') || 'Invalid request.', data);

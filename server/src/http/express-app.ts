@@ -85,15 +85,18 @@ export function createExpressApp({
     next();
   });
   // Before the body parser, so nobody makes us read a body of up to the limit without a token.
-  app.use('/api/jobs', requireSuperuser(auth));
+  app.use(['/api/jobs', '/api/topics', '/api/schedules'], requireSuperuser(auth));
   app.use(contract.auth.authRefresh.path, requireSuperuser(auth));
-  app.use('/api/jobs', requireJsonBody);
+  app.use(['/api/jobs', '/api/topics', '/api/schedules'], requireJsonBody);
   // Bodies are parsed on the routes that take one and nowhere else: parsed for every path, a
   // 2 MiB body nested a million deep held the process for up to a second before its 404, with no
   // token needed. Any other request's body is discarded unread once it is answered.
   app.post(contract.auth.authWithPassword.path, signInBody(AUTH_BODY_LIMIT));
   app.post([contract.jobs.enqueue.path, contract.jobs.enqueueBatch.path], jsonBodyUpTo(bodyLimit));
   app.post([contract.operations.requeueMatching.path, contract.operations.deleteMatching.path], jsonBodyUpTo(BULK_BODY_LIMIT));
+  app.patch(contract.topics.update.path, jsonBodyUpTo(bodyLimit));
+  app.post(contract.schedules.create.path, jsonBodyUpTo(bodyLimit));
+  app.patch(contract.schedules.update.path, jsonBodyUpTo(bodyLimit));
 
   // Before the contract's routes: `GET /api/jobs/:id` would take `events` for an id.
   app.get(contract.operations.events.path, jobEvents(feed));

@@ -12,6 +12,8 @@ import { ADMIN_UI_PATH } from './admin-ui.js';
 import { errorBody } from './error-body.js';
 import { sendValidationError } from './error-handlers.js';
 import { signedInSuperuser } from './require-superuser.js';
+import { topicRoutes, type TopicRoutesEngine } from './topic-routes.js';
+import { scheduleHandlers } from './schedule-routes.js';
 import { toBulkResultBody, toEnqueuedJobBody, toJobBody, toJobPageBody, toSuperuserBody } from './wire.js';
 
 /**
@@ -32,8 +34,9 @@ const serverContract = initContract().router({ ...contract, operations: operatio
  */
 export type RoutesEngine = Pick<
   Jobs,
-  'enqueueWithOptions' | 'enqueueMany' | 'list' | 'get' | 'stats' | 'requeue' | 'delete' | 'requeueMatching' | 'deleteMatching'
->;
+  'enqueueWithOptions' | 'enqueueMany' | 'list' | 'get' | 'stats' | 'requeue' | 'delete' | 'schedules' | 'requeueMatching' | 'deleteMatching'
+> &
+  TopicRoutesEngine;
 
 /** `GET /api/`: each path comes from where its route is defined, so none can go stale. */
 const API_INDEX: ApiIndex = {
@@ -145,11 +148,13 @@ export function mountRoutes(app: Express, { jobs, auth, signInLimits }: RouteDep
       requeueMatching: async ({ body }) => ({ status: 200, body: toBulkResultBody(await jobs.requeueMatching(bulkFilter(body), bulkOptions(body))) }),
       deleteMatching: async ({ body }) => ({ status: 200, body: toBulkResultBody(await jobs.deleteMatching(bulkFilter(body), bulkOptions(body))) }),
     },
+    schedules: scheduleHandlers(jobs.schedules),
     system: {
       index: async () => ({ status: 200, body: API_INDEX }),
       // PocketBase's answer; says the process serves HTTP, not that the database is reachable.
       health: async () => ({ status: 200, body: { code: 200, message: 'API is healthy.', data: {} } }),
     },
+    topics: topicRoutes(jobs),
   });
   createExpressEndpoints(serverContract, router, app, {
     logInitialization: false,

@@ -19,6 +19,8 @@ export function toJobBody(job: JobRecord): JobBody {
     snoozes: job.snoozes,
     unique_key: job.uniqueKey,
     unique_states: job.uniqueStates,
+    schedule_name: job.scheduleName,
+    schedule_tick: job.scheduleTick?.toISOString() ?? null,
     created: job.created.toISOString(),
     updated: job.updated.toISOString(),
   };

@@ -3,11 +3,25 @@ import type { AbstractSqlConnection } from '@mikro-orm/knex';
 import type { JobStatus, ListSort } from '@jobbase/contract';
 import { JobsError } from '../errors.js';
 import { JOB_STATUSES } from '@jobbase/contract';
+import {
+  SCHEDULE_SELECT,
+  scheduleFireSteps,
+  scheduleInsertSql,
+  schedulePauseSql,
+  scheduleTriggerSteps,
+  scheduleUpdateSql,
+  scheduleUpsertSql,
+  toSchedule,
+  type ScheduleJobInsert,
+  type Steps,
+} from './schedules.js';
 import { bitsToStates, TAKE_KEY, keepSlotFor, wantsKey, wantsKeyColumn, type UniqueInsertSql } from './unique-keys.js';
 import type {
   BatchConflict,
   ClaimedJob,
+  ControlledClaim,
   ExpiredJob,
+  JobClaimControlledParams,
   JobClaimParams,
   JobDeleteFinishedParams,
   JobFailParams,
@@ -22,6 +36,10 @@ import type {
   JobRescueItem,
   JobRetryParams,
   JobSnoozeParams,
+  ScheduleDefinition,
+  ScheduleFireOutcome,
+  ScheduleFireParams,
+  ScheduleRecord,
   StatusCounts,
   ChangeListenParams,
   JobChunkParams,
@@ -33,6 +51,9 @@ import type {
   StoreOpening,
   SuperuserPasswordParams,
   SuperuserRecord,
+  TopicOverviewRecord,
+  TopicSettingsPatch,
+  TopicSettingsRecord,
   UniqueInsert,
 } from './types.js';
 
@@ -40,11 +61,11 @@ export type Row = Record<string, unknown>;
 
 /** The columns every query returns; keep the mapping in `toRecord` in step with it. */
 export const JOB_COLUMNS =
-  'id, topic, payload, status, run_at, retries, max_retries, last_error, priority, snoozes, unique_key, unique_states, created, updated, trace_context';
+  'id, topic, payload, status, run_at, retries, max_retries, last_error, priority, snoozes, unique_key, unique_states, schedule_name, schedule_tick, created, updated, trace_context';
 
 /** The same but the payload: a list page asked for without payloads. */
 const JOB_COLUMNS_BUT_PAYLOAD =
-  'id, topic, status, run_at, retries, max_retries, last_error, priority, snoozes, unique_key, unique_states, created, updated, trace_context';
+  'id, topic, status, run_at, retries, max_retries, last_error, priority, snoozes, unique_key, unique_states, schedule_name, schedule_tick, created, updated, trace_context';
 
 /**
  * A list page's order, as it is read (`natural`) and reversed (to walk from the other end).
@@ -148,6 +169,8 @@ export abstract class SqlStore implements Store {
       snoozes: Number(row.snoozes),
       uniqueKey: (row.unique_key as string | null) ?? null,
       uniqueStates: row.unique_states === null || row.unique_states === undefined ? null : bitsToStates(Number(row.unique_states)),
+      scheduleName: (row.schedule_name as string | null | undefined) ?? null,
+      scheduleTick: row.schedule_tick === null || row.schedule_tick === undefined ? null : toDate(row.schedule_tick),
       created: toDate(row.created),
       updated: toDate(row.updated),
       traceContext: (row.trace_context as string | null | undefined) ?? null,
@@ -457,6 +480,68 @@ export abstract class SqlStore implements Store {
     return stored;
   }
 
+  // ── Schedules (issue 16): the SQL is in schedules.ts; each dialect runs its transactions ──
+
+  /** Runs the statements of `steps` in one transaction on one connection; rolls back if one throws. */
+  protected abstract inTransaction<T>(steps: Steps<T>): Promise<T>;
+  /** This dialect's insert of a job made by a schedule. */
+  protected abstract readonly scheduleJobInsert: ScheduleJobInsert;
+
+  async scheduleInsert(def: ScheduleDefinition & { nextRunAt: Date; paused: boolean }): Promise<'created' | 'duplicate'> {
+    const { sql, params } = scheduleInsertSql(def, new Date().toISOString(), (d) => this.time(d));
+    return (await this.run(sql, params)) === 1 ? 'created' : 'duplicate';
+  }
+
+  async scheduleUpsert(def: ScheduleDefinition & { nextRunAt: Date }): Promise<void> {
+    const { sql, params } = scheduleUpsertSql(def, new Date().toISOString(), (d) => this.time(d));
+    await this.run(sql, params);
+  }
+
+  async scheduleUpdate(def: ScheduleDefinition & { nextRunAt: Date }): Promise<boolean> {
+    const { sql, params } = scheduleUpdateSql(def, new Date().toISOString(), (d) => this.time(d));
+    return (await this.run(sql, params)) === 1;
+  }
+
+  async scheduleGet(name: string): Promise<ScheduleRecord | null> {
+    const rows = await this.all(`${SCHEDULE_SELECT} where s.name = ?`, [name]);
+    return rows[0] ? toSchedule(rows[0], toDate) : null;
+  }
+
+  /** Sorted here, by code point, as superuserList (PostgreSQL's `order by` follows its locale). */
+  async scheduleList(): Promise<ScheduleRecord[]> {
+    const rows = await this.all(SCHEDULE_SELECT);
+    return rows.map((r) => toSchedule(r, toDate)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async scheduleSetPaused(name: string, paused: boolean, nextRunAt: Date): Promise<boolean> {
+    const { sql, params } = schedulePauseSql(name, paused, this.time(nextRunAt), new Date().toISOString());
+    return (await this.run(sql, params)) === 1;
+  }
+
+  async scheduleDelete(name: string): Promise<boolean> {
+    return (await this.run('delete from schedules where name = ?', [name])) === 1;
+  }
+
+  /**
+   * Every engine runs this each second: schedules_due is partial on `paused = false` and ordered
+   * by next_run_at, so with nothing due it is one index probe that finds no entry.
+   */
+  async scheduleGetDue(now: Date, limit: number): Promise<ScheduleRecord[]> {
+    const rows = await this.all(`${SCHEDULE_SELECT} where s.paused = false and s.next_run_at <= ? order by s.next_run_at limit ?`, [
+      this.time(now),
+      limit,
+    ]);
+    return rows.map((r) => toSchedule(r, toDate));
+  }
+
+  scheduleFire(p: ScheduleFireParams): Promise<ScheduleFireOutcome> {
+    return this.inTransaction(scheduleFireSteps(this.scheduleJobInsert, (d) => this.time(d), p, new Date(), (r) => this.toRecord(r)));
+  }
+
+  scheduleTrigger(name: string, job: JobInsertParams): Promise<JobRecord | null> {
+    return this.inTransaction(scheduleTriggerSteps(this.scheduleJobInsert, (d) => this.time(d), name, job, new Date(), (r) => this.toRecord(r)));
+  }
+
   async close(): Promise<void> {
     try {
       await this.closeDialect();
@@ -573,6 +658,107 @@ export abstract class SqlStore implements Store {
     );
     return { changed, cursor };
   }
+
+  // --- Topic control (issue 17): settings both dialects read and write alike ---
+
+  abstract jobClaimControlled(params: JobClaimControlledParams): Promise<ControlledClaim>;
+
+  async topicSettingsList(): Promise<TopicSettingsRecord[]> {
+    const rows = await this.all(`select ${TOPIC_COLUMNS} from topics`);
+    return rows.map(toTopicSettings).sort((a, b) => byCodePoint(a.topic, b.topic));
+  }
+
+  /**
+   * Two statements, each idempotent: the row made with no settings if missing, then the fields
+   * the patch names set (column names from this fixed list, values as parameters).
+   */
+  async topicSettingsUpdate(topic: string, patch: TopicSettingsPatch): Promise<TopicSettingsRecord> {
+    const now = this.time(new Date());
+    await this.run('insert into topics (topic, updated) values (?, ?) on conflict (topic) do nothing', [topic, now]);
+    const set: string[] = ['updated = ?'];
+    const params: unknown[] = [now];
+    if (patch.paused !== undefined) {
+      // `(? = 1)`: a boolean on PostgreSQL, 0 or 1 on SQLite, from one number bound on both.
+      set.push('paused = (? = 1)');
+      params.push(patch.paused ? 1 : 0);
+    }
+    if (patch.maxRunning !== undefined) {
+      set.push('max_running = ?');
+      params.push(patch.maxRunning);
+    }
+    if (patch.rateLimit !== undefined) {
+      set.push('rate_max = ?', 'rate_per_ms = ?');
+      params.push(patch.rateLimit?.max ?? null, patch.rateLimit?.perMs ?? null);
+    }
+    const rows = await this.all(`update topics set ${set.join(', ')} where topic = ? returning ${TOPIC_COLUMNS}`, [...params, topic]);
+    return toTopicSettings(rows[0]!);
+  }
+
+  async topicRecordRegistered(topics: readonly string[]): Promise<void> {
+    const now = this.time(new Date());
+    for (const topic of topics) {
+      await this.run(
+        `insert into topics (topic, registered_at, updated) values (?, ?, ?)
+         on conflict (topic) do update set registered_at = excluded.registered_at`,
+        [topic, now, now],
+      );
+    }
+  }
+
+  /**
+   * Counts from job_counts (a handful of rows per topic); the longest wait reads the due
+   * pending jobs, grouped by topic. An admin page's query, not a hot one: with a large backlog
+   * it reads every due job's run_at once per call.
+   */
+  async topicOverview(topic?: string): Promise<TopicOverviewRecord[]> {
+    const only = topic === undefined ? '' : 'topic = ?';
+    const params = topic === undefined ? [] : [topic];
+    const counted = await this.all(
+      `select topic, status, coalesce(sum(n), 0) as n from job_counts ${only && `where ${only}`} group by topic, status`,
+      params,
+    );
+    const due = await this.all(
+      `select topic, min(run_at) as oldest from jobs where status = 'pending' and run_at <= ? ${only && `and ${only}`} group by topic`,
+      [this.time(new Date()), ...params],
+    );
+    const settings = await this.all(`select ${TOPIC_COLUMNS} from topics ${only && `where ${only}`}`, params);
+    const byTopic = new Map<string, TopicOverviewRecord>();
+    const entry = (name: string) => {
+      let record = byTopic.get(name);
+      if (!record) {
+        record = { topic: name, counts: Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as StatusCounts, oldestDueAt: null, settings: null };
+        byTopic.set(name, record);
+      }
+      return record;
+    };
+    for (const row of counted) {
+      const n = Number(row.n);
+      if (n === 0 || !(JOB_STATUSES as readonly string[]).includes(row.status as string)) continue;
+      entry(row.topic as string).counts[row.status as JobStatus] = n;
+    }
+    for (const row of due) entry(row.topic as string).oldestDueAt = toDate(row.oldest);
+    for (const row of settings) entry(row.topic as string).settings = toTopicSettings(row);
+    return [...byTopic.values()].sort((a, b) => byCodePoint(a.topic, b.topic));
+  }
+}
+
+/** The columns of `topics` every read returns; keep `toTopicSettings` in step with it. */
+export const TOPIC_COLUMNS = 'topic, paused, max_running, rate_max, rate_per_ms, registered_at, updated';
+
+export function toTopicSettings(row: Row): TopicSettingsRecord {
+  return {
+    topic: row.topic as string,
+    paused: row.paused === true || Number(row.paused) === 1,
+    maxRunning: row.max_running === null || row.max_running === undefined ? null : Number(row.max_running),
+    rateLimit: row.rate_max === null || row.rate_max === undefined ? null : { max: Number(row.rate_max), perMs: Number(row.rate_per_ms) },
+    registeredAt: row.registered_at === null || row.registered_at === undefined ? null : toDate(row.registered_at),
+    updated: toDate(row.updated),
+  };
+}
+
+/** PostgreSQL's `order by` follows the database's locale, SQLite's does not: sorted here. */
+function byCodePoint(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** The claim's order: priority, then run_at, then id (uuid text order is byte order). */

@@ -19,6 +19,10 @@ export interface JobRecord {
   priority: number;
   /** Times a handler put the job back for later (`job.snooze`). */
   snoozes: number;
+  /** The schedule that made the job (issue 16), or null. */
+  scheduleName: string | null;
+  /** The schedule's tick the job is for; null for a job not made by a schedule, or made by a trigger. */
+  scheduleTick: Date | null;
   created: Date;
   updated: Date;
   /**
@@ -46,6 +50,8 @@ export interface JobInsertParams {
   traceContext?: string | null;
   /** Only `jobInsertUnique` and `jobInsertManyUnique` take it. */
   unique?: UniqueInsert;
+  /** Only the schedule methods take it: the schedule that makes the job, and its tick (null: a trigger). */
+  schedule?: { name: string; tick: Date | null };
 }
 
 /** What to do when another job holds the key: see `JobInsertOutcome`. */
@@ -302,6 +308,80 @@ export interface StoreOpening {
   migrationsApplied: string[];
 }
 
+// --- Topic control (issue 17) ---
+
+/** `rate_limit`: at most `max` jobs of the topic start in any window of `perMs` ms. */
+export interface RateLimit {
+  max: number;
+  perMs: number;
+}
+
+/** A topic's row in `topics`: its settings, which every process applies. */
+export interface TopicSettingsRecord {
+  topic: string;
+  paused: boolean;
+  /** Most jobs of the topic `processing` at once, across all processes; null: no cap. */
+  maxRunning: number | null;
+  rateLimit: RateLimit | null;
+  /** When a process last started (or registered, while running) with a handler for the topic. */
+  registeredAt: Date | null;
+  updated: Date;
+}
+
+/** A change of settings: a field left out stays as it is; null clears a cap or a limit. */
+export interface TopicSettingsPatch {
+  paused?: boolean;
+  maxRunning?: number | null;
+  rateLimit?: RateLimit | null;
+}
+
+/** A topic as `GET /api/topics` shows it: its jobs by status, its longest wait, its settings. */
+export interface TopicOverviewRecord {
+  topic: string;
+  counts: StatusCounts;
+  /** The `run_at` of its longest-waiting due pending job; null when none is due. */
+  oldestDueAt: Date | null;
+  /** Null: the topic has no row in `topics` (no settings, no handler recorded). */
+  settings: TopicSettingsRecord | null;
+}
+
+export interface JobClaimControlledParams {
+  topic: string;
+  limit: number;
+  /** How long each claimed job is locked, ms. */
+  lockDuration: number;
+}
+
+/**
+ * What a claim of a topic with settings found. `heldBack`: the settings kept it from claiming
+ * all it could have (`paused`, `cap`: max_running reached, `rate`: the window's starts used up).
+ * `retryAt`: when the rate limit lets the next job start.
+ */
+export interface ControlledClaim {
+  jobs: ClaimedJob[];
+  heldBack: 'paused' | 'cap' | 'rate' | null;
+  retryAt: Date | null;
+}
+
+export interface TopicStore {
+  /** Every row of `topics`, by topic. */
+  topicSettingsList(): Promise<TopicSettingsRecord[]>;
+  /** Creates the topic's row if it has none, then applies the patch; the row as stored. */
+  topicSettingsUpdate(topic: string, patch: TopicSettingsPatch): Promise<TopicSettingsRecord>;
+  /** Records that this process has handlers for `topics` (`registered_at` = now). */
+  topicRecordRegistered(topics: readonly string[]): Promise<void>;
+  /** Every topic that has jobs or a row in `topics`, by topic; or only `topic`. */
+  topicOverview(topic?: string): Promise<TopicOverviewRecord[]>;
+  /**
+   * Claims up to `limit` due jobs of one topic as `jobClaim` would, within its settings read in
+   * the same transaction: none while paused, never past `max_running` processing, never more
+   * than the rate limit's starts in any window. Claims of one such topic take turns across
+   * processes (the topic's row is locked), so the counts they read are exact. A topic without a
+   * row is claimed as by `jobClaim`.
+   */
+  jobClaimControlled(params: JobClaimControlledParams): Promise<ControlledClaim>;
+}
+
 // ── Operations (issue 18): the change feed, bulk actions by filter, metrics ──────────────────
 
 /**
@@ -382,7 +462,7 @@ export interface OperationsStore {
 }
 
 /** Everything the server keeps, on one database: what `openStore` returns. */
-export interface Store extends JobStore, SuperuserStore, SettingStore, OperationsStore {
+export interface Store extends JobStore, SuperuserStore, SettingStore, TopicStore, ScheduleStore, OperationsStore {
   readonly dialect: 'sqlite' | 'postgres';
   /** What `openStore` did to the database before returning this store. */
   readonly opening: StoreOpening;
@@ -392,4 +472,88 @@ export interface Store extends JobStore, SuperuserStore, SettingStore, Operation
    */
   migrate(): Promise<string[]>;
   close(): Promise<void>;
+}
+
+// ── Schedules (issue 16) ───────────────────────────────────────────────────────────────────
+
+/** What happens to ticks that passed while no process fired them (see engine/schedules.ts). */
+export type MisfirePolicy = 'skip' | 'run_once' | { backfill: { max: number } };
+/** `skip`: no new job while the schedule's last job is pending or processing. */
+export type OverlapPolicy = 'allow' | 'skip';
+
+/** A schedule's definition, validated by the engine. */
+export interface ScheduleDefinition {
+  name: string;
+  cron: string;
+  timezone: string;
+  topic: string;
+  /** The payload's JSON text, validated and measured as an enqueue's. */
+  payloadJson: string;
+  /** Null: the topic's or engine's default when the job is made. */
+  maxRetries: number | null;
+  priority: number | null;
+  misfire: MisfirePolicy;
+  overlap: OverlapPolicy;
+}
+
+export interface ScheduleRecord extends Omit<ScheduleDefinition, 'payloadJson'> {
+  payload: unknown;
+  paused: boolean;
+  /** The next tick to fire: every tick before it has been fired, skipped or given up. */
+  nextRunAt: Date;
+  /** The tick of the last job a tick made, or null. */
+  lastRunAt: Date | null;
+  /** The last job the schedule made (by a tick or a trigger), and its status (null once deleted). */
+  lastJobId: string | null;
+  lastJobStatus: JobStatus | null;
+  /** Ticks not run because the last job was still pending or processing (overlap `skip`). */
+  skippedTicks: number;
+  lastSkippedAt: Date | null;
+  created: Date;
+  updated: Date;
+}
+
+/** One firing of a schedule, decided by the engine: the store applies it in one transaction. */
+export interface ScheduleFireParams {
+  name: string;
+  /** Compare-and-set: the schedule's `next_run_at` as the engine read it. */
+  expectedNextRunAt: Date;
+  nextRunAt: Date;
+  /** The jobs to make, each with its tick; none when every due tick was skipped. */
+  jobs: readonly (JobInsertParams & { schedule: { name: string; tick: Date } })[];
+  /** `skip`: make no job while the schedule's last job is pending or processing; count the ticks. */
+  overlap: OverlapPolicy;
+}
+
+/**
+ * `fired`: next_run_at moved on and the jobs (maybe none) were made. `overlap`: next_run_at moved
+ * on but the last job was still active, so no job was made and the ticks were counted as skipped.
+ * `lost`: another process had moved next_run_at on (or the schedule was paused or deleted): nothing
+ * was written.
+ */
+export type ScheduleFireOutcome = { outcome: 'fired'; jobs: JobRecord[] } | { outcome: 'overlap' } | { outcome: 'lost' };
+
+export interface ScheduleStore {
+  /** A new schedule; `duplicate` when the name is taken. */
+  scheduleInsert(def: ScheduleDefinition & { nextRunAt: Date; paused: boolean }): Promise<'created' | 'duplicate'>;
+  /**
+   * Creates the schedule or sets its definition (a code-defined schedule at start). `next_run_at`
+   * is kept unless the cron or the time zone changed, and `paused` is kept, so processes
+   * starting together, or restarting, neither re-fire nor drop a tick.
+   */
+  scheduleUpsert(def: ScheduleDefinition & { nextRunAt: Date }): Promise<void>;
+  /** Replaces the definition and next_run_at of an existing schedule; false when there is none. */
+  scheduleUpdate(def: ScheduleDefinition & { nextRunAt: Date }): Promise<boolean>;
+  scheduleGet(name: string): Promise<ScheduleRecord | null>;
+  /** Every schedule, by name. */
+  scheduleList(): Promise<ScheduleRecord[]>;
+  /** Pauses, or resumes with the next tick from now; false when there is no such schedule. */
+  scheduleSetPaused(name: string, paused: boolean, nextRunAt: Date): Promise<boolean>;
+  scheduleDelete(name: string): Promise<boolean>;
+  /** Unpaused schedules with `next_run_at <= now`, soonest first: the firing pass's one query. */
+  scheduleGetDue(now: Date, limit: number): Promise<ScheduleRecord[]>;
+  /** Applies one firing, all or nothing (see ScheduleFireOutcome). */
+  scheduleFire(params: ScheduleFireParams): Promise<ScheduleFireOutcome>;
+  /** One job now for the schedule, not counted as a tick; null when there is no such schedule. */
+  scheduleTrigger(name: string, job: JobInsertParams): Promise<JobRecord | null>;
 }

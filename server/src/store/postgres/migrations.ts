@@ -285,6 +285,65 @@ class Operations extends Migration {
   }
 }
 
+/**
+ * Recurring schedules (issue 16; see store/schedules.ts). schedules_due is partial on the
+ * schedules a firing pass reads and ordered by next_run_at, so a pass with nothing due is one
+ * probe that finds no entry. The schedule's payload is JSON text, only ever copied into a job.
+ * Jobs made by a schedule carry its name and their tick: columns added NULL without a default,
+ * so no table rewrite. The claim function returns `jobs` rows, so it returns them too.
+ */
+class Schedules extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`create table schedules (
+      name varchar(255) not null primary key,
+      cron varchar(255) not null,
+      timezone varchar(64) not null,
+      topic varchar(255) not null,
+      payload text not null,
+      max_retries integer null,
+      priority smallint null,
+      misfire varchar(16) not null,
+      backfill_max integer null,
+      overlap varchar(16) not null,
+      paused boolean not null default false,
+      next_run_at timestamptz not null,
+      last_run_at timestamptz null,
+      last_job_id uuid null,
+      skipped_ticks integer not null default 0,
+      last_skipped_at timestamptz null,
+      created timestamptz not null,
+      updated timestamptz not null
+    )`);
+    this.addSql('create index schedules_due on schedules (next_run_at) where paused = false');
+    this.addSql(`alter table jobs
+      add column schedule_name varchar(255) null,
+      add column schedule_tick timestamptz null`);
+  }
+}
+
+/**
+ * Issue 17's topic control (SQLite's 0007_topics). `topics` holds a topic's settings and when a
+ * process last started with a handler for it; the claim of a topic with settings locks its row
+ * `for update`, so claims of one capped or rate-limited topic take turns across processes and
+ * each counts what the one before it started. `topic_starts` logs the starts of rate-limited
+ * topics only, pruned by the claim to the last window. Topics without a row never touch either.
+ */
+class Topics extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`create table topics (
+      topic varchar(255) not null primary key,
+      paused boolean not null default false,
+      max_running integer null,
+      rate_max integer null,
+      rate_per_ms integer null,
+      registered_at timestamptz null,
+      updated timestamptz not null
+    )`);
+    this.addSql('create table topic_starts (topic varchar(255) not null, started_at timestamptz not null)');
+    this.addSql('create index topic_starts_topic on topic_starts (topic, started_at)');
+  }
+}
+
 export const postgresMigrations = [
   { name: '0001_initial', class: InitialSchema },
   { name: '0002_claim_function', class: ClaimFunction },
@@ -295,5 +354,7 @@ export const postgresMigrations = [
   // 0004_unique_keys on SQLite; here the number goes on from this list's own (names sort in the
   // order they apply), leaving 0006 to the job controls of the same issue.
   { name: '0007_unique_keys', class: UniqueKeys },
+  { name: '0009_schedules', class: Schedules },
+  { name: '0010_topics', class: Topics },
   { name: '0011_operations', class: Operations },
 ];

@@ -5,10 +5,12 @@ import type { Logger } from '../../logger.js';
 import { baseOrmConfig, type StoreOpenOptions } from '../orm-config.js';
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import { claimOrder, JOB_COLUMNS, lockedUntilByTopic, SqlStore, unavailable, type Row } from '../sql-store.js';
+import { claimOrder, JOB_COLUMNS, lockedUntilByTopic, SqlStore, toDate, TOPIC_COLUMNS, toTopicSettings, unavailable, type Row } from '../sql-store.js';
 import type {
   BatchConflict,
   ClaimedJob,
+  ControlledClaim,
+  JobClaimControlledParams,
   JobClaimParams,
   JobFinishParams,
   JobInsertOutcome,
@@ -31,6 +33,7 @@ import {
 import { CHANGES_CHANNEL, JOBS_CHANNEL, JobsListener } from './listener.js';
 import { isPooled, throughPooler } from './pooler.js';
 import { postgresMigrations } from './migrations.js';
+import type { ScheduleJobInsert, Steps } from '../schedules.js';
 import { postgresDatabaseName } from '../open.js';
 import { PeriodicPass } from '../../periodic-pass.js';
 
@@ -259,6 +262,8 @@ export class PostgresStore extends SqlStore {
       snoozes: 0,
       uniqueKey: null,
       uniqueStates: null,
+      scheduleName: null,
+      scheduleTick: null,
       created: now,
       updated: now,
       traceContext: p.traceContext ?? null,
@@ -441,6 +446,128 @@ export class PostgresStore extends SqlStore {
     await listener.start();
     return () => listener.stop();
   }
+
+  // --- Topic control (issue 17) ---
+
+  /**
+   * One transaction on one connection. The topic's row is locked `for update` first, so claims
+   * of one controlled topic take turns across processes; each statement after it reads a fresh
+   * snapshot (READ COMMITTED), so it sees every job the previous holder claimed and every start
+   * it logged. Only then is the clock read: a claim that waited for the lock counts the window
+   * ending at the time it writes its starts. Then the counts, the claim (jobbase_claim, for the
+   * one topic, within the settings' limit) and the window's starts, pruned to the last window.
+   * Commits asynchronously, as the plain claim. A topic without a row takes the plain claim.
+   */
+  async jobClaimControlled(p: JobClaimControlledParams): Promise<ControlledClaim> {
+    if (p.limit <= 0) return { jobs: [], heldBack: null, retryAt: null };
+    const result = await this.withConnection<pg.Client, { rows: Row[]; heldBack: ControlledClaim['heldBack']; retryAt: Date | null } | null>(
+      async (conn) => {
+        const query = async (sql: string, values: unknown[]) => (await conn.query<Row>({ ...this.prepared(sql), values })).rows;
+        await conn.query('begin');
+        try {
+          await conn.query(`set local synchronous_commit = off`);
+          const [settings] = await query(`select ${TOPIC_COLUMNS} from topics where topic = ? for update`, [p.topic]);
+          if (!settings) {
+            await conn.query('rollback');
+            return null;
+          }
+          const topic = toTopicSettings(settings);
+          const done = async (rows: Row[], heldBack: ControlledClaim['heldBack'], retryAt: Date | null) => {
+            await conn.query('commit');
+            return { rows, heldBack, retryAt };
+          };
+          if (topic.paused) return await done([], 'paused', null);
+          const now = new Date();
+          const windowStart = topic.rateLimit ? new Date(now.getTime() - topic.rateLimit.perMs) : now;
+          const [counts] = await query(
+            `select (select count(*) from jobs where status = 'processing' and topic = ?) as running,
+                    (select count(*) from topic_starts where topic = ? and started_at > ?) as started,
+                    (select min(started_at) from topic_starts where topic = ? and started_at > ?) as first`,
+            [p.topic, p.topic, this.time(windowStart), p.topic, this.time(windowStart)],
+          );
+          let limit = p.limit;
+          let heldBack: ControlledClaim['heldBack'] = null;
+          let retryAt: Date | null = null;
+          if (topic.maxRunning !== null) {
+            const free = topic.maxRunning - Number(counts!.running);
+            if (free < limit) [limit, heldBack] = [Math.max(0, free), 'cap'];
+          }
+          if (topic.rateLimit) {
+            const allowed = topic.rateLimit.max - Number(counts!.started);
+            if (allowed < limit) {
+              [limit, heldBack] = [Math.max(0, allowed), 'rate'];
+              // The window's first start leaving it frees the next start.
+              retryAt = new Date((counts!.first ? toDate(counts!.first) : now).getTime() + topic.rateLimit.perMs + 1);
+            }
+          }
+          if (limit <= 0) return await done([], heldBack, retryAt);
+          const lockedUntil = new Date(now.getTime() + p.lockDuration);
+          const rows = await query(`select j.* from jobbase_claim(?::text[], ?::timestamptz[], ?::integer, ?::timestamptz) j`, [
+            [p.topic],
+            [this.time(lockedUntil)],
+            limit,
+            this.time(now),
+          ]);
+          if (topic.rateLimit) {
+            await query(
+              `with pruned as (delete from topic_starts where topic = ? and started_at <= ?)
+               insert into topic_starts (topic, started_at) select ?, ?::timestamptz from generate_series(1, ?::integer)`,
+              [p.topic, this.time(windowStart), p.topic, this.time(now), rows.length],
+            );
+          }
+          return await done(rows, rows.length < limit ? null : heldBack, retryAt);
+        } catch (err) {
+          await conn.query('rollback').catch(() => undefined);
+          throw err;
+        }
+      },
+    );
+    if (result === null) {
+      const jobs = await this.jobClaim({ topics: [p.topic], limit: p.limit, lockDuration: p.lockDuration });
+      return { jobs, heldBack: null, retryAt: null };
+    }
+    await this.takeKeys(result.rows.map((r) => ({ id: r.id, wants_key: wantsKeyOfRow(r, 'processing') })));
+    return { jobs: result.rows.map((r) => this.toClaimed(r)).sort(claimOrder), heldBack: result.heldBack, retryAt: result.retryAt };
+  }
+
+  // ── Schedules (issue 16) ───────────────────────────────────────────────────────────────────
+
+  /** One transaction on one pooled connection (READ COMMITTED: see scheduleFireSteps). */
+  protected inTransaction<T>(steps: Steps<T>): Promise<T> {
+    return this.withConnection<pg.Client, T>(async (conn) => {
+      await conn.query('begin');
+      try {
+        const result = await runSteps(steps, async (step) => (await conn.query<Row>({ ...this.prepared(step.sql), values: step.params })).rows);
+        await conn.query('commit');
+        return result;
+      } catch (err) {
+        await conn.query('rollback').catch(() => undefined);
+        throw unstorableText(err) ?? err;
+      }
+    });
+  }
+
+  /** As jobInsert: the NOTIFY is part of the statement, so it goes out when the firing commits. */
+  protected readonly scheduleJobInsert: ScheduleJobInsert = (p, schedule, now) => ({
+    sql: `with j as (
+            insert into jobs (id, topic, payload, status, run_at, retries, max_retries, priority, schedule_name, schedule_tick, created, updated)
+            values (?, ?, ?::jsonb, 'pending', ?, 0, ?, ?, ?, ?, ?, ?) returning ${JOB_COLUMNS}
+          )
+          select j.*, pg_notify(?, j.topic) from j`,
+    params: [
+      p.id,
+      p.topic,
+      p.payloadJson,
+      this.time(p.runAt),
+      p.maxRetries,
+      p.priority,
+      schedule.name,
+      schedule.tick ? this.time(schedule.tick) : null,
+      this.time(now),
+      this.time(now),
+      JOBS_CHANNEL,
+    ],
+  });
 }
 
 /**

@@ -145,10 +145,69 @@ class Operations extends Migration {
   }
 }
 
+/**
+ * Recurring schedules (issue 16; see store/schedules.ts). schedules_due is partial on the
+ * schedules a firing pass reads and ordered by next_run_at, so a pass with nothing due is one
+ * probe that finds no entry. Jobs made by a schedule carry its name and their tick; existing
+ * jobs have neither.
+ */
+class Schedules extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`create table schedules (
+      name text not null primary key,
+      cron text not null,
+      timezone text not null,
+      topic text not null,
+      payload text not null,
+      max_retries integer null,
+      priority integer null,
+      misfire text not null,
+      backfill_max integer null,
+      overlap text not null,
+      paused integer not null default 0,
+      next_run_at text not null,
+      last_run_at text null,
+      last_job_id text null,
+      skipped_ticks integer not null default 0,
+      last_skipped_at text null,
+      created text not null,
+      updated text not null
+    )`);
+    this.addSql('create index schedules_due on schedules (next_run_at) where paused = false');
+    this.addSql('alter table jobs add column schedule_name text null');
+    this.addSql('alter table jobs add column schedule_tick text null');
+  }
+}
+
+/**
+ * Issue 17's topic control. `topics` holds a topic's settings (paused, max_running, a rate
+ * limit of rate_max starts per rate_per_ms) and when a process last started with a handler for
+ * it; a topic without a row has no settings, and its claim is the plain one. `topic_starts`
+ * logs the starts of rate-limited topics only, pruned by the claim to the last window, so the
+ * claim can count the starts of the window before it (see SqliteStore.jobClaimControlled).
+ */
+class Topics extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`create table topics (
+      topic text not null primary key,
+      paused integer not null default 0,
+      max_running integer null,
+      rate_max integer null,
+      rate_per_ms integer null,
+      registered_at text null,
+      updated text not null
+    ) without rowid`);
+    this.addSql('create table topic_starts (topic text not null, started_at text not null)');
+    this.addSql('create index topic_starts_topic on topic_starts (topic, started_at)');
+  }
+}
+
 export const sqliteMigrations = [
   { name: '0001_initial', class: InitialSchema },
   { name: '0002_job_counts', class: JobCounts },
   { name: '0003_job_controls', class: JobControls },
   { name: '0004_unique_keys', class: UniqueKeys },
+  { name: '0006_schedules', class: Schedules },
+  { name: '0007_topics', class: Topics },
   { name: '0008_operations', class: Operations },
 ];

@@ -5,11 +5,13 @@ import { MikroORM } from '@mikro-orm/better-sqlite';
 import type { JobStatus } from '@jobbase/contract';
 import { JobsError } from '../../errors.js';
 import { baseOrmConfig, type StoreOpenOptions } from '../orm-config.js';
-import { claimOrder, JOB_COLUMNS, lockedUntilByTopic, SqlStore, unavailable, type Row } from '../sql-store.js';
+import { claimOrder, JOB_COLUMNS, lockedUntilByTopic, SqlStore, TOPIC_COLUMNS, toTopicSettings, unavailable, type Row } from '../sql-store.js';
 import type {
   ChangeListenParams,
   BatchConflict,
   ClaimedJob,
+  ControlledClaim,
+  JobClaimControlledParams,
   JobClaimParams,
   JobFinishParams,
   JobInsertOutcome,
@@ -29,6 +31,7 @@ import {
   type UniqueInsertSql,
 } from '../unique-keys.js';
 import { sqliteMigrations } from './migrations.js';
+import type { ScheduleJobInsert, Steps } from '../schedules.js';
 
 /** Rows per statement: SQLite binds at most 32,766 values (an insert row takes 8). */
 const COMPLETE_CHUNK = 500;
@@ -381,38 +384,37 @@ export class SqliteStore extends SqlStore {
     if (p.topics.length === 0 || p.limit <= 0) return [];
     const now = new Date();
     const lockedUntil = lockedUntilByTopic(p, now);
-    const topics = p.topics.map(() => '?').join(', ');
-    const rows = await this.withDb((db) =>
-      db
-        .transaction(() => {
-          const first = this.prepared(db, `select priority from jobs where status = 'pending' order by priority limit 1`);
-          const next = this.prepared(db, `select priority from jobs where status = 'pending' and priority > ? order by priority limit 1`);
-          const due = this.prepared(
-            db,
-            `select id from jobs where status = 'pending' and priority = ? and run_at <= ? and topic in (${topics})
-             order by run_at, id limit ?`,
-          );
-          const ids: string[] = [];
-          let waiting = first.get() as Row | undefined;
-          while (waiting) {
-            const rows = due.all(bindable([waiting.priority, now.toISOString(), ...p.topics, p.limit - ids.length])) as Row[];
-            for (const row of rows) ids.push(row.id as string);
-            if (ids.length >= p.limit) break;
-            waiting = next.get(bindable([waiting.priority])) as Row | undefined;
-          }
-          if (ids.length === 0) return [];
-          return this.prepared(
-            db,
-            `update jobs set status = 'processing', lock_token = lower(hex(randomblob(16))), updated = ?,
-               locked_until = (select value from json_each(?) where key = jobs.topic), ${keepSlotFor('processing')}
-             where id in (select value from json_each(?)) and +status = 'pending'
-             returning ${JOB_COLUMNS}, lock_token, locked_until, ${wantsKeyColumn('processing')}`,
-          ).all(bindable([now.toISOString(), JSON.stringify(lockedUntil), JSON.stringify(ids)])) as Row[];
-        })
-        .immediate(),
-    );
+    const rows = await this.withDb((db) => db.transaction(() => this.claimDue(db, p.topics, p.limit, now, lockedUntil)).immediate());
     await this.takeKeys(rows);
     return rows.map((r) => this.toClaimed(r)).sort(claimOrder);
+  }
+
+  /** The claim's statements (see jobClaim), run inside the caller's IMMEDIATE transaction. */
+  private claimDue(db: Database, claimTopics: readonly string[], limit: number, now: Date, lockedUntil: Record<string, string>): Row[] {
+    const topics = claimTopics.map(() => '?').join(', ');
+    const first = this.prepared(db, `select priority from jobs where status = 'pending' order by priority limit 1`);
+    const next = this.prepared(db, `select priority from jobs where status = 'pending' and priority > ? order by priority limit 1`);
+    const due = this.prepared(
+      db,
+      `select id from jobs where status = 'pending' and priority = ? and run_at <= ? and topic in (${topics})
+       order by run_at, id limit ?`,
+    );
+    const ids: string[] = [];
+    let waiting = first.get() as Row | undefined;
+    while (waiting) {
+      const rows = due.all(bindable([waiting.priority, now.toISOString(), ...claimTopics, limit - ids.length])) as Row[];
+      for (const row of rows) ids.push(row.id as string);
+      if (ids.length >= limit) break;
+      waiting = next.get(bindable([waiting.priority])) as Row | undefined;
+    }
+    if (ids.length === 0) return [];
+    return this.prepared(
+      db,
+      `update jobs set status = 'processing', lock_token = lower(hex(randomblob(16))), updated = ?,
+         locked_until = (select value from json_each(?) where key = jobs.topic), ${keepSlotFor('processing')}
+       where id in (select value from json_each(?)) and +status = 'pending'
+       returning ${JOB_COLUMNS}, lock_token, locked_until, ${wantsKeyColumn('processing')}`,
+    ).all(bindable([now.toISOString(), JSON.stringify(lockedUntil), JSON.stringify(ids)])) as Row[];
   }
 
   /**
@@ -478,6 +480,88 @@ export class SqliteStore extends SqlStore {
       await polling;
     };
   }
+
+  // --- Topic control (issue 17) ---
+
+  /**
+   * The settings, the counts and the claim in one IMMEDIATE transaction: SQLite has one writer,
+   * so nothing claims or starts a job of the topic between the counts and the claim, and the
+   * counts are exact. `processing` jobs are counted through jobs_lock (status first); the
+   * window's starts through topic_starts_topic, which the claim prunes to the last window.
+   */
+  async jobClaimControlled(p: JobClaimControlledParams): Promise<ControlledClaim> {
+    if (p.limit <= 0) return { jobs: [], heldBack: null, retryAt: null };
+    const result = await this.withDb((db) =>
+      db
+        .transaction((): { rows: Row[]; heldBack: ControlledClaim['heldBack']; retryAt: Date | null } => {
+          const now = new Date();
+          const lockedUntil = { [p.topic]: new Date(now.getTime() + p.lockDuration).toISOString() };
+          const settings = this.prepared(db, `select ${TOPIC_COLUMNS} from topics where topic = ?`).get(p.topic) as Row | undefined;
+          const topic = settings ? toTopicSettings(settings) : null;
+          if (topic?.paused) return { rows: [], heldBack: 'paused', retryAt: null };
+          let limit = p.limit;
+          let heldBack: ControlledClaim['heldBack'] = null;
+          let retryAt: Date | null = null;
+          if (topic?.maxRunning != null) {
+            const running = this.prepared(db, `select count(*) as n from jobs where status = 'processing' and topic = ?`).get(p.topic) as Row;
+            const free = topic.maxRunning - Number(running.n);
+            if (free < limit) [limit, heldBack] = [Math.max(0, free), 'cap'];
+          }
+          const rate = topic?.rateLimit;
+          const windowStart = rate ? new Date(now.getTime() - rate.perMs).toISOString() : '';
+          if (rate) {
+            const started = this.prepared(
+              db,
+              `select count(*) as n, min(started_at) as first from topic_starts where topic = ? and started_at > ?`,
+            ).get(p.topic, windowStart) as Row;
+            const allowed = rate.max - Number(started.n);
+            if (allowed < limit) {
+              [limit, heldBack] = [Math.max(0, allowed), 'rate'];
+              // The window's first start leaving it frees the next start.
+              retryAt = new Date((started.first ? new Date(started.first as string) : now).getTime() + rate.perMs + 1);
+            }
+          }
+          if (limit <= 0) return { rows: [], heldBack, retryAt };
+          const rows = this.claimDue(db, [p.topic], limit, now, lockedUntil);
+          if (rate) {
+            this.prepared(db, 'delete from topic_starts where topic = ? and started_at <= ?').run(p.topic, windowStart);
+            const log = this.prepared(db, 'insert into topic_starts (topic, started_at) values (?, ?)');
+            for (let i = 0; i < rows.length; i++) log.run(p.topic, now.toISOString());
+          }
+          return { rows, heldBack: rows.length < limit ? null : heldBack, retryAt };
+        })
+        .immediate(),
+    );
+    await this.takeKeys(result.rows);
+    return { jobs: result.rows.map((r) => this.toClaimed(r)).sort(claimOrder), heldBack: result.heldBack, retryAt: result.retryAt };
+  }
+
+  // ── Schedules (issue 16) ───────────────────────────────────────────────────────────────────
+
+  /**
+   * IMMEDIATE, as the unique insert: the write lock first, so the compare-and-set on next_run_at
+   * and the inserts after it see no other process's write in between.
+   */
+  protected inTransaction<T>(steps: Steps<T>): Promise<T> {
+    return this.withDb((db) => db.transaction(() => runStepsSync(steps, (s) => this.step(db, s))).immediate());
+  }
+
+  protected readonly scheduleJobInsert: ScheduleJobInsert = (p, schedule, now) => ({
+    sql: `insert into jobs (id, topic, payload, status, run_at, retries, max_retries, priority, schedule_name, schedule_tick, created, updated)
+          values (?, ?, ?, 'pending', ?, 0, ?, ?, ?, ?, ?, ?) returning ${JOB_COLUMNS}`,
+    params: [
+      p.id,
+      p.topic,
+      p.payloadJson,
+      p.runAt.toISOString(),
+      p.maxRetries,
+      p.priority,
+      schedule.name,
+      schedule.tick?.toISOString() ?? null,
+      now.toISOString(),
+      now.toISOString(),
+    ],
+  });
 }
 
 /**
