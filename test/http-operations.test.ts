@@ -131,6 +131,7 @@ describe.each(dialects())('operations over HTTP on %s', (dialect) => {
     expectError(await api(url, '/api/jobs/delete', { token, json: { status: 'processing' } }), 400, ['status']);
     expectError(await api(url, '/api/jobs/delete', { token, json: { created_before: 'yesterday' } }), 400, ['created_before']);
     expectError(await api(url, '/api/jobs/requeue', { token, json: { limit: 0 } }), 400, ['limit']);
+    expectError(await api(url, '/api/jobs/delete', { token, json: { topic: 'a\u0000b' } }), 400, ['topic']);
     expectError(await api(url, '/api/jobs/requeue', { token, json: { colour: 'red' } }), 400);
     expectError(await api(url, '/api/jobs/requeue', { json: {} }), 401);
   });

@@ -1,7 +1,7 @@
 import { JOB_STATUSES, type JobStatus } from '@jobbase/contract';
 import { validationError } from '../errors.js';
 import type { JobChunkParams, JobChunkResult, JobFilter, JobStore, OperationsStore } from '../store/types.js';
-import { validRunAt } from './validate.js';
+import { validRunAt, validTopic } from './validate.js';
 
 /**
  * The statuses each bulk action may change, as for its single-job route: requeue takes failed
@@ -69,7 +69,7 @@ export function validBulkFilter(action: BulkAction, filter: BulkFilter): JobFilt
     }
   };
   return {
-    topic: filter.topic,
+    topic: filter.topic === undefined ? undefined : validTopic(filter.topic),
     statuses: filter.status ? [filter.status] : allowed,
     createdBefore: time('created_before', filter.createdBefore),
     createdAfter: time('created_after', filter.createdAfter),

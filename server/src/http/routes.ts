@@ -24,7 +24,10 @@ import { toBulkResultBody, toEnqueuedJobBody, toJobBody, toJobPageBody, toSuperu
  * from the body parser, 415 from the content-type check (body-types.ts). Kept out of exports:
  * its inferred type is not for declaration files.
  */
-const { events: _servedByExpress, metrics: _alsoServedByExpress, ...operationRoutes } = contract.operations;
+// The event stream and the metrics answer as Express handlers (a stream that stays open, a text
+// body from prom-client; see events.ts and metrics-route.ts): the contract declares them for the
+// document and the client, and the router here implements the rest.
+const { events: _streamedByEvents, metrics: _answeredByMetricsRoute, ...operationRoutes } = contract.operations;
 const serverContract = initContract().router({ ...contract, operations: operationRoutes }, { strictStatusCodes: true });
 
 /**
