@@ -1,8 +1,9 @@
+import { createJobsClient, type JobEvent } from '@jobbase/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AppFixture, api, expectError } from './helpers/app.js';
 import { dialects } from './helpers/databases.js';
 import { SseStream } from './helpers/sse.js';
-import { waitFor } from './helpers/wait.js';
+import { deferred, waitFor } from './helpers/wait.js';
 import { WorkProcess } from './helpers/work-process.js';
 
 /**
@@ -71,6 +72,35 @@ describe.each(dialects())('GET /api/jobs/events on %s', (dialect) => {
     const lost = await follow(url, token, '', { 'last-event-id': 'another-server.12' });
     await waitFor('a gap event', () => lost.events.length > 0);
     expect(lost.events[0]).toMatchObject({ event: 'gap', data: { type: 'gap' } });
+  });
+
+  it('@jobbase/client follows the stream, resumes with lastEventId, and does bulk actions', async () => {
+    const { url, token } = await fx.startSignedIn();
+    const client = createJobsClient({ baseUrl: url, token });
+    const seen: JobEvent[] = [];
+    const controller = new AbortController();
+    const open = deferred();
+    const following = client.followEvents((events) => seen.push(...events), { topic: 'c', signal: controller.signal, onOpen: open.resolve });
+    await open.promise;
+    const first = await client.enqueue('c', { n: 1 });
+    await waitFor('the first event', () => seen.some((e) => e.job?.id === first.id));
+    controller.abort();
+    await following;
+    const lastEventId = seen.at(-1)!.id;
+    const missed = await client.enqueue('c', { n: 2 });
+    await client.enqueue('other', {});
+    const resumed: JobEvent[] = [];
+    const again = new AbortController();
+    const resuming = client.followEvents((events) => resumed.push(...events), { topic: 'c', lastEventId, signal: again.signal });
+    await waitFor('the missed event', () => resumed.some((e) => e.job?.id === missed.id));
+    expect(resumed.every((e) => e.job?.topic === 'c')).toBe(true);
+    again.abort();
+    await resuming;
+
+    expect(await client.deleteMatching({ topic: 'c', dry_run: true })).toEqual({ dry_run: true, matched: 2, changed: 0 });
+    expect(await client.deleteMatching({ topic: 'c' })).toEqual({ dry_run: false, changed: 2 });
+    await expect(client.requeueMatching({ status: 'pending' })).rejects.toMatchObject({ status: 400, data: { status: expect.any(Object) } });
+    await expect(createJobsClient({ baseUrl: url }).followEvents(() => undefined)).rejects.toMatchObject({ status: 401 });
   });
 
   it('needs a superuser token', async () => {

@@ -9,6 +9,8 @@ export interface FollowEventsOptions {
   lastEventId?: string;
   /** Aborting it ends the stream. */
   signal?: AbortSignal;
+  /** The server answered: from now on no change is missed. */
+  onOpen?: () => void;
 }
 
 /**
@@ -44,6 +46,7 @@ export async function followEvents(
     }
     throw JobsApiError.fromResponse(response.status, body, `GET ${url}`);
   }
+  options.onOpen?.();
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let buffered = '';

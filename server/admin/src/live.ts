@@ -54,9 +54,7 @@ export function followLive(client: JobsClient, options: LiveOptions): () => void
     let delay = RECONNECT_MS;
     while (!controller.signal.aborted) {
       try {
-        const connected = client.followEvents(onEvents, { lastEventId, signal: controller.signal });
-        options.onConnection(true);
-        await connected;
+        await client.followEvents(onEvents, { lastEventId, signal: controller.signal, onOpen: () => options.onConnection(true) });
         delay = RECONNECT_MS;
       } catch (err) {
         if ((err as { status?: number }).status === 401) {
