@@ -123,6 +123,24 @@ describe.each(dialects())('store: operations on %s', (dialect) => {
   });
 });
 
+describe.each(dialects())('store: the change feed’s batches on %s', (dialect) => {
+  const fx = useStore(dialect);
+
+  it('carries any topic: 300 jobs of 255-character topics that escape to 1.5 KB of JSON each, in one statement, all reported', async () => {
+    const feed = await collectChanges(fx.store);
+    try {
+      const topic = (i: number) => `${'\u0001'.repeat(250)}${String(i).padStart(5, '0')}`;
+      const jobs = await insertJobs(fx.store, 300, (i) => ({ topic: topic(i) }));
+      await fx.store.jobDeleteChunk({ filter: { statuses: ['pending'] }, limit: 300 });
+      await waitFor('every insert and delete', () => feed.changes.length === 600);
+      expect(feed.changes.slice(0, 300).map((c) => [c.type, c.id, c.topic])).toEqual(jobs.map((j, i) => ['created', j.id, topic(i)]));
+      expect(new Set(feed.changes.slice(300).map((c) => c.type))).toEqual(new Set(['deleted']));
+    } finally {
+      await feed.stop();
+    }
+  });
+});
+
 describe.each(dialects())('store: the change feed’s gaps on %s', (dialect) => {
   const fx = useStore(dialect);
 
