@@ -88,18 +88,35 @@ describe.skipIf(!haveBrowser)('admin UI live updates and bulk requeue in Chromiu
   it('requeues every failed job of a topic: the count from a dry run, a confirmation, progress, the result', async () => {
     const { jobs } = running.app;
     const store = jobs.store;
-    for (let i = 0; i < 3; i++) await jobs.enqueueWithOptions('charge_card', { order: i }, { maxRetries: 0 });
-    for (const j of await store.jobClaim({ topics: ['charge_card'], limit: 10, lockDuration: 60_000 })) {
+    await jobs.enqueueMany(Array.from({ length: 1_204 }, (_, i) => ({ topic: 'charge_card', payload: { order: i }, maxRetries: 0 })));
+    for (const j of await store.jobClaim({ topics: ['charge_card'], limit: 2_000, lockDuration: 60_000 })) {
       await store.jobFail({ id: j.id, lockToken: j.lockToken, error: 'declined' });
     }
     await page.getByLabel('Topic').fill('charge_card');
     await page.getByRole('button', { name: 'Filter' }).click();
+    // Every text the status line shows, however briefly.
+    await page.evaluate(() => {
+      const seen: string[] = ((window as unknown as { bulkTexts: string[] }).bulkTexts = []);
+      new MutationObserver(() => {
+        const text = document.querySelector('.bulk-status')?.textContent;
+        if (text && seen.at(-1) !== text) seen.push(text);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
     await page.getByRole('button', { name: 'Requeue failed of charge_card…' }).click();
     const dialog = page.locator('dialog.confirm');
     await dialog.waitFor();
-    expect(await dialog.locator('p').textContent()).toContain('Requeue all 3 failed jobs of charge_card?');
+    expect(await dialog.locator('p').textContent()).toContain('Requeue all 1,204 failed jobs of charge_card?');
     await dialog.getByRole('button', { name: 'Requeue all' }).click();
-    await expect.poll(() => page.locator('.bulk-status').textContent()).toBe('Requeued 3 jobs.');
+    await expect.poll(() => page.locator('.bulk-status').textContent()).toBe('Requeued 1,204 jobs.');
+    const texts = await page.evaluate(() => (window as unknown as { bulkTexts: string[] }).bulkTexts);
+    // Three calls of at most 500, progress after each (the last one's is replaced by the result
+    // in the same turn, before an observer sees it).
+    expect(texts).toEqual([
+      'Requeuing 1,204 failed jobs of charge_card… 0 of 1,204',
+      'Requeuing 1,204 failed jobs of charge_card… 500 of 1,204',
+      'Requeuing 1,204 failed jobs of charge_card… 1,000 of 1,204',
+      'Requeued 1,204 jobs.',
+    ]);
     expect(await jobs.stats()).toMatchObject({ failed: 0 });
     await expect.poll(() => stat('failed')).toBe(0);
   });
