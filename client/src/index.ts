@@ -17,6 +17,8 @@ export {
 export type { Schedule, SchedulesClient } from './schedules-client.js';
 export { JobsApiError, NETWORK_ERROR_STATUS, type JobsApiErrorData } from './jobs-api-error.js';
 export type { FetchFunction } from './fetcher.js';
+export type { FollowEventsOptions } from './event-stream.js';
+export type { BulkActionBody, BulkResult, JobEvent } from '@jobbase/contract';
 export {
   defineTopics,
   type Topics,

@@ -1,6 +1,9 @@
 import { schedulesClient, type SchedulesClient } from './schedules-client.js';
 import {
   contract,
+  type BulkActionBody,
+  type BulkResult,
+  type JobEvent,
   type Contract,
   type EnqueuePayloadArgs,
   type PayloadProblems,
@@ -16,6 +19,7 @@ import {
   type ClientInferResponseBody,
   type InitClientReturn,
 } from '@ts-rest/core';
+import { followEvents, type FollowEventsOptions } from './event-stream.js';
 import { createFetcher, type FetchFunction } from './fetcher.js';
 import { JobsApiError } from './jobs-api-error.js';
 
@@ -115,6 +119,16 @@ export interface JobsClient<T extends TopicSchemas = {}> {
   stats(): Promise<JobStats>;
   requeue(id: string): Promise<Job>;
   delete(id: string): Promise<void>;
+  /** Requeues the failed jobs the filters take (`dry_run: true` only counts them); see `POST /api/jobs/requeue`. */
+  requeueMatching(filter?: BulkActionBody): Promise<BulkResult>;
+  /** Deletes the pending and failed jobs the filters take (`dry_run: true` only counts them). */
+  deleteMatching(filter?: BulkActionBody): Promise<BulkResult>;
+  /**
+   * Follows `GET /api/jobs/events`: `onEvents` gets each chunk's events together. Resolves when
+   * the stream ends (the server closed, or `options.signal` aborted); reconnect with the last
+   * event's id as `lastEventId` to miss nothing the server still keeps.
+   */
+  followEvents(onEvents: (events: JobEvent[]) => void, options?: FollowEventsOptions): Promise<void>;
   /** Every topic with jobs, a registered handler or settings, by topic. */
   listTopics(): Promise<TopicInfo[]>;
   getTopic(topic: string): Promise<TopicInfo>;
@@ -190,6 +204,18 @@ export function createJobsClient<T extends TopicSchemas = {}>(options: JobsClien
     delete: async (id) => {
       expectStatus(await raw.jobs.delete({ params: { id: pathId(id) } }), 204, jobs.delete);
     },
+    requeueMatching: async (filter = {}) =>
+      expectStatus(await raw.operations.requeueMatching({ body: filter }), 200, contract.operations.requeueMatching),
+    deleteMatching: async (filter = {}) =>
+      expectStatus(await raw.operations.deleteMatching({ body: filter }), 200, contract.operations.deleteMatching),
+    followEvents: (onEvents, followOptions) =>
+      followEvents(
+        options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+        baseUrl + contract.operations.events.path,
+        token,
+        onEvents,
+        followOptions,
+      ),
     listTopics: async () => expectStatus(await raw.topics.list(), 200, contract.topics.list).items,
     getTopic: async (topic) => expectStatus(await raw.topics.get({ params: { topic: pathTopic(topic) } }), 200, contract.topics.get),
     updateTopic: async (topic, update) => {

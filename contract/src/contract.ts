@@ -1,6 +1,7 @@
 import { initContract } from '@ts-rest/core';
 import { z } from 'zod';
 import * as examples from './examples.js';
+import { metricsContract, operationsContract } from './operations.js';
 import { routeDocs, type RouterDocs } from './route-docs.js';
 import { topicControlContract } from './topic-control.js';
 import { schedulesContract } from './schedules.js';
@@ -119,6 +120,8 @@ export const jobsContract = c.router(
           offset: 'Jobs to skip before the page starts. Sent empty, 0.',
           payload:
             '`false` leaves each job’s `payload` out of the page (read one with `GET /api/jobs/{id}`); the page then has no size budget. Sent empty, `true`.',
+          fields:
+            'PocketBase’s parameter: a comma-separated list of job fields (`id,topic,status`); each item of the page carries only those. Without `payload` among them the payloads are not read, as with `payload=false`. Sent empty, every field.',
         },
         responses: {
           200: 'The page and the number of jobs matching the filters.',
@@ -275,6 +278,7 @@ export const contract = c.router({
   runningJobs: runningJobsContract,
   auth: authContract,
   system: systemContract,
+  operations: { ...operationsContract, ...metricsContract },
   topics: topicControlContract,
   schedules: schedulesContract,
 });

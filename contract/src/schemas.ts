@@ -218,6 +218,17 @@ function queryBoolean(name: string, fallback: boolean) {
 export const LIST_SORTS = ['-created', 'priority'] as const;
 export type ListSort = (typeof LIST_SORTS)[number];
 
+/** The fields of a job as the API answers it, which `?fields=` may name. */
+export const JOB_FIELDS = Object.keys(JobSchema.shape) as (keyof JobBody)[];
+
+const FIELDS_MESSAGE = `fields must be a comma-separated list of job fields (${JOB_FIELDS.join(', ')}).`;
+
+/** `?fields=id,topic,status` (PocketBase's parameter): each item carries only these. */
+export const FieldsSchema = z
+  .string()
+  .max(1_000, FIELDS_MESSAGE)
+  .refine((value) => value.split(',').every((f) => (JOB_FIELDS as string[]).includes(f.trim())), FIELDS_MESSAGE);
+
 export const ListQuerySchema = z.object({
   topic: emptyAsAbsent(storable(z.string().max(MAX_TOPIC_LENGTH), 'Topic').optional()),
   unique_key: emptyAsAbsent(UniqueKeySchema.optional()),
@@ -227,6 +238,7 @@ export const ListQuerySchema = z.object({
   limit: emptyAsAbsent(z.coerce.number().int().min(1).max(MAX_LIST_LIMIT).default(DEFAULT_LIST_LIMIT)),
   offset: emptyAsAbsent(z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0)),
   payload: queryBoolean('payload', true),
+  fields: emptyAsAbsent(FieldsSchema.optional()),
 });
 export type ListQuery = z.infer<typeof ListQuerySchema>;
 

@@ -20,7 +20,7 @@ import {
   type ErrorBody,
   type RouteMetadata,
 } from '@jobbase/contract';
-import { ContractNoBody, isAppRoute, isZodType, type AppRoute, type AppRouter } from '@ts-rest/core';
+import { ContractNoBody, isAppRoute, isAppRouteOtherResponse, isZodType, type AppRoute, type AppRouter } from '@ts-rest/core';
 import {
   OpenApiBuilder,
   type MediaTypeObject,
@@ -78,6 +78,7 @@ const TAGS: Record<keyof Contract, string> = {
   runningJobs: 'Jobs while they run: cancel one, wait for one to finish. Superusers only.',
   auth: 'Superuser sign-in, compatible with PocketBase and its SDK.',
   system: 'The server itself.',
+  operations: 'Running the queue: bulk actions by filter, live job events, Prometheus metrics.',
   topics: 'Topic control: each topic’s figures, pause and resume, a cap on running jobs and a rate limit, applied by every process. Superusers only.',
   schedules: 'Recurring schedules: cron expressions that make one job per tick, exactly once across processes. Superusers only.',
 };
@@ -221,6 +222,12 @@ function responseFor(
   const description = docs.responses?.[status] ?? generic?.description;
   if (!description) throw new Error(`Route ${key} does not describe its ${status} response.`);
   if (response === ContractNoBody) return { description };
+  if (isAppRouteOtherResponse(response as never)) {
+    const other = response as { contentType: string; body: unknown };
+    if (!isZodType(other.body)) throw new Error(`Route ${key}'s ${status} response body is not a zod schema.`);
+    const content = { schema: schemas.schemaFor(other.body), ...example(docs.examples?.responses?.[status]) };
+    return { description, content: { [other.contentType]: content } };
+  }
   if (!isZodType(response)) throw new Error(`Route ${key}'s ${status} response is not a zod schema.`);
   const content = {
     schema: schemas.schemaFor(response),

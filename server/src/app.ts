@@ -12,6 +12,8 @@ import { createExpressApp } from './http/express-app.js';
 import { validTrustProxy, type TrustProxy } from './http/trust-proxy.js';
 import { createHttpServer, validConnectionLimits, type ConnectionLimits } from './http/http-server.js';
 import { defaultLogger } from './logger.js';
+import { ChangeFeed } from './engine/change-feed.js';
+import { JobMetrics } from './metrics.js';
 import { DEFAULT_BODY_LIMIT } from './defaults.js';
 
 /**
@@ -34,6 +36,11 @@ export interface AppOptions<T extends TopicSchemas = {}> extends Omit<JobsOption
    * subnets (`"loopback"`, `"10.0.0.0/8"`). Off by default: the header is then ignored.
    */
   trustProxy?: TrustProxy;
+  /**
+   * A token a Prometheus scraper sends (`Authorization: Bearer <token>`) to read `/api/metrics`
+   * without a superuser's token; none by default (a superuser's token only).
+   */
+  metricsToken?: string;
 }
 
 export interface ListenOptions {
@@ -73,8 +80,12 @@ export async function createApp<T extends TopicSchemas = {}>(options: AppOptions
     requestTimeout,
     keepAliveTimeout,
     maxConnections,
+    metricsToken,
     ...jobsOptions
   } = options;
+  if (metricsToken !== undefined && (typeof metricsToken !== 'string' || metricsToken.length < 16)) {
+    throw new RangeError('Option metricsToken must be a string of at least 16 characters.');
+  }
   if (!Number.isInteger(bodyLimit) || bodyLimit < 1) {
     throw new RangeError(`Option bodyLimit must be a positive integer (bytes), got ${String(bodyLimit)}.`);
   }
@@ -82,11 +93,25 @@ export async function createApp<T extends TopicSchemas = {}>(options: AppOptions
   validCorsOrigins(corsOrigins);
   validTrustProxy(trustProxy);
   const jobs = await createJobs({ ...jobsOptions, logger });
+  const feed = new ChangeFeed(jobs.store, logger);
+  const metrics = new JobMetrics(jobs);
   let expressApp: Express;
   try {
     const auth = await SuperuserAuth.create(jobs.store, { tokenDuration });
-    expressApp = createExpressApp({ jobs, auth, signInLimits: new SignInLimits(), logger, bodyLimit, corsOrigins, trustProxy });
+    expressApp = createExpressApp({
+      jobs,
+      auth,
+      signInLimits: new SignInLimits(),
+      logger,
+      bodyLimit,
+      corsOrigins,
+      trustProxy,
+      feed,
+      metrics,
+      metricsToken,
+    });
   } catch (err) {
+    metrics.close();
     await jobs.close();
     throw err;
   }
@@ -112,8 +137,12 @@ export async function createApp<T extends TopicSchemas = {}>(options: AppOptions
     close() {
       closing ??= (async () => {
         try {
+          // The event streams first (closing the feed ends them): they never end by themselves,
+          // and would hold each server's close() to its deadline.
+          await feed.close();
           await Promise.all([...servers].map((s) => s.close()));
         } finally {
+          metrics.close();
           await jobs.close();
         }
       })();

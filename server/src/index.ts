@@ -4,6 +4,8 @@
 // `createApp` loads the HTTP server when first called.
 import type { TopicSchemas } from '@jobbase/contract';
 import type { App, AppOptions } from './app.js';
+import type { Jobs } from './engine/jobs.js';
+import type { JobMetrics } from './metrics.js';
 
 export * from './defaults.js';
 export { JobsError, type JobsErrorCode, type FieldProblem } from './errors.js';
@@ -45,6 +47,18 @@ export {
   type EnqueueOutcome,
   type OnConflict,
 } from '@jobbase/contract';
+
+export type { JobMetrics } from './metrics.js';
+export type { BulkFilter, BulkOptions, BulkResult } from './engine/bulk-actions.js';
+
+/**
+ * Prometheus metrics of an engine (prom-client, loaded on this first call): the kept counts and
+ * this process's counters and histograms, for a worker to serve from its own HTTP server
+ * (`await metrics.exposition(req.headers.accept)`). `createApp` builds its own for `/api/metrics`.
+ */
+export async function createMetrics(jobs: Pick<Jobs, 'store' | 'events'>): Promise<JobMetrics> {
+  return new (await import('./metrics.js')).JobMetrics(jobs);
+}
 
 /** Opens (and migrates) the database and builds the HTTP app around the engine; does not listen. */
 export async function createApp<T extends TopicSchemas = {}>(options: AppOptions<T> = {}): Promise<App<T>> {

@@ -248,6 +248,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/jobs/requeue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Requeue the failed jobs matching filters
+         * @description Puts the `failed` jobs the filters take back to `pending`, as `POST /api/jobs/{id}/requeue` does each, in chunks of 500 (each its own short statement, so no long lock). A job whose `unique_key` another job holds stays failed. With `dry_run`, answers how many jobs match and changes none.
+         */
+        post: operations["requeueJobs"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/jobs/delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Delete the pending or failed jobs matching filters
+         * @description Deletes the `pending` and `failed` jobs the filters take (a job being processed or completed stays), in chunks of 500, each its own short statement. With `dry_run`, answers how many jobs match and deletes none.
+         */
+        post: operations["deleteJobs"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/jobs/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Follow job changes live (server-sent events)
+         * @description A `text/event-stream` of what happens to jobs, changed by any process on the database: created, started, completed, failed, retried, requeued, deleted… Each event’s `data` is a JSON JobEvent, its `event:` the type and its `id:` resumable: reconnect with `Last-Event-ID` and the events missed meanwhile come first, if the server still keeps them (the last 10,000), else a `gap` event says to reload. `topic` keeps one topic’s events. A comment line every 15 s keeps proxies from closing the stream.
+         */
+        get: operations["followJobEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus metrics
+         * @description Jobs by topic and status (from the kept counts), how long each topic’s next job has been due, and this process’s jobs started / completed / failed / retried, handler durations, due-to-start waits and claim round trips. In the Prometheus text format, or OpenMetrics when `Accept` names `application/openmetrics-text`. Send a superuser token, or the metrics token the server was started with (`serve --metrics-token`), as `Authorization: Bearer <token>`.
+         */
+        get: operations["getMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/topics": {
         parameters: {
             query?: never;
@@ -1163,6 +1243,8 @@ export interface operations {
                 offset?: number;
                 /** @description `false` leaves each job’s `payload` out of the page (read one with `GET /api/jobs/{id}`); the page then has no size budget. Sent empty, `true`. */
                 payload?: boolean;
+                /** @description PocketBase’s parameter: a comma-separated list of job fields (`id,topic,status`); each item of the page carries only those. Without `payload` among them the payloads are not read, as with `payload=false`. Sent empty, every field. */
+                fields?: string;
             };
             header?: never;
             path?: never;
@@ -2004,6 +2086,305 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    requeueJobs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "topic": "send_email",
+                 *       "status": "failed",
+                 *       "dry_run": true
+                 *     }
+                 */
+                "application/json": {
+                    /** @description Only jobs of this topic. */
+                    topic?: string;
+                    /** @description Only jobs in this status; it must be one the action takes. All of those when omitted. */
+                    status?: components["schemas"]["JobStatus"];
+                    /**
+                     * Format: date-time
+                     * @description Only jobs created before this instant.
+                     */
+                    created_before?: string;
+                    /**
+                     * Format: date-time
+                     * @description Only jobs created after this instant.
+                     */
+                    created_after?: string;
+                    /** @description `true`: count the jobs that would change, change none. */
+                    dry_run?: boolean;
+                    /** @description Change at most this many jobs in this call (call again for the next ones: a screen can show progress). All by default. */
+                    limit?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description `changed`: the jobs requeued; with `dry_run`, `matched`: the jobs that would be. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "dry_run": true,
+                     *       "matched": 1204,
+                     *       "changed": 0
+                     *     }
+                     */
+                    "application/json": {
+                        dry_run: boolean;
+                        /** @description Dry run only: the jobs the filters take (at most `limit`). */
+                        matched?: number;
+                        /** @description Jobs this call changed (0 in a dry run). */
+                        changed: number;
+                    };
+                };
+            };
+            /** @description A field is invalid, or `status` is not `failed`; `data` names it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 400,
+                     *       "message": "requeue takes failed jobs only, not completed.",
+                     *       "data": {
+                     *         "status": {
+                     *           "code": "not_allowed",
+                     *           "message": "requeue takes failed jobs only, not completed."
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body was sent with another `Content-Type` than `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteJobs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "topic": "send_email",
+                 *       "status": "failed",
+                 *       "created_before": "2026-11-01T00:00:00Z"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description Only jobs of this topic. */
+                    topic?: string;
+                    /** @description Only jobs in this status; it must be one the action takes. All of those when omitted. */
+                    status?: components["schemas"]["JobStatus"];
+                    /**
+                     * Format: date-time
+                     * @description Only jobs created before this instant.
+                     */
+                    created_before?: string;
+                    /**
+                     * Format: date-time
+                     * @description Only jobs created after this instant.
+                     */
+                    created_after?: string;
+                    /** @description `true`: count the jobs that would change, change none. */
+                    dry_run?: boolean;
+                    /** @description Change at most this many jobs in this call (call again for the next ones: a screen can show progress). All by default. */
+                    limit?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description `changed`: the jobs deleted; with `dry_run`, `matched`: the jobs that would be. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "dry_run": false,
+                     *       "changed": 318
+                     *     }
+                     */
+                    "application/json": {
+                        dry_run: boolean;
+                        /** @description Dry run only: the jobs the filters take (at most `limit`). */
+                        matched?: number;
+                        /** @description Jobs this call changed (0 in a dry run). */
+                        changed: number;
+                    };
+                };
+            };
+            /** @description A field is invalid, or `status` is neither `pending` nor `failed`; `data` names it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body was sent with another `Content-Type` than `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    followJobEvents: {
+        parameters: {
+            query?: {
+                /** @description Only events of jobs of this topic. */
+                topic?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stream; it stays open. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example id: 5f1c2a9b.42
+                     *     event: completed
+                     *     data: {"id":"5f1c2a9b.42","type":"completed","job":{"id":"0190a0b2-7c1e-7000-8000-000000000001","topic":"send_email","status":"completed"},"at":"2026-11-29T12:00:00.000Z"}
+                     */
+                    "text/event-stream": string;
+                };
+            };
+            /** @description A query parameter is invalid; `data` names it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The metrics. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example # HELP jobbase_jobs Jobs in the database by topic and status, from the kept counts.
+                     *     # TYPE jobbase_jobs gauge
+                     *     jobbase_jobs{topic="send_email",status="failed"} 1204
+                     */
+                    "text/plain; version=0.0.4": string;
+                };
+            };
+            /** @description No token, or neither a superuser’s nor the metrics token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };

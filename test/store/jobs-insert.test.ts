@@ -37,6 +37,7 @@ describe.each(dialects())('store: jobInsert, jobInsertMany, jobGet on %s', (dial
       scheduleTick: null,
       created: expect.any(Date),
       updated: expect.any(Date),
+      traceContext: null,
     });
     expect(record.created.getTime()).toBeGreaterThanOrEqual(before);
     expect(record.created.getTime()).toBeLessThanOrEqual(after);

@@ -2,6 +2,7 @@ import { openStore, rawQuery, type Store } from '@jobbase/server/testing';
 import { describe, expect, it } from 'vitest';
 import { createTestDatabase, dialects, unusedTestDatabase } from '../helpers/databases.js';
 import { insertJobs, jobCount, jobParams, useStore } from './fixture.js';
+import { undoOperations } from './undo-operations.js';
 
 /**
  * Takes a database back to before the job counts' migration, as a release before it left it:
@@ -198,7 +199,8 @@ describe.each(dialects())('store: migrate on %s', (dialect) => {
     try {
       const old = await openStore(db.url);
       const all = await migrationNames(old);
-      // That release came before unique keys too.
+      // That release came before unique keys and issue 18's operations too.
+      const latest = await undoOperations(old);
       const later = await undoUniqueKeys(old);
       const missing = await undoJobControls(old);
       // Jobs written by that release, with its columns only.
@@ -216,7 +218,7 @@ describe.each(dialects())('store: migrate on %s', (dialect) => {
 
       const upgraded = await openStore(db.url);
       try {
-        expect(upgraded.opening.migrationsApplied).toEqual([missing, later]);
+        expect(upgraded.opening.migrationsApplied).toEqual([missing, later, latest]);
         expect(await migrationNames(upgraded)).toEqual(all);
         for (const id of ids) expect(await upgraded.jobGet(id)).toMatchObject({ priority: 0, snoozes: 0, retries: 1, status: 'pending' });
         const [urgent] = await insertJobs(upgraded, 1, () => ({ topic: 'old', priority: -1, runAt: new Date(Date.now() - 1_000) }));

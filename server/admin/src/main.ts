@@ -1,12 +1,17 @@
 import { createJobsClient, JobsApiError, type Job, type JobPage, type JobStats } from '@jobbase/client';
+import { requeueAllButton, requeueAllFailed } from './bulk.js';
 import { h, mount } from './dom.js';
+import { followLive } from './live.js';
 import { session } from './session.js';
 import { showTopics } from './topics.js';
 import { navView, showSchedules, type Page } from './schedules.js';
 import { confirmDialog, detailView, pagerView, signInView, SORTS, statsView, STATUSES, tableView } from './views.js';
 
+/** Polling while the live stream is down; while it is up, its events drive the redraws. */
 const REFRESH_MS = 5_000;
 const PAGE_SIZE = 20;
+/** What the table shows: the list loads no payloads (a job's panel reads its own). */
+const LIST_FIELDS = 'id,topic,status,run_at,retries,max_retries,last_error,priority,snoozes,unique_key,unique_states,created,updated';
 
 /** Everything the screen shows; `render*` functions draw from it. */
 const state = {
@@ -26,6 +31,13 @@ const client = createJobsClient({ baseUrl: window.location.origin, token: sessio
 let timer: number | undefined;
 /** Stops the Schedules page's refresh, when it is the page shown. */
 let leaveSchedules: (() => void) | null = null;
+/** Stops the jobs page's live stream, when it is the page shown. */
+let stopLive: (() => void) | undefined;
+
+function leaveJobs(): void {
+  stopLive?.();
+  stopLive = undefined;
+}
 
 /** `#/schedules` shows the Schedules page, `#/topics` the Topics page; anything else the jobs. */
 function route(): void {
@@ -33,6 +45,7 @@ function route(): void {
   window.clearInterval(timer);
   leaveSchedules?.();
   leaveSchedules = null;
+  leaveJobs();
   if (window.location.hash === '#/schedules') {
     const header = topBar('Schedules');
     leaveSchedules = showSchedules(root, { client, failed, header });
@@ -56,6 +69,7 @@ function signOut(message: string | null = null): void {
   window.clearInterval(timer);
   leaveSchedules?.();
   leaveSchedules = null;
+  leaveJobs();
   session.clear();
   client.setToken(null);
   Object.assign(state, { stats: null, page: null, selected: null, problem: null, offset: 0 });
@@ -96,6 +110,22 @@ const problemBox = h('div');
 const tableBox = h('div', { class: 'table-box' });
 const pagerBox = h('div');
 const detailBox = h('div');
+const bulkBox = h('div', { class: 'bulk-box' });
+const liveBox = h('span', { class: 'live muted' });
+const bulkButtonBox = h('span');
+
+function bulkButton(): HTMLElement {
+  const topic = state.filters.topic;
+  return requeueAllButton(topic, () => void requeueAllFailed(client, topic, bulkBox, () => void refresh()));
+}
+
+/** Polls only while the live stream is down. */
+function setLive(live: boolean): void {
+  mount(liveBox, live ? '● live' : '○ reconnecting…');
+  liveBox.className = live ? 'live on' : 'live muted';
+  window.clearInterval(timer);
+  if (!live) timer = window.setInterval(() => void refresh(), REFRESH_MS);
+}
 
 function showJobs(): void {
   const topic = h('input', { id: 'filter-topic', name: 'topic', type: 'search', placeholder: 'any topic', value: state.filters.topic });
@@ -136,6 +166,8 @@ function showJobs(): void {
       sort: sort.value as (typeof SORTS)[number]['value'],
     };
     state.offset = 0;
+    // The bulk button names the topic it acts on.
+    mount(bulkButtonBox, bulkButton());
     void refresh();
   };
   status.addEventListener('change', apply);
@@ -169,13 +201,22 @@ function showJobs(): void {
         sort,
         h('button', { type: 'submit' }, 'Filter'),
         h('button', { type: 'button', class: 'refresh', onclick: () => void refresh() }, 'Refresh'),
+        bulkButtonBox,
+        liveBox,
       ),
+      bulkBox,
       problemBox,
       h('div', { class: 'split' }, h('div', { class: 'list' }, tableBox, pagerBox), detailBox),
     ),
   );
-  window.clearInterval(timer);
-  timer = window.setInterval(() => void refresh(), REFRESH_MS);
+  mount(bulkButtonBox, bulkButton());
+  stopLive?.();
+  setLive(false);
+  stopLive = followLive(client, {
+    redraw: refresh,
+    onConnection: setLive,
+    onRefused: (err) => void failed(err),
+  });
   void refresh();
 }
 
@@ -187,7 +228,7 @@ async function refresh(): Promise<void> {
   const query = {
     limit: PAGE_SIZE,
     offset: state.offset,
-    payload: false,
+    fields: LIST_FIELDS,
     ...(state.filters.topic ? { topic: state.filters.topic } : {}),
     ...(state.filters.status ? { status: state.filters.status as Job['status'] } : {}),
     // A key is matched exactly, spaces included: it is whatever the enqueue sent.

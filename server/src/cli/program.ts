@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { bodyLimitOption, corsOriginsOption, dbOption, httpOption, listenUrlOption, listPayloadLimitOption, trustProxyOption } from './options.js';
 import { headersTimeoutOption, keepAliveTimeoutOption, maxConnectionsOption, requestTimeoutOption } from './connection-options.js';
 import { describeOpening, withDatabase } from './database.js';
+import { keepCompletedOption, keepFailedOption, metricsTokenOption } from './operations-options.js';
 import { serveCommand } from './serve.js';
 import { deleteCommand, listCommand, upsertCommand } from './superuser.js';
 
@@ -36,6 +37,9 @@ export function buildProgram(): Command {
     .addOption(requestTimeoutOption())
     .addOption(keepAliveTimeoutOption())
     .addOption(maxConnectionsOption())
+    .addOption(keepCompletedOption())
+    .addOption(keepFailedOption())
+    .addOption(metricsTokenOption())
     .action(serveCommand);
 
   const superuser = cli.command('superuser').description('Manage superusers.');

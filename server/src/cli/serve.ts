@@ -6,6 +6,7 @@ import { DEFAULT_DATABASE } from '../defaults.js';
 import { ADMIN_UI_PATH } from '../http/admin-ui.js';
 import { redactDatabaseUrl } from '../store/open.js';
 import { describeOpening } from './database.js';
+import { describeRetention } from './operations-options.js';
 import type { TrustProxy } from '../http/trust-proxy.js';
 import type { ConnectionLimits } from '../http/http-server.js';
 import type { HttpAddress } from './options.js';
@@ -18,6 +19,10 @@ export interface ServeOptions extends ConnectionLimits {
   bodyLimit: number;
   listPayloadLimit: number;
   trustProxy?: TrustProxy;
+  /** ms; 0 keeps them for ever. */
+  keepCompleted: number;
+  keepFailed: number;
+  metricsToken?: string;
 }
 
 /** Starts the server; resolves when a signal has closed it. */
@@ -33,6 +38,12 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
     requestTimeout: options.requestTimeout,
     keepAliveTimeout: options.keepAliveTimeout,
     maxConnections: options.maxConnections,
+    // 0 is "for ever": no retention for that status.
+    retention: {
+      ...(options.keepCompleted > 0 ? { completed: options.keepCompleted } : {}),
+      ...(options.keepFailed > 0 ? { failed: options.keepFailed } : {}),
+    },
+    metricsToken: options.metricsToken,
   });
   // Listening for signals before anything is printed: a supervisor (or a test) that sends
   // SIGTERM as soon as it reads the banner must get a graceful close, not the default kill.
@@ -46,7 +57,8 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
     console.log(`Jobbase server started at ${origin}
 ├─ REST API:  ${origin}/api/
 ├─ API docs:  ${origin}${API_REFERENCE_PATH}
-└─ Admin UI:  ${origin}${ADMIN_UI_PATH}`);
+└─ Admin UI:  ${origin}${ADMIN_UI_PATH}
+Finished jobs: completed ${describeRetention(options.keepCompleted)}, failed ${describeRetention(options.keepFailed)} (--keep-completed, --keep-failed)`);
   } catch (err) {
     await app.close();
     throw err;

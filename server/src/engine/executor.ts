@@ -9,6 +9,8 @@ import { afterFailedAttempt } from './retry-policy.js';
 import { encodeHandlerJson } from './handler-json.js';
 import { MAX_TIMER, type RegisteredTopic } from './topic-settings.js';
 
+import { runInJobSpan } from './tracing.js';
+
 /**
  * How one execution ended. `lost`: another worker or the rescuer had taken the job over.
  * `snoozed`: the handler put the job back for later (`job.snooze`), no attempt counted.
@@ -170,7 +172,7 @@ export class Execution implements RunningJobHooks {
     const snooze: SnoozeRequest = { ms: undefined };
     const context = toJobContext(job, this.controller, snooze, this);
     const attempt = Promise.resolve()
-      .then(() => topic.handler(context))
+      .then(() => runInJobSpan(job, () => topic.handler(context)))
       .then(
         (value: unknown) => ({ ok: true as const, value }),
         (err: unknown) => ({ ok: false as const, err }),

@@ -35,6 +35,7 @@ import { openStore } from '../store/open.js';
 import type { ClaimedJob, JobInsertOutcome, JobInsertParams, JobRecord, Store } from '../store/types.js';
 
 export type { JobRecord, ClaimedJob } from '../store/types.js';
+import { runBulkAction, type BulkFilter, type BulkOptions, type BulkResult } from './bulk-actions.js';
 import { Cleaner, type Retention } from './cleaner.js';
 import { Completer } from './completer.js';
 import type { Ending } from './executor.js';
@@ -45,6 +46,7 @@ import { ScheduleControls } from './schedule-controls.js';
 import { Scheduler } from './scheduler.js';
 import type { ScheduleOptions, ScheduleRecord, ScheduleSpec } from './schedules.js';
 import { assertTopicPayload, withParsedPayload } from './typed-topics.js';
+import { currentTraceContext } from './tracing.js';
 import { toBackoffFunction, type BackoffFunction, type ExponentialBackoff } from './retry-policy.js';
 import { TopicControl, toTopicInfo, validTopicUpdate, type TopicInfo, type TopicUpdate } from './topic-control.js';
 import { MAX_TIMER, registeredTopic, validHeartbeat, type RegisteredTopic, type TopicOptions } from './topic-settings.js';
@@ -180,6 +182,8 @@ export interface JobsEvents {
   'job:cancelled': [job: ClaimedJob];
   /** Recording the outcome failed; the rescuer will pick the job up once its lock expires. */
   'job:error': [job: ClaimedJob, err: Error];
+  /** A claim came back with these jobs (perhaps none), their handlers about to start, after `ms`. */
+  'jobs:claimed': [jobs: ClaimedJob[], ms: number];
 }
 
 /** `T`: the declared topics' payload schemas (`defineTopics`); other topics take any payload. */
@@ -232,6 +236,7 @@ export class Jobs<T extends TopicSchemas = {}> {
       (job, outcome) => this.report(job, outcome),
       this.logger,
       this.control,
+      (jobs, ms) => this.events.emit('jobs:claimed', jobs, ms),
     );
     this.cleaner = new Cleaner(store, {
       retention: validRetention(options.retention),
@@ -344,6 +349,7 @@ export class Jobs<T extends TopicSchemas = {}> {
       maxRetries: options.maxRetries === undefined ? (defaults?.maxRetries ?? this.settings.maxRetries) : validMaxRetries(options.maxRetries),
       priority: options.priority === undefined ? (defaults?.priority ?? 0) : validPriority(options.priority),
       unique: validUnique(options),
+      traceContext: currentTraceContext(),
     };
   }
 
@@ -446,6 +452,23 @@ export class Jobs<T extends TopicSchemas = {}> {
     const result = await this.store.jobDelete(id);
     if (result === 'not_found') throw notFound(id);
     if (result === 'conflict') throw new JobsError('conflict', 'Only pending, failed or cancelled jobs can be deleted.');
+  }
+
+  /**
+   * Requeues the failed jobs the filter takes, in short chunks (see bulk-actions.ts); with
+   * `dryRun`, only counts them. Jobs whose unique key another job holds stay failed.
+   */
+  async requeueMatching(filter: BulkFilter = {}, options: BulkOptions = {}): Promise<BulkResult> {
+    this.assertOpen();
+    const result = await runBulkAction(this.store, 'requeue', filter, options);
+    if (result.changed > 0) this.producer.wake();
+    return result;
+  }
+
+  /** Deletes the pending or failed jobs the filter takes, in short chunks; with `dryRun`, only counts them. */
+  async deleteMatching(filter: BulkFilter = {}, options: BulkOptions = {}): Promise<BulkResult> {
+    this.assertOpen();
+    return runBulkAction(this.store, 'delete', filter, options);
   }
 
   /**

@@ -59,6 +59,8 @@ export class Producer {
     private readonly onOutcome: (job: ClaimedJob, ending: Ending | Error) => void,
     private readonly logger: Logger,
     private readonly control: TopicControl,
+    /** Each claim's jobs (perhaps none) and its round trip, ms: for metrics. */
+    private readonly onClaimed?: (jobs: ClaimedJob[], ms: number) => void,
   ) {}
 
   get isRunning(): boolean {
@@ -111,6 +113,7 @@ export class Producer {
       let claimed: ClaimedJob[];
       let recheckIn = this.options.pollInterval;
       try {
+        const started = performance.now();
         const plan = this.claimPlan();
         if (plan.special.length === 0) {
           // Every topic without settings or a concurrency: the one plain claim, as it always was.
@@ -119,6 +122,7 @@ export class Producer {
         } else {
           ({ claimed, recheckIn } = await this.claimEach(plan, limit));
         }
+        this.onClaimed?.(claimed, performance.now() - started);
       } catch (err) {
         this.logger.error({ err }, 'claiming jobs failed; retrying after the poll interval');
         await this.sleep(this.options.pollInterval);

@@ -1,10 +1,15 @@
 import { contract } from '@jobbase/contract';
+import compression from 'compression';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Logger as PinoLogger } from 'pino';
 import type { SignInLimits } from '../auth/sign-in-limits.js';
 import type { SuperuserAuth } from '../auth/superuser-auth.js';
+import type { ChangeFeed } from '../engine/change-feed.js';
+import type { JobMetrics } from '../metrics.js';
 import { mountAdminUi } from './admin-ui.js';
+import { jobEvents } from './events.js';
+import { metricsRoute } from './metrics-route.js';
 import { jsonBodyUpTo } from './body-limit.js';
 import { requireJsonBody, signInBody } from './body-types.js';
 import { cors } from './cors.js';
@@ -14,6 +19,9 @@ import { requestLog } from './request-log.js';
 import { requireSuperuser } from './require-superuser.js';
 import { mountRoutes, type RoutesEngine } from './routes.js';
 import type { TrustProxy } from './trust-proxy.js';
+
+/** A bulk action's body is a few filters. */
+const BULK_BODY_LIMIT = 16 * 1024;
 
 /** A sign-in body is two short strings; no reason to read more before the password check. */
 const AUTH_BODY_LIMIT = 16 * 1024;
@@ -29,10 +37,27 @@ export interface ExpressAppDeps {
   corsOrigins?: readonly string[];
   /** Proxies whose `X-Forwarded-For` sets `req.ip` (validated by createApp); none by default. */
   trustProxy?: TrustProxy;
+  /** Feeds `GET /api/jobs/events`. */
+  feed: ChangeFeed;
+  /** Answers `GET /api/metrics`. */
+  metrics: JobMetrics;
+  /** A bearer token that may read `/api/metrics` without being a superuser's; none by default. */
+  metricsToken?: string;
 }
 
 /** The routes of the contract with everything around them; does not listen. */
-export function createExpressApp({ jobs, auth, signInLimits, logger, bodyLimit, corsOrigins = [], trustProxy = 0 }: ExpressAppDeps): Express {
+export function createExpressApp({
+  jobs,
+  auth,
+  signInLimits,
+  logger,
+  bodyLimit,
+  corsOrigins = [],
+  trustProxy = 0,
+  feed,
+  metrics,
+  metricsToken,
+}: ExpressAppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   // API answers are per-user and change with every job; no ETag/304 dance and no caching.
@@ -50,6 +75,10 @@ export function createExpressApp({ jobs, auth, signInLimits, logger, bodyLimit, 
     }),
   );
   app.use(requestLog(logger));
+  // gzip or brotli, as the client accepts: a list page of 500 jobs with payloads is mostly
+  // repeated JSON keys and text (docs/operations.md has the measurements). The event stream is
+  // left alone: compressed, its events would wait in the compressor's buffer.
+  app.use(compression({ filter: (req, res) => req.path !== contract.operations.events.path && compression.filter(req, res) }));
   app.use(cors(corsOrigins));
   app.use('/api', (_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
@@ -64,10 +93,14 @@ export function createExpressApp({ jobs, auth, signInLimits, logger, bodyLimit, 
   // token needed. Any other request's body is discarded unread once it is answered.
   app.post(contract.auth.authWithPassword.path, signInBody(AUTH_BODY_LIMIT));
   app.post([contract.jobs.enqueue.path, contract.jobs.enqueueBatch.path], jsonBodyUpTo(bodyLimit));
+  app.post([contract.operations.requeueMatching.path, contract.operations.deleteMatching.path], jsonBodyUpTo(BULK_BODY_LIMIT));
   app.patch(contract.topics.update.path, jsonBodyUpTo(bodyLimit));
   app.post(contract.schedules.create.path, jsonBodyUpTo(bodyLimit));
   app.patch(contract.schedules.update.path, jsonBodyUpTo(bodyLimit));
 
+  // Before the contract's routes: `GET /api/jobs/:id` would take `events` for an id.
+  app.get(contract.operations.events.path, jobEvents(feed));
+  app.get(contract.operations.metrics.path, ...metricsRoute(metrics, auth, metricsToken));
   mountRoutes(app, { jobs, auth, signInLimits });
   mountAdminUi(app);
   mountApiDocs(app);

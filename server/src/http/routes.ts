@@ -1,10 +1,11 @@
 import type { Express, Response } from 'express';
-import { contract, type ApiIndex, type EnqueueBody } from '@jobbase/contract';
+import { contract, type ApiIndex, type BulkActionBody, type EnqueueBody, type JobBody } from '@jobbase/contract';
 import { API_REFERENCE_PATH, API_VERSION, OPENAPI_DOCUMENT_PATH } from '@jobbase/openapi';
 import { initContract } from '@ts-rest/core';
 import { createExpressEndpoints, initServer } from '@ts-rest/express';
 import type { SignInLimits } from '../auth/sign-in-limits.js';
 import type { SuperuserAuth } from '../auth/superuser-auth.js';
+import type { BulkFilter, BulkOptions } from '../engine/bulk-actions.js';
 import type { Jobs } from '../engine/jobs.js';
 import type { EnqueueOptions } from '../engine/validate.js';
 import { ADMIN_UI_PATH } from './admin-ui.js';
@@ -13,7 +14,7 @@ import { sendValidationError } from './error-handlers.js';
 import { signedInSuperuser } from './require-superuser.js';
 import { topicRoutes, type TopicRoutesEngine } from './topic-routes.js';
 import { scheduleHandlers } from './schedule-routes.js';
-import { toEnqueuedJobBody, toJobBody, toJobPageBody, toSuperuserBody } from './wire.js';
+import { toBulkResultBody, toEnqueuedJobBody, toJobBody, toJobPageBody, toSuperuserBody } from './wire.js';
 
 /**
  * The contract as the server implements it. ts-rest lets a handler answer any status a route
@@ -23,14 +24,21 @@ import { toEnqueuedJobBody, toJobBody, toJobPageBody, toSuperuserBody } from './
  * from the body parser, 415 from the content-type check (body-types.ts). Kept out of exports:
  * its inferred type is not for declaration files.
  */
-const serverContract = initContract().router(contract, { strictStatusCodes: true });
+// The event stream and the metrics answer as Express handlers (a stream that stays open, a text
+// body from prom-client; see events.ts and metrics-route.ts): the contract declares them for the
+// document and the client, and the router here implements the rest.
+const { events: _streamedByEvents, metrics: _answeredByMetricsRoute, ...operationRoutes } = contract.operations;
+const serverContract = initContract().router({ ...contract, operations: operationRoutes }, { strictStatusCodes: true });
 
 /**
  * The engine as the routes use it. Topics arrive as strings and payloads as JSON, so the
  * engine's compile-time topic types (`Jobs<T>`) do not apply here; its run-time validation of
  * declared topics does. Every `Jobs<T>` is one.
  */
-export type RoutesEngine = Pick<Jobs, 'enqueueWithOptions' | 'enqueueMany' | 'list' | 'get' | 'stats' | 'requeue' | 'delete' | 'schedules' | 'cancel' | 'waitFor'> &
+export type RoutesEngine = Pick<
+  Jobs,
+  'enqueueWithOptions' | 'enqueueMany' | 'list' | 'get' | 'stats' | 'requeue' | 'delete' | 'schedules' | 'cancel' | 'waitFor' | 'requeueMatching' | 'deleteMatching'
+> &
   TopicRoutesEngine;
 
 /** `GET /api/`: each path comes from where its route is defined, so none can go stale. */
@@ -68,6 +76,18 @@ function enqueueOptions(body: EnqueueBody): EnqueueOptions {
   };
 }
 
+function bulkFilter(body: BulkActionBody): BulkFilter {
+  return { topic: body.topic, status: body.status, createdBefore: body.created_before, createdAfter: body.created_after };
+}
+
+function bulkOptions(body: BulkActionBody): BulkOptions {
+  return { dryRun: body.dry_run, limit: body.limit };
+}
+
+function pickFields(job: JobBody, fields: readonly string[]): Partial<JobBody> {
+  return Object.fromEntries(fields.filter((f) => f in job).map((f) => [f, job[f as keyof JobBody]]));
+}
+
 export interface RouteDeps {
   jobs: RoutesEngine;
   auth: SuperuserAuth;
@@ -90,10 +110,14 @@ export function mountRoutes(app: Express, { jobs, auth, signInLimits }: RouteDep
         const made = await jobs.enqueueMany(body.jobs.map((j) => ({ topic: j.topic, payload: j.payload, ...enqueueOptions(j) })));
         return { status: 200, body: { items: made.map(toEnqueuedJobBody) } };
       },
-      list: async ({ query: { unique_key, ...query } }) => ({
-        status: 200,
-        body: toJobPageBody(await jobs.list({ ...query, uniqueKey: unique_key })),
-      }),
+      list: async ({ query: { unique_key, fields, ...query } }) => {
+        const only = fields === undefined ? undefined : fields.split(',').map((f) => f.trim());
+        // A page without payloads among its fields reads none, and has no size budget.
+        const payload = only && !only.includes('payload') ? false : query.payload;
+        const page = toJobPageBody(await jobs.list({ ...query, payload, uniqueKey: unique_key }));
+        // The items then carry only the fields asked for: the page's type says what a full item has.
+        return { status: 200, body: only ? { ...page, items: page.items.map((job) => pickFields(job, only) as JobBody) } : page };
+      },
       stats: async () => ({ status: 200, body: await jobs.stats() }),
       get: async ({ params }) => ({ status: 200, body: toJobBody(await jobs.get(params.id)) }),
       requeue: async ({ params }) => ({ status: 200, body: toJobBody(await jobs.requeue(params.id)) }),
@@ -136,6 +160,10 @@ export function mountRoutes(app: Express, { jobs, auth, signInLimits }: RouteDep
         const superuser = signedInSuperuser(res);
         return { status: 200, body: { token: await auth.refresh(superuser), record: toSuperuserBody(superuser) } };
       },
+    },
+    operations: {
+      requeueMatching: async ({ body }) => ({ status: 200, body: toBulkResultBody(await jobs.requeueMatching(bulkFilter(body), bulkOptions(body))) }),
+      deleteMatching: async ({ body }) => ({ status: 200, body: toBulkResultBody(await jobs.deleteMatching(bulkFilter(body), bulkOptions(body))) }),
     },
     schedules: scheduleHandlers(jobs.schedules),
     system: {

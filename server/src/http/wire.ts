@@ -1,4 +1,5 @@
-import type { EnqueuedJobBody, JobBody, JobPage as JobPageBody, SuperuserBody } from '@jobbase/contract';
+import type { BulkResult as BulkResultBody, EnqueuedJobBody, JobBody, JobPage as JobPageBody, SuperuserBody } from '@jobbase/contract';
+import type { BulkResult } from '../engine/bulk-actions.js';
 import type { Superuser } from '../auth/superusers.js';
 import { SUPERUSERS_COLLECTION_ID } from '../auth/tokens.js';
 import type { EnqueuedJob, JobPage, JobRecord } from '../engine/jobs.js';
@@ -47,4 +48,8 @@ export function toSuperuserBody(superuser: Superuser): SuperuserBody {
     created: superuser.created.toISOString(),
     updated: superuser.updated.toISOString(),
   };
+}
+
+export function toBulkResultBody(result: BulkResult): BulkResultBody {
+  return { dry_run: result.dryRun, ...(result.matched === undefined ? {} : { matched: result.matched }), changed: result.changed };
 }

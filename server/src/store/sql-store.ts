@@ -54,6 +54,12 @@ import type {
   ScheduleFireParams,
   ScheduleRecord,
   StatusCounts,
+  ChangeListenParams,
+  JobChunkParams,
+  JobChunkResult,
+  JobCursor,
+  JobFilter,
+  TopicStatusCount,
   Store,
   StoreOpening,
   SuperuserPasswordParams,
@@ -68,11 +74,11 @@ export type Row = Record<string, unknown>;
 
 /** The columns every query returns; keep the mapping in `toRecord` in step with it. */
 export const JOB_COLUMNS =
-  'id, topic, payload, status, run_at, retries, max_retries, last_error, priority, snoozes, cancel_requested, result, progress, unique_key, unique_states, schedule_name, schedule_tick, created, updated';
+  'id, topic, payload, status, run_at, retries, max_retries, last_error, priority, snoozes, cancel_requested, result, progress, unique_key, unique_states, schedule_name, schedule_tick, created, updated, trace_context';
 
 /** The same but the payload, result and progress: a list page asked for without payloads. */
 const JOB_COLUMNS_BUT_PAYLOAD =
-  'id, topic, status, run_at, retries, max_retries, last_error, priority, snoozes, cancel_requested, unique_key, unique_states, schedule_name, schedule_tick, created, updated';
+  'id, topic, status, run_at, retries, max_retries, last_error, priority, snoozes, cancel_requested, unique_key, unique_states, schedule_name, schedule_tick, created, updated, trace_context';
 
 /**
  * A list page's order, as it is read (`natural`) and reversed (to walk from the other end).
@@ -190,6 +196,7 @@ export abstract class SqlStore implements Store {
       scheduleTick: row.schedule_tick === null || row.schedule_tick === undefined ? null : toDate(row.schedule_tick),
       created: toDate(row.created),
       updated: toDate(row.updated),
+      traceContext: (row.trace_context as string | null | undefined) ?? null,
     };
   }
 
@@ -627,6 +634,115 @@ export abstract class SqlStore implements Store {
     } finally {
       await this.orm.close(true);
     }
+  }
+
+  // ── Operations (issue 18): metrics' counts, bulk actions by filter, the change feed ─────────
+
+  abstract listenForChanges(params: ChangeListenParams): Promise<() => Promise<void>>;
+
+  async jobCountByTopicAndStatus(): Promise<TopicStatusCount[]> {
+    const rows = await this.all('select topic, status, sum(n) as n from job_counts group by topic, status having sum(n) <> 0');
+    return rows.map((r) => ({ topic: r.topic as string, status: r.status as JobStatus, n: Number(r.n) }));
+  }
+
+  /**
+   * The claim's own order within the topic, so the walk is the claim index's (pending as a
+   * literal for PostgreSQL's partial index); asked only for topics with pending jobs.
+   */
+  async jobNextDueByTopic(topics: readonly string[], now: Date): Promise<Map<string, Date>> {
+    const due = new Map<string, Date>();
+    for (const topic of topics) {
+      const [row] = await this.all(
+        `select run_at from jobs where status = 'pending' and topic = ? and run_at <= ? order by priority, run_at, id limit 1`,
+        [topic, this.time(now)],
+      );
+      if (row) due.set(topic, toDate(row.run_at));
+    }
+    return due;
+  }
+
+  /** The filter as SQL; `status in (…)` with one placeholder per status. */
+  private filterSql(f: JobFilter): { sql: string; params: unknown[] } {
+    const where = [`status in (${f.statuses.map(() => '?').join(', ')})`];
+    const params: unknown[] = [...f.statuses];
+    if (f.topic !== undefined) {
+      where.push('topic = ?');
+      params.push(f.topic);
+    }
+    if (f.createdBefore !== undefined) {
+      where.push('created < ?');
+      params.push(this.time(f.createdBefore));
+    }
+    if (f.createdAfter !== undefined) {
+      where.push('created > ?');
+      params.push(this.time(f.createdAfter));
+    }
+    return { sql: where.join(' and '), params };
+  }
+
+  /** job_counts answers when only topic and status filter; a time range counts the rows (its index range). */
+  async jobCountMatching(f: JobFilter): Promise<number> {
+    const { sql, params } = this.filterSql(f);
+    const table = f.createdBefore === undefined && f.createdAfter === undefined ? 'job_counts' : 'jobs';
+    const rows = await this.all(`select ${table === 'jobs' ? 'count(*)' : 'coalesce(sum(n), 0)'} as n from ${table} where ${sql}`, params);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  /**
+   * The next chunk's ids, walking (created, id) past the cursor: a job left unchanged (its key
+   * held) is never looked at twice, and each chunk is its own short statement.
+   */
+  private async nextChunk(p: JobChunkParams): Promise<{ ids: string[]; cursor: JobCursor | null }> {
+    const { sql, params } = this.filterSql(p.filter);
+    const after = p.after ? ' and (created > ? or (created = ? and id > ?))' : '';
+    const afterParams = p.after ? [this.time(p.after.created), this.time(p.after.created), p.after.id] : [];
+    const rows = await this.all(`select id, created from jobs where ${sql}${after} order by created, id limit ?`, [
+      ...params,
+      ...afterParams,
+      p.limit,
+    ]);
+    const last = rows[rows.length - 1];
+    return { ids: rows.map((r) => r.id as string), cursor: last ? { created: toDate(last.created), id: last.id as string } : null };
+  }
+
+  /**
+   * One statement for the chunk, as jobRequeue's; when a unique key stops it (another job
+   * holds it, or two jobs of the chunk share one), job by job, each taking the key or not.
+   */
+  async jobRequeueChunk(p: JobChunkParams): Promise<JobChunkResult> {
+    const { ids, cursor } = await this.nextChunk({ ...p, filter: { ...p.filter, statuses: ['failed'] } });
+    if (ids.length === 0) return { changed: 0, cursor };
+    const now = this.time(new Date());
+    const list = this.idList(ids);
+    try {
+      const changed = await this.run(
+        `update jobs set status = 'pending', retries = 0, run_at = ?, last_error = null, updated = ?,
+           unique_slot = case when unique_states & 1 <> 0 then unique_key end
+         where id in (${list.sql}) and status = 'failed'`,
+        [now, now, list.param],
+      );
+      return { changed, cursor };
+    } catch (err) {
+      if (!this.isUniqueViolation(err)) throw err;
+    }
+    let changed = 0;
+    for (const id of ids) {
+      const result = await this.jobRequeue(id);
+      if (result !== null && result !== 'conflict' && !('keyHeldBy' in result)) changed++;
+    }
+    return { changed, cursor };
+  }
+
+  async jobDeleteChunk(p: JobChunkParams): Promise<JobChunkResult> {
+    const { ids, cursor } = await this.nextChunk(p);
+    if (ids.length === 0) return { changed: 0, cursor };
+    const list = this.idList(ids);
+    const statuses = p.filter.statuses;
+    const changed = await this.run(
+      `delete from jobs where id in (${list.sql}) and status in (${statuses.map(() => '?').join(', ')})`,
+      [list.param, ...statuses],
+    );
+    return { changed, cursor };
   }
 
   // --- Topic control (issue 17): settings both dialects read and write alike ---

@@ -31,6 +31,11 @@ export interface JobRecord {
   scheduleTick: Date | null;
   created: Date;
   updated: Date;
+  /**
+   * The W3C trace context (`traceparent`, and `tracestate` after a space when there is one) of
+   * the span that was active at enqueue, or null: the handler's span links to it.
+   */
+  traceContext?: string | null;
 }
 
 /** A job this worker holds: only the holder of `lockToken` may finish it. */
@@ -47,6 +52,8 @@ export interface JobInsertParams {
   runAt: Date;
   maxRetries: number;
   priority: number;
+  /** See `JobRecord.traceContext`. */
+  traceContext?: string | null;
   /** Only `jobInsertUnique` and `jobInsertManyUnique` take it. */
   unique?: UniqueInsert;
   /** Only the schedule methods take it: the schedule that makes the job, and its tick (null: a trigger). */
@@ -426,8 +433,87 @@ export interface TopicStore {
   jobClaimControlled(params: JobClaimControlledParams): Promise<ControlledClaim>;
 }
 
+// ── Operations (issue 18): the change feed, bulk actions by filter, metrics ──────────────────
+
+/**
+ * What happened to a job, as the database's change signal reports it. `created`, `started`
+ * (claimed), `completed`, `failed`, `retried`, `snoozed`, `released`, `requeued`, `deleted`;
+ * a move into any other status is reported under that status's name (so a new status needs no
+ * change here).
+ */
+export interface JobChange {
+  type: string;
+  id: string;
+  topic: string;
+  status: JobStatus;
+}
+
+export interface ChangeListenParams {
+  /** Changes committed by any process, in commit order within a batch. */
+  onChanges: (changes: JobChange[]) => void;
+  /** Changes may have been missed (a dropped connection, a feed that moved on meanwhile). */
+  onGap: () => void;
+}
+
+/** Which jobs a bulk action or its dry run takes: each given filter narrows them. */
+export interface JobFilter {
+  topic?: string;
+  /** Non-empty: only jobs in these statuses. */
+  statuses: readonly JobStatus[];
+  createdBefore?: Date;
+  createdAfter?: Date;
+}
+
+/** Where a walk in (created, id) order stopped: the last job it looked at. */
+export interface JobCursor {
+  created: Date;
+  id: string;
+}
+
+export interface JobChunkParams {
+  filter: JobFilter;
+  /** Jobs looked at in this chunk (changed or not). */
+  limit: number;
+  after?: JobCursor;
+}
+
+export interface JobChunkResult {
+  /** Jobs this chunk changed. */
+  changed: number;
+  /** The last job looked at; null when the chunk found none (the walk is over). */
+  cursor: JobCursor | null;
+}
+
+export interface TopicStatusCount {
+  topic: string;
+  status: JobStatus;
+  n: number;
+}
+
+export interface OperationsStore {
+  /** The kept counts (job_counts) by topic and status, leaving out zeros. No table scan. */
+  jobCountByTopicAndStatus(): Promise<TopicStatusCount[]>;
+  /**
+   * For each topic given, when the job the claim would take next (lowest priority, oldest
+   * run_at) became due, if one is due at `now`. Walks the claim's index per topic.
+   */
+  jobNextDueByTopic(topics: readonly string[], now: Date): Promise<Map<string, Date>>;
+  /** How many jobs match: a bulk action's dry run. */
+  jobCountMatching(filter: JobFilter): Promise<number>;
+  /**
+   * One chunk of a bulk requeue: the next `limit` jobs of the filter (failed ones only) in
+   * (created, id) order back to pending as `jobRequeue` would; a job whose unique key another
+   * job holds is left as it is.
+   */
+  jobRequeueChunk(params: JobChunkParams): Promise<JobChunkResult>;
+  /** One chunk of a bulk delete: the next `limit` jobs of the filter, deleted. */
+  jobDeleteChunk(params: JobChunkParams): Promise<JobChunkResult>;
+  /** Job changes committed by every process, until the function it resolves to is called. */
+  listenForChanges(params: ChangeListenParams): Promise<() => Promise<void>>;
+}
+
 /** Everything the server keeps, on one database: what `openStore` returns. */
-export interface Store extends JobStore, SuperuserStore, SettingStore, TopicStore, ScheduleStore {
+export interface Store extends JobStore, SuperuserStore, SettingStore, TopicStore, ScheduleStore, OperationsStore {
   readonly dialect: 'sqlite' | 'postgres';
   /** What `openStore` did to the database before returning this store. */
   readonly opening: StoreOpening;

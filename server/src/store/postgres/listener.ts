@@ -8,6 +8,8 @@ export const JOBS_CHANNEL = 'jobbase_jobs';
 
 /** The channel statements that may finish jobs notify on (issue 15: waiting for a job); no payload. */
 export const FINISHED_CHANNEL = 'jobbase_finished';
+/** The channel the change-feed triggers notify on (migration 0011_operations); payloads are JSON arrays of changes. */
+export const CHANGES_CHANNEL = 'jobbase_changes';
 
 const MAX_RECONNECT_DELAY = 5_000;
 
@@ -33,6 +35,7 @@ export class JobsListener {
     private readonly onTopic: (topic: string) => void,
     private readonly onWake: () => void,
     private readonly logger: Logger,
+    /** JOBS_CHANNEL (new jobs' topics), FINISHED_CHANNEL (no payload) or CHANGES_CHANNEL (the change feed's batches). */
     private readonly channel: string = JOBS_CHANNEL,
   ) {}
 

@@ -231,6 +231,67 @@ class UniqueKeys extends Migration {
   }
 }
 
+/** Bytes of change text per notification before a new one starts; see Operations. */
+const CHANGES_BYTES = 6_000;
+
+/**
+ * Issue 18's operations. `trace_context`: the enqueuer's W3C trace context, for the handler's
+ * span link (null for existing jobs; added without a default, so no table rewrite). The change
+ * feed: statement-level triggers NOTIFY `jobbase_changes` with what each statement did to jobs
+ * (created, a status move, deleted), sent at commit, so `GET /api/jobs/events` sees the jobs of
+ * every process. One notification carries as many changes as fit in CHANGES_BYTES, as a JSON
+ * array of [type, id, topic, status] (about 80 of them with short topics): a claim or a batched
+ * completion of 100 jobs sends 2 notifications, not 100. The change types are SQLite's
+ * CHANGE_TYPE_SQL, written out here.
+ */
+class Operations extends Migration {
+  override async up(): Promise<void> {
+    this.addSql('alter table jobs add column trace_context text null');
+    // Each change is one JSON array; a notification takes changes in order while their text
+    // stays under CHANGES_BYTES (so with the commas and brackets under NOTIFY's 8,000 bytes,
+    // whatever the topics: 255 characters of escapes take 1.5 KB).
+    this.addSql(`create function jobbase_notify_changes() returns trigger language plpgsql as $$
+      begin
+        if tg_op = 'INSERT' then
+          perform pg_notify('jobbase_changes', '[' || string_agg(c, ',' order by n) || ']') from (
+            select c, n, (sum(octet_length(c) + 1) over (order by n) - 1) / ${CHANGES_BYTES} as chunk from (
+              select json_build_array('created', id, topic, status)::text as c, row_number() over () as n from new_rows
+            ) e
+          ) x group by chunk;
+        elsif tg_op = 'DELETE' then
+          perform pg_notify('jobbase_changes', '[' || string_agg(c, ',' order by n) || ']') from (
+            select c, n, (sum(octet_length(c) + 1) over (order by n) - 1) / ${CHANGES_BYTES} as chunk from (
+              select json_build_array('deleted', id, topic, status)::text as c, row_number() over () as n from old_rows
+            ) e
+          ) x group by chunk;
+        else
+          perform pg_notify('jobbase_changes', '[' || string_agg(c, ',' order by n) || ']') from (
+            select c, n, (sum(octet_length(c) + 1) over (order by n) - 1) / ${CHANGES_BYTES} as chunk from (
+              select json_build_array(case
+                  when n.status = 'processing' then 'started'
+                  when o.status = 'processing' and n.status = 'pending' and n.retries > o.retries then 'retried'
+                  when o.status = 'processing' and n.status = 'pending' and n.snoozes > o.snoozes then 'snoozed'
+                  when o.status = 'processing' and n.status = 'pending' then 'released'
+                  when n.status = 'pending' then 'requeued'
+                  else n.status
+                end, n.id, n.topic, n.status)::text as c, row_number() over () as n
+              from new_rows n join old_rows o on o.id = n.id
+              where n.status is distinct from o.status
+            ) e
+          ) x group by chunk;
+        end if;
+        return null;
+      end
+    $$`);
+    this.addSql(`create trigger jobs_change_insert after insert on jobs
+      referencing new table as new_rows for each statement execute function jobbase_notify_changes()`);
+    this.addSql(`create trigger jobs_change_update after update on jobs
+      referencing old table as old_rows new table as new_rows for each statement execute function jobbase_notify_changes()`);
+    this.addSql(`create trigger jobs_change_delete after delete on jobs
+      referencing old table as old_rows for each statement execute function jobbase_notify_changes()`);
+  }
+}
+
 /**
  * Running jobs (issue 15): `cancel_requested` marks a processing job whose handler must stop
  * (the statements that end its attempt then make it `cancelled`), `result` is what its handler
@@ -318,4 +379,5 @@ export const postgresMigrations = [
   { name: '0008_running_jobs', class: RunningJobs },
   { name: '0009_schedules', class: Schedules },
   { name: '0010_topics', class: Topics },
+  { name: '0011_operations', class: Operations },
 ];

@@ -1,4 +1,5 @@
 import { MikroORM } from '@mikro-orm/postgresql';
+import type { JobStatus } from '@jobbase/contract';
 import { JobsError, validationError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { baseOrmConfig, type StoreOpenOptions } from '../orm-config.js';
@@ -18,6 +19,7 @@ import type {
   JobInsertOutcome,
   JobInsertParams,
   JobRecord,
+  ChangeListenParams,
   ListenParams,
   UniqueInsert,
 } from '../types.js';
@@ -32,7 +34,7 @@ import {
   wantsKeyOfRow,
   type UniqueInsertSql,
 } from '../unique-keys.js';
-import { FINISHED_CHANNEL, JOBS_CHANNEL, JobsListener } from './listener.js';
+import { CHANGES_CHANNEL, FINISHED_CHANNEL, JOBS_CHANNEL, JobsListener } from './listener.js';
 import { isPooled, throughPooler } from './pooler.js';
 import { postgresMigrations } from './migrations.js';
 import type { ScheduleJobInsert, Steps } from '../schedules.js';
@@ -214,11 +216,11 @@ export class PostgresStore extends SqlStore {
     const now = new Date();
     const rows = await this.all(
       `with j as (
-         insert into jobs (id, topic, payload, status, run_at, retries, max_retries, priority, created, updated)
-         values (?, ?, ?::jsonb, 'pending', ?, 0, ?, ?, ?, ?) returning ${JOB_COLUMNS}
+         insert into jobs (id, topic, payload, status, run_at, retries, max_retries, priority, created, updated, trace_context)
+         values (?, ?, ?::jsonb, 'pending', ?, 0, ?, ?, ?, ?, ?) returning ${JOB_COLUMNS}
        )
        select j.*, pg_notify(?, j.topic) from j`,
-      [p.id, p.topic, p.payloadJson, this.time(p.runAt), p.maxRetries, p.priority, now, now, JOBS_CHANNEL],
+      [p.id, p.topic, p.payloadJson, this.time(p.runAt), p.maxRetries, p.priority, now, now, p.traceContext ?? null, JOBS_CHANNEL],
     ).catch((err: unknown) => {
       throw unstorableText(err) ?? err;
     });
@@ -234,10 +236,10 @@ export class PostgresStore extends SqlStore {
     const now = new Date();
     const rows = await this.all(
       `with j as (
-         insert into jobs (id, topic, payload, status, run_at, retries, max_retries, priority, created, updated)
-         select t.id, t.topic, t.payload, 'pending', t.run_at, 0, t.max_retries, t.priority, ?, ?
-         from unnest(?::uuid[], ?::text[], ?::jsonb[], ?::timestamptz[], ?::int[], ?::smallint[])
-           as t(id, topic, payload, run_at, max_retries, priority)
+         insert into jobs (id, topic, payload, status, run_at, retries, max_retries, priority, created, updated, trace_context)
+         select t.id, t.topic, t.payload, 'pending', t.run_at, 0, t.max_retries, t.priority, ?, ?, t.trace_context
+         from unnest(?::uuid[], ?::text[], ?::jsonb[], ?::timestamptz[], ?::int[], ?::smallint[], ?::text[])
+           as t(id, topic, payload, run_at, max_retries, priority, trace_context)
          returning id, topic, payload
        ),
        n as (select count(pg_notify(?, d.topic)) as sent from (select distinct topic from j) d)
@@ -251,6 +253,7 @@ export class PostgresStore extends SqlStore {
         items.map((p) => this.time(p.runAt)),
         items.map((p) => p.maxRetries),
         items.map((p) => p.priority),
+        items.map((p) => p.traceContext ?? null),
         JOBS_CHANNEL,
       ],
     ).catch((err: unknown) => {
@@ -278,6 +281,7 @@ export class PostgresStore extends SqlStore {
       scheduleTick: null,
       created: now,
       updated: now,
+      traceContext: p.traceContext ?? null,
     }));
   }
 
@@ -285,8 +289,8 @@ export class PostgresStore extends SqlStore {
   protected readonly uniqueSql: UniqueInsertSql = {
     insert: (p, now) => ({
       sql: `with j as (
-              insert into jobs (id, topic, payload, status, run_at, retries, max_retries, priority, unique_key, unique_states, unique_slot, created, updated)
-              select ?::uuid, ?::text, ?::jsonb, 'pending', ?::timestamptz, 0, ?::integer, ?::smallint, ?::text, ?::smallint, ?::text, ?::timestamptz, ?::timestamptz
+              insert into jobs (id, topic, payload, status, run_at, retries, max_retries, priority, unique_key, unique_states, unique_slot, created, updated, trace_context)
+              select ?::uuid, ?::text, ?::jsonb, 'pending', ?::timestamptz, 0, ?::integer, ?::smallint, ?::text, ?::smallint, ?::text, ?::timestamptz, ?::timestamptz, ?::text
               where not exists (select 1 from jobs where unique_slot = ?::text)
               on conflict (unique_slot) where unique_slot is not null do nothing
               returning ${JOB_COLUMNS}
@@ -304,6 +308,7 @@ export class PostgresStore extends SqlStore {
         p.unique?.states.includes('pending') ? p.unique.key : null,
         now,
         now,
+        p.traceContext ?? null,
         p.unique?.key ?? null,
         JOBS_CHANNEL,
       ],
@@ -451,6 +456,33 @@ export class PostgresStore extends SqlStore {
         );
     await this.takeKeys(rows);
     return rows.map((r) => r.id as string);
+  }
+
+  // ── Operations (issue 18) ──────────────────────────────────────────────────────────────────
+
+  /**
+   * LISTENs on CHANGES_CHANNEL, where migration 0011's triggers notify what every statement did
+   * to jobs, on the same connection settings as `listenForJobs`. A lost connection may have
+   * missed notifications: `onGap` once it is back. Without LISTEN (`listenUrl: false`, or a
+   * pooler) there is no feed.
+   */
+  async listenForChanges(params: ChangeListenParams): Promise<() => Promise<void>> {
+    const { listenUrl } = this.connection;
+    if (listenUrl === false) {
+      this.logger.warn({ listenUrl: false }, 'LISTEN is off (listenUrl: false): the job change feed (GET /api/jobs/events) stays silent');
+      return async () => undefined;
+    }
+    const onBatch = (payload: string) => {
+      try {
+        const rows = JSON.parse(payload) as [string, string, string, JobStatus][];
+        params.onChanges(rows.map(([type, id, topic, status]) => ({ type, id, topic, status })));
+      } catch (err) {
+        this.logger.warn({ err }, 'a job change notification could not be read');
+      }
+    };
+    const listener = new JobsListener(listenUrl ?? this.url, onBatch, params.onGap, this.logger, CHANGES_CHANNEL);
+    await listener.start();
+    return () => listener.stop();
   }
 
   // --- Topic control (issue 17) ---

@@ -170,6 +170,53 @@ class Topics extends Migration {
   }
 }
 
+/**
+ * The kind of change a job's move from `old` to `new` status is, as the change feed names it
+ * (store/types.ts, JobChange); PostgreSQL's trigger writes the same CASE. A status it does
+ * not know is named after the status, so a new status is reported without a change here.
+ */
+export const CHANGE_TYPE_SQL = (old: string, neu: string) => `case
+    when ${neu}.status = 'processing' then 'started'
+    when ${old}.status = 'processing' and ${neu}.status = 'pending' and ${neu}.retries > ${old}.retries then 'retried'
+    when ${old}.status = 'processing' and ${neu}.status = 'pending' and ${neu}.snoozes > ${old}.snoozes then 'snoozed'
+    when ${old}.status = 'processing' and ${neu}.status = 'pending' then 'released'
+    when ${neu}.status = 'pending' then 'requeued'
+    else ${neu}.status
+  end`;
+
+/** Rows job_changes keeps: the feed's resumable window. Each insert drops the oldest past it. */
+export const CHANGES_KEPT = 10_000;
+
+/**
+ * Issue 18's operations. `trace_context`: the enqueuer's W3C trace context, for the handler's
+ * span link (null for existing jobs). `job_changes`: the change feed that `GET /api/jobs/events`
+ * reads, written by triggers in the writing statement's own transaction, so a server sees the
+ * jobs every process changes (SQLite has no NOTIFY; the reader polls this table by its key, as
+ * the workers poll data_version). AUTOINCREMENT, so a sequence number is never reused; each
+ * insert deletes the row CHANGES_KEPT behind it (one primary-key seek), so the table stays
+ * bounded with no process pruning it.
+ */
+class Operations extends Migration {
+  override async up(): Promise<void> {
+    this.addSql('alter table jobs add column trace_context text null');
+    this.addSql(`create table job_changes (
+      seq integer primary key autoincrement,
+      type text not null,
+      id text not null,
+      topic text not null,
+      status text not null
+    )`);
+    this.addSql(`create trigger jobs_change_insert after insert on jobs begin
+      insert into job_changes (type, id, topic, status) values ('created', new.id, new.topic, new.status); end`);
+    this.addSql(`create trigger jobs_change_update after update of status on jobs when old.status is not new.status begin
+      insert into job_changes (type, id, topic, status) values (${CHANGE_TYPE_SQL('old', 'new')}, new.id, new.topic, new.status); end`);
+    this.addSql(`create trigger jobs_change_delete after delete on jobs begin
+      insert into job_changes (type, id, topic, status) values ('deleted', old.id, old.topic, old.status); end`);
+    this.addSql(`create trigger job_changes_bound after insert on job_changes begin
+      delete from job_changes where seq <= new.seq - ${CHANGES_KEPT}; end`);
+  }
+}
+
 export const sqliteMigrations = [
   { name: '0001_initial', class: InitialSchema },
   { name: '0002_job_counts', class: JobCounts },
@@ -178,4 +225,5 @@ export const sqliteMigrations = [
   { name: '0005_running_jobs', class: RunningJobs },
   { name: '0006_schedules', class: Schedules },
   { name: '0007_topics', class: Topics },
+  { name: '0008_operations', class: Operations },
 ];

@@ -2,10 +2,12 @@ import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Database, Statement } from 'better-sqlite3';
 import { MikroORM } from '@mikro-orm/better-sqlite';
+import type { JobStatus } from '@jobbase/contract';
 import { JobsError } from '../../errors.js';
 import { baseOrmConfig, type StoreOpenOptions } from '../orm-config.js';
 import { claimOrder, JOB_COLUMNS, lockedUntilByTopic, SqlStore, TOPIC_COLUMNS, toTopicSettings, unavailable, type Row } from '../sql-store.js';
 import type {
+  ChangeListenParams,
   BatchConflict,
   ClaimedJob,
   ControlledClaim,
@@ -44,6 +46,10 @@ const INSERT_CHUNK = 500;
 const MIN_MIGRATE_WAIT = 5_000;
 /** How often an idle worker checks whether another process committed, ms. */
 const WATCH_INTERVAL = 10;
+/** How often the change feed reads job_changes, ms: live enough for a screen, a tiny read when idle. */
+const CHANGES_POLL_INTERVAL = 50;
+/** Changes read at once; a backlog is read in several reads. */
+const CHANGES_READ_LIMIT = 1_000;
 /**
  * How long one statement may wait, blocking, for another process's write lock. better-sqlite3
  * runs on the event loop's thread, so SQLite's own busy wait would freeze the process for the
@@ -181,9 +187,9 @@ export class SqliteStore extends SqlStore {
   async jobInsert(p: JobInsertParams): Promise<JobRecord> {
     const now = new Date().toISOString();
     const rows = await this.all(
-      `insert into jobs (id, topic, payload, status, run_at, retries, max_retries, priority, created, updated)
-       values (?, ?, ?, 'pending', ?, 0, ?, ?, ?, ?) returning ${JOB_COLUMNS}`,
-      [p.id, p.topic, p.payloadJson, p.runAt.toISOString(), p.maxRetries, p.priority, now, now],
+      `insert into jobs (id, topic, payload, status, run_at, retries, max_retries, priority, created, updated, trace_context)
+       values (?, ?, ?, 'pending', ?, 0, ?, ?, ?, ?, ?) returning ${JOB_COLUMNS}`,
+      [p.id, p.topic, p.payloadJson, p.runAt.toISOString(), p.maxRetries, p.priority, now, now, p.traceContext ?? null],
     );
     return this.toRecord(rows[0]!);
   }
@@ -204,10 +210,12 @@ export class SqliteStore extends SqlStore {
             const chunk = items.slice(i, i + INSERT_CHUNK);
             const rows = this.prepared(
               db,
-              `insert into jobs (id, topic, payload, status, run_at, retries, max_retries, priority, created, updated)
-               values ${chunk.map(() => "(?, ?, ?, 'pending', ?, 0, ?, ?, ?, ?)").join(', ')} returning ${JOB_COLUMNS}`,
+              `insert into jobs (id, topic, payload, status, run_at, retries, max_retries, priority, created, updated, trace_context)
+               values ${chunk.map(() => "(?, ?, ?, 'pending', ?, 0, ?, ?, ?, ?, ?)").join(', ')} returning ${JOB_COLUMNS}`,
             ).all(
-              bindable(chunk.flatMap((p) => [p.id, p.topic, p.payloadJson, p.runAt.toISOString(), p.maxRetries, p.priority, now, now])),
+              bindable(
+                chunk.flatMap((p) => [p.id, p.topic, p.payloadJson, p.runAt.toISOString(), p.maxRetries, p.priority, now, now, p.traceContext ?? null]),
+              ),
             ) as Row[];
             for (const row of rows) byId.set(row.id as string, this.toRecord(row));
           }
@@ -219,8 +227,8 @@ export class SqliteStore extends SqlStore {
 
   protected readonly uniqueSql: UniqueInsertSql = {
     insert: (p, now) => ({
-      sql: `insert into jobs (id, topic, payload, status, run_at, retries, max_retries, priority, unique_key, unique_states, unique_slot, created, updated)
-            select ?, ?, ?, 'pending', ?, 0, ?, ?, ?, ?, ?, ?, ? where not exists (select 1 from jobs where unique_slot = ?)
+      sql: `insert into jobs (id, topic, payload, status, run_at, retries, max_retries, priority, unique_key, unique_states, unique_slot, created, updated, trace_context)
+            select ?, ?, ?, 'pending', ?, 0, ?, ?, ?, ?, ?, ?, ?, ? where not exists (select 1 from jobs where unique_slot = ?)
             on conflict (unique_slot) where unique_slot is not null do nothing
             returning ${JOB_COLUMNS}`,
       params: [
@@ -235,6 +243,7 @@ export class SqliteStore extends SqlStore {
         p.unique?.states.includes('pending') ? p.unique.key : null,
         now.toISOString(),
         now.toISOString(),
+        p.traceContext ?? null,
         p.unique?.key ?? null,
       ],
     }),
@@ -445,6 +454,50 @@ export class SqliteStore extends SqlStore {
       for (const row of rows) done.push(row.id as string);
     }
     return done;
+  }
+
+  // ── Operations (issue 18) ──────────────────────────────────────────────────────────────────
+
+  /**
+   * Reads job_changes (migration 0008: written by triggers, in every process's transactions)
+   * past the last sequence number seen, every CHANGES_POLL_INTERVAL ms: one primary-key range
+   * read, empty when nothing changed. A first row past the one expected means the table's
+   * bound dropped rows this reader had not read (it fell more than CHANGES_KEPT behind): `onGap`.
+   */
+  async listenForChanges(params: ChangeListenParams): Promise<() => Promise<void>> {
+    const [top] = await this.all('select coalesce(max(seq), 0) as seq from job_changes');
+    let last = Number(top?.seq ?? 0);
+    let polling: Promise<void> | null = null;
+    const poll = async () => {
+      try {
+        for (;;) {
+          const rows = await this.all('select seq, type, id, topic, status from job_changes where seq > ? order by seq limit ?', [
+            last,
+            CHANGES_READ_LIMIT,
+          ]);
+          if (rows.length === 0) return;
+          if (Number(rows[0]!.seq) > last + 1) {
+            const [first] = await this.all('select min(seq) as seq from job_changes');
+            if (Number(first?.seq) > last + 1) params.onGap();
+          }
+          last = Number(rows[rows.length - 1]!.seq);
+          params.onChanges(
+            rows.map((r) => ({ type: r.type as string, id: r.id as string, topic: r.topic as string, status: r.status as JobStatus })),
+          );
+          if (rows.length < CHANGES_READ_LIMIT) return;
+        }
+      } catch {
+        // The next tick tries again; the producer's own claims report database trouble.
+      }
+    };
+    const timer = setInterval(() => {
+      polling ??= poll().finally(() => (polling = null));
+    }, CHANGES_POLL_INTERVAL);
+    timer.unref();
+    return async () => {
+      clearInterval(timer);
+      await polling;
+    };
   }
 
   // --- Topic control (issue 17) ---
