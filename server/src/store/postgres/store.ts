@@ -696,6 +696,9 @@ export class PostgresStore extends SqlStore {
  * - The slot of a unique key is kept while `processing` is one of the job's unique states and
  *   emptied otherwise (store/unique-keys.ts); never filled here, so the claim cannot fail on the
  *   unique index. A job without a key costs one CASE that yields NULL.
+ * - No JIT: with sorts priced out, a statement that does sort (a trigger's, run inside the claim
+ *   with its settings) costs over `jit_above_cost` and was compiled on every claim, 200–250 ms
+ *   (migration 0011_operations says more); nothing here touches rows enough for JIT to pay.
  * - PL/pgSQL, not SQL: a SQL function with SET clauses cannot be inlined and is planned again on
  *   every call, while PL/pgSQL caches its plan per connection (one waiting job, 1,800 claims
  *   each: p50 667 → 544 µs, p90 842 → 644 µs).
@@ -731,7 +734,7 @@ const CLAIM_BODY = `
         end
       `;
 
-const CLAIM_SETTINGS = ['enable_bitmapscan=off', 'enable_sort=off'];
+const CLAIM_SETTINGS = ['enable_bitmapscan=off', 'enable_sort=off', 'jit=off'];
 
 const CLAIM_FUNCTION = `create or replace function jobbase_claim(p_topics text[], p_locked_until timestamptz[], p_limit integer, p_now timestamptz)
       returns setof jobs
