@@ -59,7 +59,7 @@ export function validBulkFilter(action: BulkAction, filter: BulkFilter): JobFilt
     throw validationError(
       'status',
       known ? 'not_allowed' : 'invalid',
-      `${action} takes ${allowed.join(' or ')} jobs only${known ? `, not ${filter.status}` : ''}.`,
+      `${action} takes ${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)} jobs only${known ? `, not ${filter.status}` : ''}.`,
     );
   }
   const time = (field: string, value: Date | string | undefined) => {
