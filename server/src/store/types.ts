@@ -437,9 +437,10 @@ export interface TopicStore {
 
 /**
  * What happened to a job, as the database's change signal reports it. `created`, `started`
- * (claimed), `completed`, `failed`, `retried`, `snoozed`, `released`, `requeued`, `deleted`;
- * a move into any other status is reported under that status's name (so a new status needs no
- * change here).
+ * (claimed), `progress` (a running job's progress written, its status unchanged), `completed`,
+ * `failed`, `retried`, `snoozed`, `released`, `requeued`, `deleted`; a move into any other
+ * status (`cancelled`) is reported under that status's name (so a new status needs no change
+ * here).
  */
 export interface JobChange {
   type: string;
