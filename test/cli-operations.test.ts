@@ -22,7 +22,7 @@ function serve(args: string[], env: Record<string, string> = {}) {
 
 /**
  * `serve`'s operations settings (issue 18): retention of finished jobs (defaults 7 d completed,
- * 30 d failed; 0 keeps for ever; flags and env), stated in the banner and applied, and the
+ * 30 d failed and cancelled; 0 keeps for ever; flags and env), stated in the banner and applied, and the
  * metrics token.
  */
 describe.each(dialects())('jobbase serve: retention and the metrics token on %s', (dialect) => {
@@ -57,8 +57,8 @@ describe.each(dialects())('jobbase serve: retention and the metrics token on %s'
     try {
       const when = new Date(Date.now() - days * DAY).toISOString();
       const ids: Record<string, string> = {};
-      for (const status of ['completed', 'failed'] as const) {
-        const id = `0190000${status === 'completed' ? '1' : '2'}-0000-7000-8000-${String(days).padStart(12, '0')}`;
+      for (const status of ['completed', 'failed', 'cancelled'] as const) {
+        const id = `0190000${{ completed: '1', failed: '2', cancelled: '3' }[status]}-0000-7000-8000-${String(days).padStart(12, '0')}`;
         await rawQuery(
           store,
           `insert into jobs (id, topic, payload, status, run_at, retries, max_retries, created, updated) values (?, 'old', '{}', ?, ?, 0, 3, ?, ?)`,
@@ -81,27 +81,34 @@ describe.each(dialects())('jobbase serve: retention and the metrics token on %s'
     }
   }
 
-  it('keeps completed jobs 7 days and failed ones 30 days by default, says so, and deletes older ones', async () => {
+  it('keeps completed jobs 7 days, failed and cancelled ones 30 days by default, says so, and deletes older ones', async () => {
     const old = await finishedJobs(8);
-    const older = await finishedJobs(31);
+    await finishedJobs(31);
     const cli = await started([]);
-    expect(cli.output()).toContain('Finished jobs: completed 7 d, failed 30 d (--keep-completed, --keep-failed)');
-    // The first cleaning pass runs at start: 8 days old completed goes, 8 days old failed stays.
-    await waitFor('the old jobs to go', async () => (await remaining()).length === 1);
-    expect(await remaining()).toEqual([`failed ${old.failed}`]);
-    expect(await remaining()).not.toContain(`failed ${older.failed}`);
+    expect(cli.output()).toContain('Finished jobs: completed 7 d, failed 30 d, cancelled 30 d (--keep-completed, --keep-failed, --keep-cancelled)');
+    // The first cleaning pass runs at start: 8 days old completed goes, 8 days old failed and cancelled stay.
+    await waitFor('the old jobs to go', async () => (await remaining()).length === 2);
+    expect(await remaining()).toEqual([`failed ${old.failed}`, `cancelled ${old.cancelled}`]);
   });
 
   it('takes durations from flags and env, 0 keeping for ever, and a metrics token that reads /api/metrics', async () => {
     const old = await finishedJobs(2);
-    const cli = await started(['--keep-completed', '0'], { JOBBASE_KEEP_FAILED: '1d', JOBBASE_METRICS_TOKEN: 'scraper-token-0123456789' });
-    expect(cli.output()).toContain('Finished jobs: completed kept for ever, failed 1 d');
-    await waitFor('the old failed job to go', async () => (await remaining()).length === 1);
-    expect(await remaining()).toEqual([`completed ${old.completed}`]);
+    const cli = await started(['--keep-completed', '0', '--keep-cancelled', '0'], { JOBBASE_KEEP_FAILED: '1d', JOBBASE_METRICS_TOKEN: 'scraper-token-0123456789' });
+    expect(cli.output()).toContain('Finished jobs: completed kept for ever, failed 1 d, cancelled kept for ever');
+    await waitFor('the old failed job to go', async () => (await remaining()).length === 2);
+    expect(await remaining()).toEqual([`completed ${old.completed}`, `cancelled ${old.cancelled}`]);
     const metrics = await fetch(`${cli.url}/api/metrics`, { headers: { authorization: 'Bearer scraper-token-0123456789' } });
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toContain('jobbase_jobs{topic="old",status="completed"} 1');
     expect((await fetch(`${cli.url}/api/metrics`, { headers: { authorization: 'Bearer another-token-0123456789' } })).status).toBe(401);
+  });
+
+  it('takes the cancelled jobs’ retention from JOBBASE_KEEP_CANCELLED', async () => {
+    const old = await finishedJobs(2);
+    const cli = await started([], { JOBBASE_KEEP_CANCELLED: '36h' });
+    expect(cli.output()).toContain('Finished jobs: completed 7 d, failed 30 d, cancelled 36 h');
+    await waitFor('the old cancelled job to go', async () => (await remaining()).length === 2);
+    expect(await remaining()).toEqual([`completed ${old.completed}`, `failed ${old.failed}`]);
   });
 
   it('refuses a duration it cannot read, naming the setting', async () => {

@@ -119,10 +119,12 @@ export interface JobsClient<T extends TopicSchemas = {}> {
   stats(): Promise<JobStats>;
   requeue(id: string): Promise<Job>;
   delete(id: string): Promise<void>;
-  /** Requeues the failed jobs the filters take (`dry_run: true` only counts them); see `POST /api/jobs/requeue`. */
+  /** Requeues the failed and cancelled jobs the filters take (`dry_run: true` only counts them); see `POST /api/jobs/requeue`. */
   requeueMatching(filter?: BulkActionBody): Promise<BulkResult>;
-  /** Deletes the pending and failed jobs the filters take (`dry_run: true` only counts them). */
+  /** Deletes the pending, failed and cancelled jobs the filters take (`dry_run: true` only counts them). */
   deleteMatching(filter?: BulkActionBody): Promise<BulkResult>;
+  /** Cancels the pending and processing jobs the filters take (`dry_run: true` only counts them); see `POST /api/jobs/cancel`. */
+  cancelMatching(filter?: BulkActionBody): Promise<BulkResult>;
   /**
    * Follows `GET /api/jobs/events`: `onEvents` gets each chunk's events together. Resolves when
    * the stream ends (the server closed, or `options.signal` aborted); reconnect with the last
@@ -208,6 +210,8 @@ export function createJobsClient<T extends TopicSchemas = {}>(options: JobsClien
       expectStatus(await raw.operations.requeueMatching({ body: filter }), 200, contract.operations.requeueMatching),
     deleteMatching: async (filter = {}) =>
       expectStatus(await raw.operations.deleteMatching({ body: filter }), 200, contract.operations.deleteMatching),
+    cancelMatching: async (filter = {}) =>
+      expectStatus(await raw.operations.cancelMatching({ body: filter }), 200, contract.operations.cancelMatching),
     followEvents: (onEvents, followOptions) =>
       followEvents(
         options.fetch ?? ((input, init) => globalThis.fetch(input, init)),

@@ -12,7 +12,8 @@ export const MAX_BULK_LIMIT = 1_000_000;
 
 /**
  * The body of a bulk action: the list's filters, `dry_run` and `limit`. The statuses an action
- * takes are its own (requeue: failed; delete: pending or failed); a `status` outside them is a 400.
+ * takes are its own (requeue: failed or cancelled; delete: pending, failed or cancelled; cancel:
+ * pending or processing); a `status` outside them is a 400.
  */
 export const BulkActionBodySchema = z
   .object({
@@ -49,7 +50,7 @@ export const JobEventSchema = z
     type: z
       .string()
       .describe(
-        `What happened: \`created\`, \`started\`, \`completed\`, \`failed\`, \`retried\`, \`snoozed\`, \`released\`, \`requeued\`, \`deleted\`, or the name of a status a job moved into (${JOB_STATUSES.join(', ')}); \`gap\`: events may have been lost, reload what you show.`,
+        `What happened: \`created\`, \`started\`, \`progress\` (a running job reported progress), \`completed\`, \`failed\`, \`cancelled\`, \`retried\`, \`snoozed\`, \`released\`, \`requeued\`, \`deleted\`, or the name of a status a job moved into (${JOB_STATUSES.join(', ')}); \`gap\`: events may have been lost, reload what you show.`,
       ),
     job: z.object({ id: z.string(), topic: z.string(), status: JobStatusSchema }).optional(),
     at: isoTime.describe('When this server heard of it.'),
@@ -79,21 +80,21 @@ export const operationsContract = c.router(
       path: '/api/jobs/requeue',
       body: BulkActionBodySchema,
       responses: bulkResponses,
-      summary: 'Requeue the failed jobs matching filters',
+      summary: 'Requeue the failed or cancelled jobs matching filters',
       description:
-        'Puts the `failed` jobs the filters take back to `pending`, as `POST /api/jobs/{id}/requeue` does each, in chunks of 500 (each its own short statement, so no long lock). A job whose `unique_key` another job holds stays failed. With `dry_run`, answers how many jobs match and changes none.',
+        'Puts the `failed` and `cancelled` jobs the filters take back to `pending`, as `POST /api/jobs/{id}/requeue` does each, in chunks of 500 (each its own short statement, so no long lock). A job whose `unique_key` another job holds stays as it is. With `dry_run`, answers how many jobs match and changes none.',
       metadata: routeDocs({
         operationId: 'requeueJobs',
         responses: {
           200: '`changed`: the jobs requeued; with `dry_run`, `matched`: the jobs that would be.',
-          400: 'A field is invalid, or `status` is not `failed`; `data` names it.',
+          400: 'A field is invalid, or `status` is neither `failed` nor `cancelled`; `data` names it.',
           415: 'The body was sent with another `Content-Type` than `application/json`.',
         },
         examples: {
           request: bulkExample,
           responses: {
             200: { dry_run: true, matched: 1204, changed: 0 },
-            400: { status: 400, message: 'requeue takes failed jobs only, not completed.', data: { status: { code: 'not_allowed', message: 'requeue takes failed jobs only, not completed.' } } },
+            400: { status: 400, message: 'requeue takes failed or cancelled jobs only, not completed.', data: { status: { code: 'not_allowed', message: 'requeue takes failed or cancelled jobs only, not completed.' } } },
           },
         },
       }),
@@ -103,17 +104,35 @@ export const operationsContract = c.router(
       path: '/api/jobs/delete',
       body: BulkActionBodySchema,
       responses: bulkResponses,
-      summary: 'Delete the pending or failed jobs matching filters',
+      summary: 'Delete the pending, failed or cancelled jobs matching filters',
       description:
-        'Deletes the `pending` and `failed` jobs the filters take (a job being processed or completed stays), in chunks of 500, each its own short statement. With `dry_run`, answers how many jobs match and deletes none.',
+        'Deletes the `pending`, `failed` and `cancelled` jobs the filters take (a job being processed or completed stays), in chunks of 500, each its own short statement. With `dry_run`, answers how many jobs match and deletes none.',
       metadata: routeDocs({
         operationId: 'deleteJobs',
         responses: {
           200: '`changed`: the jobs deleted; with `dry_run`, `matched`: the jobs that would be.',
-          400: 'A field is invalid, or `status` is neither `pending` nor `failed`; `data` names it.',
+          400: 'A field is invalid, or `status` is not `pending`, `failed` or `cancelled`; `data` names it.',
           415: 'The body was sent with another `Content-Type` than `application/json`.',
         },
         examples: { request: { topic: 'send_email', status: 'failed', created_before: '2026-11-01T00:00:00Z' }, responses: { 200: { dry_run: false, changed: 318 } } },
+      }),
+    },
+    cancelMatching: {
+      method: 'POST',
+      path: '/api/jobs/cancel',
+      body: BulkActionBodySchema,
+      responses: bulkResponses,
+      summary: 'Cancel the pending or processing jobs matching filters',
+      description:
+        'Cancels the `pending` and `processing` jobs the filters take, as `POST /api/jobs/{id}/cancel` does each, in chunks of 500, each its own short statement: a pending job becomes `cancelled` at once; a processing one is marked, its handler’s `job.signal` aborts within a second in whichever process runs it, and it becomes `cancelled` when the handler settles. `changed` counts both (a job already marked is not counted again). With `dry_run`, answers how many jobs match and cancels none.',
+      metadata: routeDocs({
+        operationId: 'cancelJobs',
+        responses: {
+          200: '`changed`: the jobs cancelled or marked; with `dry_run`, `matched`: the jobs that would be.',
+          400: 'A field is invalid, or `status` is neither `pending` nor `processing`; `data` names it.',
+          415: 'The body was sent with another `Content-Type` than `application/json`.',
+        },
+        examples: { request: { topic: 'send_email', status: 'pending' }, responses: { 200: { dry_run: false, changed: 42 } } },
       }),
     },
     events: {

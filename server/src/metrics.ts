@@ -66,6 +66,7 @@ export class JobMetrics {
     const completed = counter('jobs_completed_total', 'Jobs this process completed.');
     const failed = counter('jobs_failed_total', 'Jobs this process failed for good (no retries left, or a PermanentError).');
     const retried = counter('jobs_retried_total', 'Failed attempts in this process that were retried.');
+    const cancelled = counter('jobs_cancelled_total', 'Jobs cancelled while their handler ran in this process (they ended `cancelled`).');
     const duration = new Histogram({
       name: `${prefix}job_duration_seconds`,
       help: 'Handler run time in this process, from start to the outcome written, by topic and outcome.',
@@ -109,6 +110,7 @@ export class JobMetrics {
       'job:completed': ended('completed', completed),
       'job:failed': ended('failed', failed),
       'job:retried': ended('retried', retried),
+      'job:cancelled': ended('cancelled', cancelled),
       'job:snoozed': ended('snoozed'),
       'job:released': ended('released'),
       'job:lost': ended('lost'),

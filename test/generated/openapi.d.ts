@@ -258,8 +258,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Requeue the failed jobs matching filters
-         * @description Puts the `failed` jobs the filters take back to `pending`, as `POST /api/jobs/{id}/requeue` does each, in chunks of 500 (each its own short statement, so no long lock). A job whose `unique_key` another job holds stays failed. With `dry_run`, answers how many jobs match and changes none.
+         * Requeue the failed or cancelled jobs matching filters
+         * @description Puts the `failed` and `cancelled` jobs the filters take back to `pending`, as `POST /api/jobs/{id}/requeue` does each, in chunks of 500 (each its own short statement, so no long lock). A job whose `unique_key` another job holds stays as it is. With `dry_run`, answers how many jobs match and changes none.
          */
         post: operations["requeueJobs"];
         delete?: never;
@@ -278,10 +278,30 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Delete the pending or failed jobs matching filters
-         * @description Deletes the `pending` and `failed` jobs the filters take (a job being processed or completed stays), in chunks of 500, each its own short statement. With `dry_run`, answers how many jobs match and deletes none.
+         * Delete the pending, failed or cancelled jobs matching filters
+         * @description Deletes the `pending`, `failed` and `cancelled` jobs the filters take (a job being processed or completed stays), in chunks of 500, each its own short statement. With `dry_run`, answers how many jobs match and deletes none.
          */
         post: operations["deleteJobs"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/jobs/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel the pending or processing jobs matching filters
+         * @description Cancels the `pending` and `processing` jobs the filters take, as `POST /api/jobs/{id}/cancel` does each, in chunks of 500, each its own short statement: a pending job becomes `cancelled` at once; a processing one is marked, its handler’s `job.signal` aborts within a second in whichever process runs it, and it becomes `cancelled` when the handler settles. `changed` counts both (a job already marked is not counted again). With `dry_run`, answers how many jobs match and cancels none.
+         */
+        post: operations["cancelJobs"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2151,7 +2171,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A field is invalid, or `status` is not `failed`; `data` names it. */
+            /** @description A field is invalid, or `status` is neither `failed` nor `cancelled`; `data` names it. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2160,11 +2180,11 @@ export interface operations {
                     /**
                      * @example {
                      *       "status": 400,
-                     *       "message": "requeue takes failed jobs only, not completed.",
+                     *       "message": "requeue takes failed or cancelled jobs only, not completed.",
                      *       "data": {
                      *         "status": {
                      *           "code": "not_allowed",
-                     *           "message": "requeue takes failed jobs only, not completed."
+                     *           "message": "requeue takes failed or cancelled jobs only, not completed."
                      *         }
                      *       }
                      *     }
@@ -2259,7 +2279,102 @@ export interface operations {
                     };
                 };
             };
-            /** @description A field is invalid, or `status` is neither `pending` nor `failed`; `data` names it. */
+            /** @description A field is invalid, or `status` is not `pending`, `failed` or `cancelled`; `data` names it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body was sent with another `Content-Type` than `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    cancelJobs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "topic": "send_email",
+                 *       "status": "pending"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description Only jobs of this topic. */
+                    topic?: string;
+                    /** @description Only jobs in this status; it must be one the action takes. All of those when omitted. */
+                    status?: components["schemas"]["JobStatus"];
+                    /**
+                     * Format: date-time
+                     * @description Only jobs created before this instant.
+                     */
+                    created_before?: string;
+                    /**
+                     * Format: date-time
+                     * @description Only jobs created after this instant.
+                     */
+                    created_after?: string;
+                    /** @description `true`: count the jobs that would change, change none. */
+                    dry_run?: boolean;
+                    /** @description Change at most this many jobs in this call (call again for the next ones: a screen can show progress). All by default. */
+                    limit?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description `changed`: the jobs cancelled or marked; with `dry_run`, `matched`: the jobs that would be. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "dry_run": false,
+                     *       "changed": 42
+                     *     }
+                     */
+                    "application/json": {
+                        dry_run: boolean;
+                        /** @description Dry run only: the jobs the filters take (at most `limit`). */
+                        matched?: number;
+                        /** @description Jobs this call changed (0 in a dry run). */
+                        changed: number;
+                    };
+                };
+            };
+            /** @description A field is invalid, or `status` is neither `pending` nor `processing`; `data` names it. */
             400: {
                 headers: {
                     [name: string]: unknown;

@@ -10,7 +10,7 @@ export async function undoOperations(store: Store): Promise<string> {
     for (const t of ['insert', 'update', 'delete']) await sql(`drop trigger jobs_change_${t} on jobs`);
     await sql('drop function jobbase_notify_changes()');
   } else {
-    for (const t of ['insert', 'update', 'delete']) await sql(`drop trigger jobs_change_${t}`);
+    for (const t of ['insert', 'update', 'progress', 'delete']) await sql(`drop trigger jobs_change_${t}`);
     await sql('drop trigger job_changes_bound');
     await sql('drop table job_changes');
   }

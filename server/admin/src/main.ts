@@ -1,5 +1,6 @@
 import { createJobsClient, JobsApiError, type Job, type JobPage, type JobStats } from '@jobbase/client';
 import { requeueAllButton, requeueAllFailed } from './bulk.js';
+import { cancelAllActive, cancelAllButton } from './bulk-cancel.js';
 import { h, mount } from './dom.js';
 import { followLive } from './live.js';
 import { session } from './session.js';
@@ -116,7 +117,12 @@ const bulkButtonBox = h('span');
 
 function bulkButton(): HTMLElement {
   const topic = state.filters.topic;
-  return requeueAllButton(topic, () => void requeueAllFailed(client, topic, bulkBox, () => void refresh()));
+  return h(
+    'span',
+    {},
+    requeueAllButton(topic, () => void requeueAllFailed(client, topic, bulkBox, () => void refresh())),
+    cancelAllButton(topic, () => void cancelAllActive(client, topic, bulkBox, () => void refresh())),
+  );
 }
 
 /** Polls only while the live stream is down. */

@@ -4,9 +4,10 @@ import { InvalidArgumentError, Option } from 'commander';
 const DAY = 86_400_000;
 const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: DAY };
 
-/** The server keeps completed jobs a week and failed ones a month unless told otherwise. */
+/** The server keeps completed jobs a week, failed and cancelled ones a month unless told otherwise. */
 export const DEFAULT_KEEP_COMPLETED = 7 * DAY;
 export const DEFAULT_KEEP_FAILED = 30 * DAY;
+export const DEFAULT_KEEP_CANCELLED = 30 * DAY;
 
 /** `7d`, `12h`, `30m`, `90s`, `500ms`, or `0` (kept for ever) → ms. */
 export function parseRetention(value: string): number {
@@ -26,7 +27,7 @@ export function describeRetention(ms: number): string {
   return `${ms} ms`;
 }
 
-function retentionOption(status: 'completed' | 'failed', fallback: number): Option {
+function retentionOption(status: 'completed' | 'failed' | 'cancelled', fallback: number): Option {
   return new Option(`--keep-${status} <duration>`, `how long ${status} jobs are kept, e.g. 7d, 12h or 30m; 0 keeps them for ever`)
     .env(`JOBBASE_KEEP_${status.toUpperCase()}`)
     .default(fallback, describeRetention(fallback).replace(' ', ''))
@@ -39,6 +40,10 @@ export function keepCompletedOption(): Option {
 
 export function keepFailedOption(): Option {
   return retentionOption('failed', DEFAULT_KEEP_FAILED);
+}
+
+export function keepCancelledOption(): Option {
+  return retentionOption('cancelled', DEFAULT_KEEP_CANCELLED);
 }
 
 export function parseMetricsToken(value: string): string {

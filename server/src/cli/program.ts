@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { bodyLimitOption, corsOriginsOption, dbOption, httpOption, listenUrlOption, listPayloadLimitOption, trustProxyOption } from './options.js';
 import { headersTimeoutOption, keepAliveTimeoutOption, maxConnectionsOption, requestTimeoutOption } from './connection-options.js';
 import { describeOpening, withDatabase } from './database.js';
-import { keepCompletedOption, keepFailedOption, metricsTokenOption } from './operations-options.js';
+import { keepCancelledOption, keepCompletedOption, keepFailedOption, metricsTokenOption } from './operations-options.js';
 import { serveCommand } from './serve.js';
 import { deleteCommand, listCommand, upsertCommand } from './superuser.js';
 
@@ -39,6 +39,7 @@ export function buildProgram(): Command {
     .addOption(maxConnectionsOption())
     .addOption(keepCompletedOption())
     .addOption(keepFailedOption())
+    .addOption(keepCancelledOption())
     .addOption(metricsTokenOption())
     .action(serveCommand);
 

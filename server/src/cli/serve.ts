@@ -22,6 +22,7 @@ export interface ServeOptions extends ConnectionLimits {
   /** ms; 0 keeps them for ever. */
   keepCompleted: number;
   keepFailed: number;
+  keepCancelled: number;
   metricsToken?: string;
 }
 
@@ -42,6 +43,7 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
     retention: {
       ...(options.keepCompleted > 0 ? { completed: options.keepCompleted } : {}),
       ...(options.keepFailed > 0 ? { failed: options.keepFailed } : {}),
+      ...(options.keepCancelled > 0 ? { cancelled: options.keepCancelled } : {}),
     },
     metricsToken: options.metricsToken,
   });
@@ -58,7 +60,7 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
 ├─ REST API:  ${origin}/api/
 ├─ API docs:  ${origin}${API_REFERENCE_PATH}
 └─ Admin UI:  ${origin}${ADMIN_UI_PATH}
-Finished jobs: completed ${describeRetention(options.keepCompleted)}, failed ${describeRetention(options.keepFailed)} (--keep-completed, --keep-failed)`);
+Finished jobs: completed ${describeRetention(options.keepCompleted)}, failed ${describeRetention(options.keepFailed)}, cancelled ${describeRetention(options.keepCancelled)} (--keep-completed, --keep-failed, --keep-cancelled)`);
   } catch (err) {
     await app.close();
     throw err;

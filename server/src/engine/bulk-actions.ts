@@ -5,12 +5,14 @@ import { validRunAt, validTopic } from './validate.js';
 
 /**
  * The statuses each bulk action may change, as for its single-job route: requeue takes failed
- * jobs, delete pending or failed ones. A status filter outside them is refused (400), and no
- * filter means all of them. A new action (cancel) is a line here and a chunk method in the store.
+ * or cancelled jobs, delete pending, failed or cancelled ones, cancel pending or processing
+ * ones. A status filter outside them is refused (400), and no filter means all of them. A new
+ * action is a line here and a chunk method in the store.
  */
 export const BULK_ACTION_STATES = {
-  requeue: ['failed'],
-  delete: ['pending', 'failed'],
+  requeue: ['failed', 'cancelled'],
+  delete: ['pending', 'failed', 'cancelled'],
+  cancel: ['pending', 'processing'],
 } as const satisfies Record<string, readonly JobStatus[]>;
 export type BulkAction = keyof typeof BULK_ACTION_STATES;
 
@@ -57,7 +59,7 @@ export function validBulkFilter(action: BulkAction, filter: BulkFilter): JobFilt
     throw validationError(
       'status',
       known ? 'not_allowed' : 'invalid',
-      `${action} takes ${allowed.join(' or ')} jobs only${known ? `, not ${filter.status}` : ''}.`,
+      `${action} takes ${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)} jobs only${known ? `, not ${filter.status}` : ''}.`,
     );
   }
   const time = (field: string, value: Date | string | undefined) => {
@@ -86,6 +88,8 @@ export async function runBulkAction(
   action: BulkAction,
   filter: BulkFilter,
   options: BulkOptions = {},
+  /** Cancel only: the processing jobs each chunk marked, so this process aborts its own handlers at once. */
+  onMarked?: (ids: string[]) => void,
 ): Promise<BulkResult> {
   const valid = validBulkFilter(action, filter);
   const limit = options.limit ?? MAX_BULK_LIMIT;
@@ -93,7 +97,16 @@ export async function runBulkAction(
     throw validationError('limit', 'invalid', `limit must be an integer from 1 to ${MAX_BULK_LIMIT}.`);
   }
   if (options.dryRun) return { dryRun: true, matched: Math.min(await store.jobCountMatching(valid), limit), changed: 0 };
-  const chunk: ChunkRunner = action === 'requeue' ? (p) => store.jobRequeueChunk(p) : (p) => store.jobDeleteChunk(p);
+  const runners: Record<BulkAction, ChunkRunner> = {
+    requeue: (p) => store.jobRequeueChunk(p),
+    delete: (p) => store.jobDeleteChunk(p),
+    cancel: async (p) => {
+      const result = await store.jobCancelChunk(p);
+      if (result.marked.length > 0) onMarked?.(result.marked);
+      return result;
+    },
+  };
+  const chunk = runners[action];
   let changed = 0;
   let after: JobChunkParams['after'];
   while (changed < limit) {

@@ -6,7 +6,7 @@ import type { JobChange, OperationsStore } from '../store/types.js';
 export const DEFAULT_FEED_BUFFER = 10_000;
 
 /**
- * One event of the feed. `type` is a job change's (`created`, `started`, `completed`, `failed`,
+ * One event of the feed. `type` is a job change's (`created`, `started`, `progress`, `completed`, `failed`,
  * `retried`, …; see JobChange) or `gap`: events may have been lost (the database connection
  * dropped, or a resume from further back than the buffer holds); reload what you show.
  */

@@ -455,8 +455,9 @@ export class Jobs<T extends TopicSchemas = {}> {
   }
 
   /**
-   * Requeues the failed jobs the filter takes, in short chunks (see bulk-actions.ts); with
-   * `dryRun`, only counts them. Jobs whose unique key another job holds stay failed.
+   * Requeues the failed and cancelled jobs the filter takes, in short chunks (see
+   * bulk-actions.ts); with `dryRun`, only counts them. Jobs whose unique key another job holds
+   * stay as they are.
    */
   async requeueMatching(filter: BulkFilter = {}, options: BulkOptions = {}): Promise<BulkResult> {
     this.assertOpen();
@@ -465,10 +466,25 @@ export class Jobs<T extends TopicSchemas = {}> {
     return result;
   }
 
-  /** Deletes the pending or failed jobs the filter takes, in short chunks; with `dryRun`, only counts them. */
+  /** Deletes the pending, failed or cancelled jobs the filter takes, in short chunks; with `dryRun`, only counts them. */
   async deleteMatching(filter: BulkFilter = {}, options: BulkOptions = {}): Promise<BulkResult> {
     this.assertOpen();
     return runBulkAction(this.store, 'delete', filter, options);
+  }
+
+  /**
+   * Cancels the pending and processing jobs the filter takes, in short chunks, as `cancel` does
+   * each: pending ones become `cancelled`, processing ones are marked and their handlers abort
+   * within a second in whichever process runs them (at once in this one). `changed` counts
+   * both; with `dryRun`, only counts them.
+   */
+  async cancelMatching(filter: BulkFilter = {}, options: BulkOptions = {}): Promise<BulkResult> {
+    this.assertOpen();
+    const result = await runBulkAction(this.store, 'cancel', filter, options, (ids) => {
+      for (const id of ids) this.held.cancelNow(id);
+    });
+    if (result.changed > 0) this.waiters.poke();
+    return result;
   }
 
   /**

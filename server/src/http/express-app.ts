@@ -93,7 +93,10 @@ export function createExpressApp({
   // token needed. Any other request's body is discarded unread once it is answered.
   app.post(contract.auth.authWithPassword.path, signInBody(AUTH_BODY_LIMIT));
   app.post([contract.jobs.enqueue.path, contract.jobs.enqueueBatch.path], jsonBodyUpTo(bodyLimit));
-  app.post([contract.operations.requeueMatching.path, contract.operations.deleteMatching.path], jsonBodyUpTo(BULK_BODY_LIMIT));
+  app.post(
+    [contract.operations.requeueMatching.path, contract.operations.deleteMatching.path, contract.operations.cancelMatching.path],
+    jsonBodyUpTo(BULK_BODY_LIMIT),
+  );
   app.patch(contract.topics.update.path, jsonBodyUpTo(bodyLimit));
   app.post(contract.schedules.create.path, jsonBodyUpTo(bodyLimit));
   app.patch(contract.schedules.update.path, jsonBodyUpTo(bodyLimit));

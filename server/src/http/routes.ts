@@ -37,7 +37,7 @@ const serverContract = initContract().router({ ...contract, operations: operatio
  */
 export type RoutesEngine = Pick<
   Jobs,
-  'enqueueWithOptions' | 'enqueueMany' | 'list' | 'get' | 'stats' | 'requeue' | 'delete' | 'schedules' | 'cancel' | 'waitFor' | 'requeueMatching' | 'deleteMatching'
+  'enqueueWithOptions' | 'enqueueMany' | 'list' | 'get' | 'stats' | 'requeue' | 'delete' | 'schedules' | 'cancel' | 'waitFor' | 'requeueMatching' | 'deleteMatching' | 'cancelMatching'
 > &
   TopicRoutesEngine;
 
@@ -164,6 +164,7 @@ export function mountRoutes(app: Express, { jobs, auth, signInLimits }: RouteDep
     operations: {
       requeueMatching: async ({ body }) => ({ status: 200, body: toBulkResultBody(await jobs.requeueMatching(bulkFilter(body), bulkOptions(body))) }),
       deleteMatching: async ({ body }) => ({ status: 200, body: toBulkResultBody(await jobs.deleteMatching(bulkFilter(body), bulkOptions(body))) }),
+      cancelMatching: async ({ body }) => ({ status: 200, body: toBulkResultBody(await jobs.cancelMatching(bulkFilter(body), bulkOptions(body))) }),
     },
     schedules: scheduleHandlers(jobs.schedules),
     system: {

@@ -57,6 +57,7 @@ import type {
   ChangeListenParams,
   JobChunkParams,
   JobChunkResult,
+  JobCancelChunkResult,
   JobCursor,
   JobFilter,
   TopicStatusCount,
@@ -710,15 +711,18 @@ export abstract class SqlStore implements Store {
    * holds it, or two jobs of the chunk share one), job by job, each taking the key or not.
    */
   async jobRequeueChunk(p: JobChunkParams): Promise<JobChunkResult> {
-    const { ids, cursor } = await this.nextChunk({ ...p, filter: { ...p.filter, statuses: ['failed'] } });
+    const statuses = p.filter.statuses.filter((s) => s === 'failed' || s === 'cancelled');
+    if (statuses.length === 0) return { changed: 0, cursor: null };
+    const { ids, cursor } = await this.nextChunk({ ...p, filter: { ...p.filter, statuses } });
     if (ids.length === 0) return { changed: 0, cursor };
     const now = this.time(new Date());
     const list = this.idList(ids);
     try {
       const changed = await this.run(
         `update jobs set status = 'pending', retries = 0, run_at = ?, last_error = null, updated = ?,
+           cancel_requested = false, result = null, progress = null,
            unique_slot = case when unique_states & 1 <> 0 then unique_key end
-         where id in (${list.sql}) and status = 'failed'`,
+         where id in (${list.sql}) and status in ('failed', 'cancelled')`,
         [now, now, list.param],
       );
       return { changed, cursor };
@@ -743,6 +747,44 @@ export abstract class SqlStore implements Store {
       [list.param, ...statuses],
     );
     return { changed, cursor };
+  }
+
+  // ── Bulk cancel (issue 18 with issue 15) ──
+
+  /**
+   * jobCancel's two compare-and-sets for a whole chunk, each one statement: pending → cancelled
+   * (the key taken where cancelled is one of the job's states), then processing → marked. A job
+   * that moved meanwhile is left to what moved it; one already marked is not counted again.
+   */
+  async jobCancelChunk(p: JobChunkParams): Promise<JobCancelChunkResult> {
+    const statuses = p.filter.statuses.filter((s) => s === 'pending' || s === 'processing');
+    if (statuses.length === 0) return { changed: 0, cursor: null, marked: [] };
+    const { ids, cursor } = await this.nextChunk({ ...p, filter: { ...p.filter, statuses } });
+    if (ids.length === 0) return { changed: 0, cursor, marked: [] };
+    const now = this.time(new Date());
+    const list = this.idList(ids);
+    let changed = 0;
+    if (statuses.includes('pending')) {
+      const cancelled = await this.all(
+        `update jobs set status = 'cancelled', updated = ?, ${keepSlotFor('cancelled')}
+         where id in (${list.sql}) and status = 'pending' returning id, ${wantsKeyColumn('cancelled')}`,
+        [now, list.param],
+      );
+      await this.takeKeys(cancelled);
+      if (cancelled.length > 0) await this.notifyFinished();
+      changed += cancelled.length;
+    }
+    let marked: string[] = [];
+    if (statuses.includes('processing')) {
+      const rows = await this.all(
+        `update jobs set cancel_requested = true, updated = ?
+         where id in (${list.sql}) and status = 'processing' and not cancel_requested returning id`,
+        [now, list.param],
+      );
+      marked = rows.map((r) => r.id as string);
+      changed += marked.length;
+    }
+    return { changed, cursor, marked };
   }
 
   // --- Topic control (issue 17): settings both dialects read and write alike ---

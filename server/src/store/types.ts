@@ -437,9 +437,10 @@ export interface TopicStore {
 
 /**
  * What happened to a job, as the database's change signal reports it. `created`, `started`
- * (claimed), `completed`, `failed`, `retried`, `snoozed`, `released`, `requeued`, `deleted`;
- * a move into any other status is reported under that status's name (so a new status needs no
- * change here).
+ * (claimed), `progress` (a running job's progress written, its status unchanged), `completed`,
+ * `failed`, `retried`, `snoozed`, `released`, `requeued`, `deleted`; a move into any other
+ * status (`cancelled`) is reported under that status's name (so a new status needs no change
+ * here).
  */
 export interface JobChange {
   type: string;
@@ -484,6 +485,11 @@ export interface JobChunkResult {
   cursor: JobCursor | null;
 }
 
+export interface JobCancelChunkResult extends JobChunkResult {
+  /** The processing jobs this chunk marked for cancellation. */
+  marked: string[];
+}
+
 export interface TopicStatusCount {
   topic: string;
   status: JobStatus;
@@ -501,13 +507,19 @@ export interface OperationsStore {
   /** How many jobs match: a bulk action's dry run. */
   jobCountMatching(filter: JobFilter): Promise<number>;
   /**
-   * One chunk of a bulk requeue: the next `limit` jobs of the filter (failed ones only) in
+   * One chunk of a bulk requeue: the next `limit` jobs of the filter (failed or cancelled) in
    * (created, id) order back to pending as `jobRequeue` would; a job whose unique key another
    * job holds is left as it is.
    */
   jobRequeueChunk(params: JobChunkParams): Promise<JobChunkResult>;
   /** One chunk of a bulk delete: the next `limit` jobs of the filter, deleted. */
   jobDeleteChunk(params: JobChunkParams): Promise<JobChunkResult>;
+  /**
+   * One chunk of a bulk cancel, as `jobCancel` does each job: the next `limit` jobs of the
+   * filter, the pending ones `cancelled`, the processing ones not yet marked marked
+   * `cancelRequested` (their ids in `marked`, so this process aborts its own handlers at once).
+   */
+  jobCancelChunk(params: JobChunkParams): Promise<JobCancelChunkResult>;
   /** Job changes committed by every process, until the function it resolves to is called. */
   listenForChanges(params: ChangeListenParams): Promise<() => Promise<void>>;
 }

@@ -242,7 +242,9 @@ const CHANGES_BYTES = 6_000;
  * every process. One notification carries as many changes as fit in CHANGES_BYTES, as a JSON
  * array of [type, id, topic, status] (about 80 of them with short topics): a claim or a batched
  * completion of 100 jobs sends 2 notifications, not 100. The change types are SQLite's
- * CHANGE_TYPE_SQL, written out here.
+ * CHANGE_TYPE_SQL, written out here; a row whose status stays and whose progress changed is a
+ * `progress` change (SQLite's jobs_change_progress). A statement that changes neither (a
+ * heartbeat renewing locked_until) sends nothing.
  *
  * `jit = off` on the trigger function and the count trigger's (and the claim's, store.ts): a trigger runs with
  * the settings of the statement that fired it, and inside the claim (`enable_sort = off`) the
@@ -275,6 +277,7 @@ class Operations extends Migration {
           perform pg_notify('jobbase_changes', '[' || string_agg(c, ',' order by n) || ']') from (
             select c, n, (sum(octet_length(c) + 1) over (order by n) - 1) / ${CHANGES_BYTES} as chunk from (
               select json_build_array(case
+                  when n.status = o.status then 'progress'
                   when n.status = 'processing' then 'started'
                   when o.status = 'processing' and n.status = 'pending' and n.retries > o.retries then 'retried'
                   when o.status = 'processing' and n.status = 'pending' and n.snoozes > o.snoozes then 'snoozed'
@@ -283,7 +286,7 @@ class Operations extends Migration {
                   else n.status
                 end, n.id, n.topic, n.status)::text as c, row_number() over () as n
               from new_rows n join old_rows o on o.id = n.id
-              where n.status is distinct from o.status
+              where n.status is distinct from o.status or n.progress is distinct from o.progress
             ) e
           ) x group by chunk;
         end if;

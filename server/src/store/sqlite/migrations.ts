@@ -216,6 +216,10 @@ class Operations extends Migration {
       insert into job_changes (type, id, topic, status) values ('created', new.id, new.topic, new.status); end`);
     this.addSql(`create trigger jobs_change_update after update of status on jobs when old.status is not new.status begin
       insert into job_changes (type, id, topic, status) values (${CHANGE_TYPE_SQL('old', 'new')}, new.id, new.topic, new.status); end`);
+    // A progress write (status unchanged) is a `progress` change; heartbeats touch neither column.
+    this.addSql(`create trigger jobs_change_progress after update of progress on jobs
+      when old.progress is not new.progress and old.status is new.status begin
+      insert into job_changes (type, id, topic, status) values ('progress', new.id, new.topic, new.status); end`);
     this.addSql(`create trigger jobs_change_delete after delete on jobs begin
       insert into job_changes (type, id, topic, status) values ('deleted', old.id, old.topic, old.status); end`);
     this.addSql(`create trigger job_changes_bound after insert on job_changes when new.seq % ${CHANGES_PRUNE_EVERY} = 0 begin
