@@ -34,8 +34,17 @@ interface Sent {
   body: any;
 }
 
+/**
+ * Sends on fetch's keep-alive pool. Generating a request can take seconds (long strings), past
+ * the server's 5 s keep-alive timeout, and a pooled connection the server closed meanwhile is
+ * reset when reused: that request never reached the server, so it is sent again, once.
+ */
 async function send(url: string, req: FuzzRequest, path: string): Promise<Sent> {
-  const res = await fetch(url + path, { method: req.method, headers: req.headers, body: req.body, redirect: 'manual' });
+  const attempt = () => fetch(url + path, { method: req.method, headers: req.headers, body: req.body, redirect: 'manual' });
+  const res = await attempt().catch((err: unknown) => {
+    if ((err as { cause?: { code?: string } }).cause?.code !== 'ECONNRESET') throw err;
+    return attempt();
+  });
   const text = await res.text();
   let body: unknown;
   if ((res.headers.get('content-type') ?? '').startsWith('application/json') && text) body = JSON.parse(text);
