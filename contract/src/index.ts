@@ -4,3 +4,4 @@ export * from './route-docs.js';
 export * from './topics.js';
 export * from './topic-control.js';
 export * from './schedules.js';
+export * from './workers.js';

@@ -80,6 +80,7 @@ const TAGS: Record<keyof Contract, string> = {
   system: 'The server itself.',
   topics: 'Topic control: each topic’s figures, pause and resume, a cap on running jobs and a rate limit, applied by every process. Superusers only.',
   schedules: 'Recurring schedules: cron expressions that make one job per tick, exactly once across processes. Superusers only.',
+  workers: 'Remote workers: claim jobs, heartbeat them and finish them on their lock token, from any language. Superusers, or worker tokens for their topics.',
 };
 
 /*

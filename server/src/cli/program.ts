@@ -5,6 +5,7 @@ import { headersTimeoutOption, keepAliveTimeoutOption, maxConnectionsOption, req
 import { describeOpening, withDatabase } from './database.js';
 import { serveCommand } from './serve.js';
 import { deleteCommand, listCommand, upsertCommand } from './superuser.js';
+import { addTokenCommands } from './token.js';
 
 /** @jobbase/server's version: its package.json sits two levels above this file, in dist/ and in src/. */
 function serverVersion(): string {
@@ -56,6 +57,8 @@ export function buildProgram(): Command {
     .argument('<email>')
     .addOption(dbOption())
     .action(deleteCommand);
+
+  addTokenCommands(cli);
 
   cli
     .command('migrate')

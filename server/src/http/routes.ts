@@ -13,6 +13,7 @@ import { sendValidationError } from './error-handlers.js';
 import { signedInSuperuser } from './require-superuser.js';
 import { topicRoutes, type TopicRoutesEngine } from './topic-routes.js';
 import { scheduleHandlers } from './schedule-routes.js';
+import { workerHandlers } from './worker-routes.js';
 import { toEnqueuedJobBody, toJobBody, toJobPageBody, toSuperuserBody } from './wire.js';
 
 /**
@@ -30,7 +31,7 @@ const serverContract = initContract().router(contract, { strictStatusCodes: true
  * engine's compile-time topic types (`Jobs<T>`) do not apply here; its run-time validation of
  * declared topics does. Every `Jobs<T>` is one.
  */
-export type RoutesEngine = Pick<Jobs, 'enqueueWithOptions' | 'enqueueMany' | 'list' | 'get' | 'stats' | 'requeue' | 'delete' | 'schedules' | 'cancel' | 'waitFor'> &
+export type RoutesEngine = Pick<Jobs, 'enqueueWithOptions' | 'enqueueMany' | 'list' | 'get' | 'stats' | 'requeue' | 'delete' | 'schedules' | 'cancel' | 'waitFor' | 'remote'> &
   TopicRoutesEngine;
 
 /** `GET /api/`: each path comes from where its route is defined, so none can go stale. */
@@ -144,6 +145,7 @@ export function mountRoutes(app: Express, { jobs, auth, signInLimits }: RouteDep
       health: async () => ({ status: 200, body: { code: 200, message: 'API is healthy.', data: {} } }),
     },
     topics: topicRoutes(jobs),
+    workers: workerHandlers(jobs.remote),
   });
   createExpressEndpoints(serverContract, router, app, {
     logInitialization: false,
