@@ -152,7 +152,7 @@ export class RemoteWork {
     const done = await Promise.all(
       items.map(async (item, i): Promise<RemoteFinish | null> => {
         // A worker token may finish only its topics' jobs; the job is read for its topic and retries.
-        const job = item.action === 'complete' && !guard ? null : await this.read(item.id, item.token, guard, strict);
+        const job = item.action === 'complete' && !guard && !strict ? null : await this.read(item.id, item.token, guard, strict);
         if (item.action !== 'complete' && !job) return null;
         const now = new Date();
         const held = { id: item.id, lockToken: item.token, now };
