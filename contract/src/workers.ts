@@ -103,8 +103,9 @@ const FinishItemSchema = z.discriminatedUnion(
     CompleteBodySchema.extend({ id: z.string().describe('The job’s id.'), action: z.literal('complete') }),
     FailBodySchema.extend({ id: z.string(), action: z.literal('fail') }),
     SnoozeBodySchema.extend({ id: z.string(), action: z.literal('snooze') }),
+    z.object({ token: LockTokenSchema, id: z.string(), action: z.literal('release') }).strict(),
   ],
-  { errorMap: () => ({ message: 'action must be complete, fail or snooze.' }) },
+  { errorMap: () => ({ message: 'action must be complete, fail, snooze or release.' }) },
 );
 
 export const FinishBodySchema = z
@@ -124,8 +125,8 @@ export const FinishResponseSchema = z
       z.object({
         id: z.string(),
         outcome: z
-          .enum(['completed', 'retried', 'failed', 'snoozed', 'cancelled', 'lost'])
-          .describe('What became of the job; `lost`: the token no longer holds it, nothing was written.'),
+          .enum(['completed', 'retried', 'failed', 'snoozed', 'released', 'cancelled', 'lost'])
+          .describe('What became of the job; `released`: pending again, due now, no attempt counted (a worker shutting down); `lost`: the token no longer holds it, nothing was written.'),
       }),
     ),
   })
@@ -134,7 +135,7 @@ export const FinishResponseSchema = z
 export const FinishedJobSchema = z
   .object({
     id: z.string(),
-    outcome: z.enum(['completed', 'retried', 'failed', 'snoozed', 'cancelled']),
+    outcome: z.enum(['completed', 'retried', 'failed', 'snoozed', 'released', 'cancelled']),
     status: z.string().describe('The job’s status after the finish.'),
     run_at: z.string().describe('When the job is due again (retried, snoozed), else when it was last due.'),
   })
@@ -168,7 +169,7 @@ export const workersContract = c.router(
       responses: { 200: FinishResponseSchema, 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema },
       summary: 'Finish many jobs at once',
       description:
-        'Completes, fails or snoozes up to 100 jobs in one request, each on its own token as the single routes do (completions go out in one statement). ' +
+        'Completes, fails, snoozes or releases (`release`: back to pending at once, no attempt counted, for a worker shutting down) up to 100 jobs in one request, each on its own token as the single routes do (completions go out in one statement). ' +
         'A job whose token no longer holds it is answered `lost` and left alone; the others are finished all the same.',
       metadata: routeDocs({
         operationId: 'finishJobs',

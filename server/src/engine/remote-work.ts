@@ -33,7 +33,7 @@ export interface RemoteWorkDeps {
 /** Which jobs a caller may touch: a worker token's topics; undefined for a superuser. */
 export type TopicGuard = ((topic: string) => boolean) | undefined;
 
-export type RemoteOutcome = 'completed' | 'retried' | 'failed' | 'snoozed' | 'cancelled';
+export type RemoteOutcome = 'completed' | 'retried' | 'failed' | 'snoozed' | 'released' | 'cancelled';
 
 export interface RemoteFinish {
   id: string;
@@ -44,7 +44,8 @@ export interface RemoteFinish {
 export type RemoteFinishItem =
   | { action: 'complete'; id: string; token: string; result?: unknown }
   | { action: 'fail'; id: string; token: string; error: string; permanent?: boolean }
-  | { action: 'snooze'; id: string; token: string; ms: number };
+  | { action: 'snooze'; id: string; token: string; ms: number }
+  | { action: 'release'; id: string; token: string };
 
 interface Ticket {
   topics: ReadonlySet<string>;
@@ -162,6 +163,9 @@ export class RemoteWork {
           const resultJson = results[i];
           ok = (await this.deps.completer.complete(resultJson === undefined ? held : { ...held, resultJson })) !== null;
           outcome = 'completed';
+        } else if (item.action === 'release') {
+          ok = await this.deps.store.jobRelease(held);
+          outcome = 'released';
         } else if (item.action === 'snooze') {
           ok = await this.deps.store.jobSnooze({ ...held, runAt: new Date(now.getTime() + item.ms) });
           outcome = 'snoozed';
