@@ -79,7 +79,7 @@ describe('OpenAPI document', () => {
     expect(unexpected).toEqual([]);
   });
 
-  it('has one operation per contract route, secured exactly on /api/jobs, /api/topics, /api/schedules and the token refresh', () => {
+  it('has one operation per contract route, secured exactly on /api/jobs, /api/workers, /api/topics, /api/schedules and the token refresh', () => {
     const document = buildOpenApiDocument();
     const operations = Object.entries(document.paths ?? {}).flatMap(([path, item]) =>
       Object.entries(item).map(([method, operation]) => ({ path, method, operation })),
@@ -92,7 +92,7 @@ describe('OpenAPI document', () => {
       expect(found, key).toBeDefined();
       expect(found!.operationId).toBe((route.metadata as RouteDocs).operationId);
       expect(Object.keys(found!.responses ?? {}).sort(), key).toEqual(Object.keys(route.responses).sort());
-      const secured = path.startsWith('/api/jobs') || path.startsWith('/api/topics') || path.startsWith('/api/schedules') || key === 'auth.authRefresh';
+      const secured = path.startsWith('/api/jobs') || path.startsWith('/api/workers') || path.startsWith('/api/topics') || path.startsWith('/api/schedules') || key === 'auth.authRefresh';
       expect(found!.security, key).toEqual(secured ? [{ superuserToken: [] }] : []);
     }
     expect(new Set(operations.map((o) => o.operation.operationId)).size).toBe(operations.length);

@@ -158,7 +158,7 @@ export const workersContract = c.router(
         'With `wait`, an answer with no jobs is held until a job is due (the server is woken by the database’s change signal) or `wait` ms passed. ' +
         'A paused topic, or one at its `max_running` or rate limit, answers nothing. Heartbeat a job before `locked_until`, then complete, fail or snooze it.',
       metadata: routeDocs({
-        operationId: 'claimJobs',
+        operationId: 'claimJobs', examples: { request: { topics: ['send-email'], limit: 10, wait: 20000 } },
         responses: { 200: 'The claimed jobs; none when nothing was due within `wait`.', 400: 'The body is invalid; `data` names the field.', 403: worker },
       }),
     },
@@ -172,7 +172,7 @@ export const workersContract = c.router(
         'Completes, fails, snoozes or releases (`release`: back to pending at once, no attempt counted, for a worker shutting down) up to 100 jobs in one request, each on its own token as the single routes do (completions go out in one statement). ' +
         'A job whose token no longer holds it is answered `lost` and left alone; the others are finished all the same.',
       metadata: routeDocs({
-        operationId: 'finishJobs',
+        operationId: 'finishJobs', examples: { request: { items: [{ action: 'complete', id: '0194455b-5100-7c3a-9f2e-4b8d1a6e0c57', token: '5f1c9a8e-2f59-4a8b-9d55-3c1de0d8a2b4', result: { sent: true } }, { action: 'fail', id: '0194455b-5200-7c3a-9f2e-4b8d1a6e0c58', token: '9a0e5b1c-7d3f-4e2a-8b6c-1f4d2e3a5b6c', error: 'SMTP timeout' }] } },
         responses: { 200: 'Each item’s outcome, in the order given.', 400: 'The body is invalid; `data` names the item and field, e.g. `items.1.token`.', 403: worker },
       }),
     },
@@ -184,7 +184,7 @@ export const workersContract = c.router(
       responses: { 200: FinishedJobSchema, 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema },
       summary: 'Complete a claimed job',
       description: 'The job becomes `completed` with `result`, or `cancelled` if it was cancelled while it ran.',
-      metadata: routeDocs({ operationId: 'completeJob', responses: { 200: 'The job’s outcome.', 409: lost, 403: worker } }),
+      metadata: routeDocs({ operationId: 'completeJob', examples: { request: { token: '5f1c9a8e-2f59-4a8b-9d55-3c1de0d8a2b4', result: { sent: true } } }, responses: { 400: 'The body is invalid (a missing or empty `token`, a bad field); `data` names the field.', 200: 'The job’s outcome.', 409: lost, 403: worker } }),
     },
     fail: {
       method: 'POST',
@@ -195,7 +195,7 @@ export const workersContract = c.router(
       summary: 'Fail a claimed job’s attempt',
       description:
         'The attempt failed: the job is retried after the topic’s backoff while it has retries left (`retried`), else, or when `permanent`, it is `failed`; a job cancelled while it ran becomes `cancelled`. The same rules as for an embedded worker’s handler that threw.',
-      metadata: routeDocs({ operationId: 'failJob', responses: { 200: 'The job’s outcome.', 409: lost, 403: worker } }),
+      metadata: routeDocs({ operationId: 'failJob', examples: { request: { token: '5f1c9a8e-2f59-4a8b-9d55-3c1de0d8a2b4', error: 'SMTP timeout', permanent: false } }, responses: { 400: 'The body is invalid (a missing or empty `token`, a bad field); `data` names the field.', 200: 'The job’s outcome.', 409: lost, 403: worker } }),
     },
     snooze: {
       method: 'POST',
@@ -205,7 +205,7 @@ export const workersContract = c.router(
       responses: { 200: FinishedJobSchema, 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema },
       summary: 'Put a claimed job back for later',
       description: 'The job is pending again, due in `ms`, with one more snooze counted and no attempt.',
-      metadata: routeDocs({ operationId: 'snoozeJob', responses: { 200: 'The job’s outcome.', 409: lost, 403: worker } }),
+      metadata: routeDocs({ operationId: 'snoozeJob', examples: { request: { token: '5f1c9a8e-2f59-4a8b-9d55-3c1de0d8a2b4', ms: 60000 } }, responses: { 400: 'The body is invalid (a missing or empty `token`, a bad field); `data` names the field.', 200: 'The job’s outcome.', 409: lost, 403: worker } }),
     },
     heartbeat: {
       method: 'POST',
@@ -216,7 +216,7 @@ export const workersContract = c.router(
       summary: 'Renew a claimed job’s lock',
       description:
         'Renews the lock (to `extend_ms` from now, or the topic’s claim lock), stores `progress` if given, and says whether the job was cancelled: a cancelled job’s worker should stop and finish it.',
-      metadata: routeDocs({ operationId: 'heartbeatJob', responses: { 200: 'The renewed lock and the cancel mark.', 409: lost, 403: worker } }),
+      metadata: routeDocs({ operationId: 'heartbeatJob', examples: { request: { token: '5f1c9a8e-2f59-4a8b-9d55-3c1de0d8a2b4', progress: { sent: 120, of: 400 }, extend_ms: 60000 } }, responses: { 400: 'The body is invalid (a missing or empty `token`, a bad field); `data` names the field.', 200: 'The renewed lock and the cancel mark.', 409: lost, 403: worker } }),
     },
   },
   { metadata: superuserOnly },

@@ -138,7 +138,7 @@ export function buildOpenApiDocument({ servers = DEFAULT_SERVERS }: OpenApiDocum
     type: 'http',
     scheme: 'bearer',
     description:
-      'A superuser token from `authWithPassword`, sent as `Authorization: Bearer <token>`. Like PocketBase, the server also accepts the bare token (`Authorization: <token>`).',
+      'A superuser token from `authWithPassword`, sent as `Authorization: Bearer <token>`. Like PocketBase, the server also accepts the bare token (`Authorization: <token>`). The remote workers’ routes (the `workers` tag) also take a worker token (`jobbase token create --role worker`, `jbw_…`), limited to its topics; a worker token on any other route is a 403.',
   });
   for (const [name, description] of Object.entries(TAGS)) builder.addTag({ name, description });
   for (const [name, schema] of Object.entries(schemas.componentSchemas())) builder.addSchema(name, schema);
