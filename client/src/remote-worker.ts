@@ -39,7 +39,7 @@ export class JobCancelledError extends Error {
   override readonly name = 'JobCancelledError';
 }
 
-export interface RemoteWorkerOptions<T extends TopicSchemas = {}> {
+export interface RemoteWorkerOptions<T extends TopicSchemas = {}, K extends string = string> {
   /** Where the server is, e.g. `http://127.0.0.1:8090`. */
   baseUrl: string;
   /** A worker token (`jobbase token create --role worker`) or a superuser's token. */
@@ -47,7 +47,7 @@ export interface RemoteWorkerOptions<T extends TopicSchemas = {}> {
   /** Payload schemas from `defineTopics`: types `job.payload`, and a payload that does not fit fails for good. */
   topics?: Topics<T>;
   /** A handler per topic: the worker claims these topics. */
-  handlers: { [K in keyof T & string]?: RemoteJobHandler<TopicPayload<T, K>> } & Record<string, RemoteJobHandler<any>>;
+  handlers: { [P in K]: RemoteJobHandler<TopicPayload<T, P>> };
   /** Most handlers running at once (default 10). */
   concurrency?: number;
   /** How long a claim waits for a job on the server, ms (default 20,000; at most 30,000). */
@@ -84,7 +84,7 @@ const MAX_FINISH_BATCH = 100;
  * The server's engine decides retries, backoff and every job rule. When the server is away it
  * retries with backoff (up to 5 s); a refused token (401, 403) stops it.
  */
-export function createRemoteWorker<T extends TopicSchemas = {}>(options: RemoteWorkerOptions<T>): RemoteWorker {
+export function createRemoteWorker<T extends TopicSchemas = {}, K extends string = string>(options: RemoteWorkerOptions<T, K>): RemoteWorker {
   const concurrency = options.concurrency ?? 10;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${String(options.concurrency)}.`);
   const topics = Object.keys(options.handlers);
@@ -204,7 +204,7 @@ export function createRemoteWorker<T extends TopicSchemas = {}>(options: RemoteW
         }
         context.payload = payload = parsed.data;
       }
-      const handler = options.handlers[job.topic]!;
+      const handler = (options.handlers as Record<string, RemoteJobHandler<unknown>>)[job.topic]!;
       const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason)));
       aborted.catch(() => undefined);
       const value = await Promise.race([Promise.resolve().then(() => handler(context)), aborted]);
