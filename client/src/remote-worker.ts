@@ -117,10 +117,16 @@ export function createRemoteWorker<T extends TopicSchemas = {}, K extends string
       while (queue.length > 0) {
         const batch = queue.slice(0, MAX_FINISH_BATCH);
         queue = queue.slice(batch.length);
-        await withRetry(async () => {
-          const res = await api.finish({ body: { items: batch.map((b) => b.item) } });
-          if (res.status !== 200) throw JobsApiError.fromResponse(res.status, res.body, 'POST /api/workers/finish');
-        }, true);
+        try {
+          await withRetry(async () => {
+            const res = await api.finish({ body: { items: batch.map((b) => b.item) } });
+            if (res.status !== 200) throw JobsApiError.fromResponse(res.status, res.body, 'POST /api/workers/finish');
+          }, true);
+        } catch (err) {
+          // Refused (a revoked token, a bad result): the jobs stay held until their locks run
+          // out, and the server's rescue decides for them.
+          report(err as Error);
+        }
         for (const b of batch) b.resolve();
       }
     } finally {
@@ -208,15 +214,16 @@ export function createRemoteWorker<T extends TopicSchemas = {}, K extends string
       const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason)));
       aborted.catch(() => undefined);
       const value = await Promise.race([Promise.resolve().then(() => handler(context)), aborted]);
-      if (snoozeMs !== undefined) await finish({ action: 'snooze', ...base, ms: snoozeMs });
-      else await finish({ action: 'complete', ...base, result: value ?? undefined });
+      // The slot frees now; the finish goes out with the next batch (stop() waits for it).
+      if (snoozeMs !== undefined) void finish({ action: 'snooze', ...base, ms: snoozeMs });
+      else void finish({ action: 'complete', ...base, result: value ?? undefined });
     } catch (err) {
       if (lost) return;
-      if (controller.signal.reason instanceof ShutdownError) await finish({ action: 'release', ...base });
+      if (controller.signal.reason instanceof ShutdownError) void finish({ action: 'release', ...base });
       else {
         const error = err instanceof Error ? err.message || err.name : String(err);
         const permanent = typeof err === 'object' && err !== null && (err as Record<symbol, unknown>)[PERMANENT] === true;
-        await finish({ action: 'fail', ...base, error: error || 'Error', permanent });
+        void finish({ action: 'fail', ...base, error: error || 'Error', permanent });
       }
     } finally {
       clearTimeout(timer);
@@ -230,6 +237,8 @@ export function createRemoteWorker<T extends TopicSchemas = {}, K extends string
       const free = concurrency - inflight.size;
       if (free <= 0) {
         await new Promise<void>((resolve) => (slotFreed = resolve));
+        // Handlers finishing together free their slots together: one claim for all of them.
+        await new Promise((resolve) => setTimeout(resolve, 0));
         continue;
       }
       let jobs: ClaimedJob[];

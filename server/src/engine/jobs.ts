@@ -226,7 +226,15 @@ export class Jobs<T extends TopicSchemas = {}> {
     );
     this.waiters = new JobWaiters(store, this.logger);
     const deps = { store, completer: this.completer, logger: this.logger, held: this.held, maxResultSize: this.settings.maxPayloadSize };
-    this.control = new TopicControl(store, () => this.producer.wake(), this.logger);
+    // A resumed topic's jobs start at once, for this process's workers and remote ones waiting on a claim.
+    this.control = new TopicControl(
+      store,
+      () => {
+        this.producer.wake();
+        this.remote?.poke();
+      },
+      this.logger,
+    );
     this.producer = new Producer(
       store,
       this.registered,

@@ -66,6 +66,7 @@ export class RemoteWork {
   private unlisten: Promise<(() => Promise<void>) | undefined> | null = null;
   private fallback: NodeJS.Timeout | null = null;
   private closed = false;
+  private lingering: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: RemoteWorkDeps) {}
 
@@ -75,16 +76,19 @@ export class RemoteWork {
     const topics = [...new Set(params.topics)];
     const deadline = Date.now() + params.wait;
     await this.deps.control.ready();
+    // A busy queue answers at once: no ticket, no listening.
+    const first = await this.claimOnce(topics, params.limit);
+    if (first.length > 0 || params.wait === 0) return first;
     for (;;) {
       // Armed before the claim: a job committed while the claim runs still wakes this wait.
-      const ticket = params.wait > 0 ? this.ticket(topics) : null;
+      const ticket = this.ticket(topics);
       try {
         const jobs = await this.claimOnce(topics, params.limit);
         const left = deadline - Date.now();
-        if (!ticket || jobs.length > 0 || left <= 0 || params.signal?.aborted || this.closed) return jobs;
+        if (jobs.length > 0 || left <= 0 || params.signal?.aborted || this.closed) return jobs;
         await this.sleep(ticket, left, params.signal);
       } finally {
-        if (ticket) this.drop(ticket);
+        this.drop(ticket);
       }
     }
   }
@@ -237,14 +241,24 @@ export class RemoteWork {
   private ticket(topics: readonly string[]): Ticket {
     const ticket: Ticket = { topics: new Set(topics), woken: false, wake: () => (ticket.woken = true) };
     this.tickets.add(ticket);
+    if (this.lingering) clearTimeout(this.lingering);
+    this.lingering = null;
     this.unlisten ??= this.listen();
     this.fallback ??= setInterval(() => this.poke(), this.deps.pollInterval).unref();
     return ticket;
   }
 
+  /**
+   * The listener outlives the last waiting claim by LISTEN_LINGER: a worker claims again right
+   * after its answer, and a PostgreSQL LISTEN is a connection of its own.
+   */
   private drop(ticket: Ticket): void {
     this.tickets.delete(ticket);
-    if (this.tickets.size === 0) void this.quiet();
+    if (this.tickets.size > 0 || this.lingering) return;
+    this.lingering = setTimeout(() => {
+      this.lingering = null;
+      if (this.tickets.size === 0) void this.quiet();
+    }, LISTEN_LINGER).unref();
   }
 
   private async sleep(ticket: Ticket, ms: number, signal: AbortSignal | undefined): Promise<void> {
@@ -272,6 +286,8 @@ export class RemoteWork {
   }
 
   private async quiet(): Promise<void> {
+    if (this.lingering) clearTimeout(this.lingering);
+    this.lingering = null;
     if (this.fallback) clearInterval(this.fallback);
     this.fallback = null;
     const unlisten = this.unlisten;
@@ -279,6 +295,9 @@ export class RemoteWork {
     await (await unlisten)?.();
   }
 }
+
+/** How long the change signal is still listened for after the last waiting claim ended, ms. */
+const LISTEN_LINGER = 30_000;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
