@@ -186,6 +186,14 @@ describe.each(dialects())('remote workers over HTTP on %s', (dialect) => {
     expectError(await api(url, `/api/jobs/${held.id}/complete`, { token: worker, json: { token: held.lock_token } }), 401);
     expectError(await api(url, '/api/workers/claim', { token: worker, json: { topics: ['img'] } }), 401);
     expect((await api(url, `/api/jobs/${held.id}`, { token })).body.status).toBe('processing');
+    // A long-poll claim that began before the revocation claims nothing after it.
+    const { token: second } = await tokens.create({ name: 'second', topics: ['img'] });
+    const waiting = api(url, '/api/workers/claim', { token: second, json: { topics: ['img'], wait: 20_000 } });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await tokens.revoke('second');
+    const late = await api(url, '/api/jobs/enqueue', { token, json: { topic: 'img' } });
+    expect((await waiting).body.items).toEqual([]);
+    expect((await api(url, `/api/jobs/${late.body.id}`, { token })).body.status).toBe('pending');
     // A made-up worker token is a 401 too.
     expectError(await api(url, '/api/workers/claim', { token: 'jbw_nothing', json: { topics: ['img'] } }), 401);
   });

@@ -71,7 +71,14 @@ export class RemoteWork {
   constructor(private readonly deps: RemoteWorkDeps) {}
 
   /** Up to `limit` due jobs of `topics`, locked for the caller; waits up to `wait` ms for one. */
-  async claim(params: { topics: readonly string[]; limit: number; wait: number; signal?: AbortSignal }): Promise<ClaimedJob[]> {
+  async claim(params: {
+    topics: readonly string[];
+    limit: number;
+    wait: number;
+    signal?: AbortSignal;
+    /** Asked before each claim after a wait: false (a revoked token) ends the wait with nothing claimed. */
+    stillValid?: () => Promise<boolean>;
+  }): Promise<ClaimedJob[]> {
     this.deps.assertOpen();
     const topics = [...new Set(params.topics)];
     const deadline = Date.now() + params.wait;
@@ -79,10 +86,13 @@ export class RemoteWork {
     // A busy queue answers at once: no ticket, no listening.
     const first = await this.claimOnce(topics, params.limit);
     if (first.length > 0 || params.wait === 0) return first;
+    let slept = false;
     for (;;) {
       // Armed before the claim: a job committed while the claim runs still wakes this wait.
       const ticket = this.ticket(topics);
       try {
+        if (slept && params.stillValid && !(await params.stillValid())) return [];
+        slept = true;
         const jobs = await this.claimOnce(topics, params.limit);
         const left = deadline - Date.now();
         if (jobs.length > 0 || left <= 0 || params.signal?.aborted || this.closed) return jobs;

@@ -26,7 +26,11 @@ export function requireWorkerOrSuperuser(auth: SuperuserAuth, tokens: WorkerToke
     }
     const check = isWorkerToken(token)
       ? tokens.authenticate(token).then((worker) => {
-          if (worker) res.locals.worker = worker;
+          if (worker) {
+            res.locals.worker = worker;
+            // A long-poll claim asks again before each claim after a wait: revoked meanwhile, it ends.
+            res.locals.stillValid = async () => (await tokens.authenticate(token)) !== null;
+          }
           return worker !== null;
         })
       : auth.authenticate(token).then((superuser) => {
@@ -54,6 +58,11 @@ export function refuseWorkerTokens(): RequestHandler {
     }
     next();
   };
+}
+
+/** For a worker token: whether it still stands (not revoked since the request began). */
+export function workerStillValid(res: Response): (() => Promise<boolean>) | undefined {
+  return res.locals.stillValid as (() => Promise<boolean>) | undefined;
 }
 
 /** The topics the request's worker token allows; undefined for a superuser (everything). */

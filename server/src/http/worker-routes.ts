@@ -3,7 +3,7 @@ import type { Response } from 'express';
 import type { ClaimedJob } from '../engine/jobs.js';
 import { forbiddenTopic, type RemoteFinish, type RemoteWork, type TopicGuard } from '../engine/remote-work.js';
 import { toJobBody } from './wire.js';
-import { workerTopicGuard } from './require-worker.js';
+import { workerStillValid, workerTopicGuard } from './require-worker.js';
 
 /** A claimed job → its body, with the lock the worker finishes it on. */
 export function toClaimedJobBody(job: ClaimedJob): ClaimedJobBody {
@@ -33,7 +33,13 @@ export function workerHandlers(remote: RemoteWork) {
       const hungUp = () => gone.abort();
       res.on('close', hungUp);
       try {
-        const jobs = await remote.claim({ topics: body.topics, limit: body.limit ?? 1, wait: body.wait ?? 0, signal: gone.signal });
+        const jobs = await remote.claim({
+          topics: body.topics,
+          limit: body.limit ?? 1,
+          wait: body.wait ?? 0,
+          signal: gone.signal,
+          stillValid: workerStillValid(res),
+        });
         return { status: 200 as const, body: { items: jobs.map(toClaimedJobBody) } };
       } finally {
         res.off('close', hungUp);
