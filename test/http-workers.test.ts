@@ -102,6 +102,32 @@ describe.each(dialects())('remote workers over HTTP on %s', (dialect) => {
     expect((await api(url, `/api/jobs/${items[0].id}`, { token })).body.result).toBe('one');
   });
 
+  it('claim with `finish`: the finished jobs first, then the claim, in one request', async () => {
+    const { url, token } = await fx.startSignedIn();
+    await api(url, '/api/jobs/enqueue/batch', { token, json: { jobs: [1, 2, 3].map((n) => ({ topic: 'r', payload: n })) } });
+    const [a, b] = (await api(url, '/api/workers/claim', { token, json: { topics: ['r'], limit: 2 } })).body.items;
+    const res = await api(url, '/api/workers/claim', {
+      token,
+      json: {
+        topics: ['r'],
+        limit: 5,
+        finish: [
+          { action: 'complete', id: a.id, token: a.lock_token, result: 'a' },
+          { action: 'complete', id: b.id, token: 'stale' },
+        ],
+      },
+    });
+    expect(res.status, res.text).toBe(200);
+    expect(res.body.finished).toEqual([
+      { id: a.id, outcome: 'completed' },
+      { id: b.id, outcome: 'lost' },
+    ]);
+    expect(res.body.items).toHaveLength(1);
+    expect((await api(url, `/api/jobs/${a.id}`, { token })).body).toMatchObject({ status: 'completed', result: 'a' });
+    expect((await api(url, `/api/jobs/${b.id}`, { token })).body.status).toBe('processing');
+    expectError(await api(url, '/api/workers/claim', { token, json: { topics: ['r'], finish: [{ action: 'complete', id: a.id }] } }), 400, ['finish.0.token']);
+  });
+
   it('bad input is a 400 naming the field', async () => {
     const { url, token } = await fx.startSignedIn();
     const cases: [string, unknown, string][] = [

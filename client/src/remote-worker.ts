@@ -110,7 +110,9 @@ export function createRemoteWorker<T extends TopicSchemas = {}, K extends string
   const finish = (item: FinishItem) =>
     new Promise<void>((resolve) => {
       queue.push({ item, resolve });
-      flushing ??= flush();
+      // At capacity, the claim loop is about to claim for the slot this frees: the finish rides
+      // on that claim. Otherwise (a claim is long-polling, or the worker stops) it goes now.
+      if (!slotFreed || !running) flushing ??= flush();
     });
   async function flush(): Promise<void> {
     try {
@@ -242,15 +244,28 @@ export function createRemoteWorker<T extends TopicSchemas = {}, K extends string
         continue;
       }
       let jobs: ClaimedJob[];
+      // Finished jobs waiting to be sent go with this claim (unless a finish request is out).
+      const carried = flushing ? [] : queue.splice(0, MAX_FINISH_BATCH);
       try {
         const res = await api.claim({
-          body: { topics, limit: Math.min(free, 100), wait: options.wait ?? 20_000 },
+          body: {
+            topics,
+            limit: Math.min(free, 100),
+            wait: carried.length > 0 ? 0 : (options.wait ?? 20_000),
+            ...(carried.length > 0 ? { finish: carried.map((c) => c.item) } : {}),
+          },
           fetchOptions: { signal: claiming.signal },
         });
         if (res.status !== 200) throw JobsApiError.fromResponse(res.status, res.body, 'POST /api/workers/claim');
+        for (const c of carried) c.resolve();
         jobs = res.body.items;
         delay = 100;
       } catch (err) {
+        // Not sent, or no answer: the finishes go on their own (a finish is safe to repeat).
+        if (carried.length > 0) {
+          queue.unshift(...carried);
+          flushing ??= flush();
+        }
         if (!running) break;
         const status = err instanceof JobsApiError ? err.status : 0;
         report(err as Error);
@@ -301,6 +316,7 @@ export function createRemoteWorker<T extends TopicSchemas = {}, K extends string
         clearTimeout(timer);
         if (late) for (const { controller } of controllers.values()) controller.abort(new ShutdownError('The worker is shutting down.'));
         await Promise.allSettled([...inflight]);
+        if (queue.length > 0) flushing ??= flush();
         while (flushing) await flushing;
         claiming = new AbortController();
         resolveStopped();

@@ -30,22 +30,6 @@ const LockTokenSchema = z
   .max(200, 'token must be at most 200 characters.')
   .describe('The lock token the claim answered with the job.');
 
-export const ClaimBodySchema = z
-  .object({
-    topics: z
-      .array(TopicSchema, { required_error: 'topics is required.', invalid_type_error: 'topics must be an array of topics.' })
-      .min(1, 'topics must name at least one topic.')
-      .max(100, 'topics must name at most 100 topics.')
-      .describe('The topics whose jobs this worker runs.'),
-    limit: int('limit', 1, MAX_CLAIM_LIMIT).optional().describe('Most jobs to answer: 1 to 100, default 1.'),
-    wait: int('wait', 0, MAX_CLAIM_WAIT)
-      .optional()
-      .describe('Long poll, ms: 0 to 30000, default 0. When no job is due, the answer waits until one is or the time is up.'),
-  })
-  .strict()
-  .describe('ClaimRequest');
-export type ClaimBody = z.infer<typeof ClaimBodySchema>;
-
 export const ClaimedJobSchema = JobSchema.extend({
   lock_token: z.string().describe('Send it with every finish and heartbeat of this job: only its holder may finish the job.'),
   locked_until: z
@@ -54,7 +38,6 @@ export const ClaimedJobSchema = JobSchema.extend({
 }).describe('ClaimedJob');
 export type ClaimedJobBody = z.infer<typeof ClaimedJobSchema>;
 
-export const ClaimResponseSchema = z.object({ items: z.array(ClaimedJobSchema) }).describe('ClaimedJobs');
 
 export const CompleteBodySchema = z
   .object({ token: LockTokenSchema, result: z.unknown().optional().describe('Any JSON value: stored as the job’s `result`.') })
@@ -119,18 +102,18 @@ export const FinishBodySchema = z
   .describe('FinishRequest');
 export type FinishBody = z.infer<typeof FinishBodySchema>;
 
-export const FinishResponseSchema = z
-  .object({
-    items: z.array(
-      z.object({
-        id: z.string(),
-        outcome: z
-          .enum(['completed', 'retried', 'failed', 'snoozed', 'released', 'cancelled', 'lost'])
-          .describe('What became of the job; `released`: pending again, due now, no attempt counted (a worker shutting down); `lost`: the token no longer holds it, nothing was written.'),
-      }),
-    ),
-  })
-  .describe('FinishResults');
+const FinishResultsSchema = z.array(
+  z.object({
+    id: z.string(),
+    outcome: z
+      .enum(['completed', 'retried', 'failed', 'snoozed', 'released', 'cancelled', 'lost'])
+      .describe(
+        'What became of the job; `released`: pending again, due now, no attempt counted (a worker shutting down); `lost`: the token no longer holds it, nothing was written.',
+      ),
+  }),
+);
+
+export const FinishResponseSchema = z.object({ items: FinishResultsSchema }).describe('FinishResults');
 
 export const FinishedJobSchema = z
   .object({
@@ -140,6 +123,34 @@ export const FinishedJobSchema = z
     run_at: z.string().describe('When the job is due again (retried, snoozed), else when it was last due.'),
   })
   .describe('Finished');
+
+export const ClaimBodySchema = z
+  .object({
+    topics: z
+      .array(TopicSchema, { required_error: 'topics is required.', invalid_type_error: 'topics must be an array of topics.' })
+      .min(1, 'topics must name at least one topic.')
+      .max(100, 'topics must name at most 100 topics.')
+      .describe('The topics whose jobs this worker runs.'),
+    limit: int('limit', 1, MAX_CLAIM_LIMIT).optional().describe('Most jobs to answer: 1 to 100, default 1.'),
+    wait: int('wait', 0, MAX_CLAIM_WAIT)
+      .optional()
+      .describe('Long poll, ms: 0 to 30000, default 0. When no job is due, the answer waits until one is or the time is up.'),
+    finish: z
+      .array(FinishItemSchema)
+      .max(MAX_FINISH_ITEMS, `finish must hold at most ${MAX_FINISH_ITEMS} jobs.`)
+      .optional()
+      .describe('Jobs to finish first, as `POST /api/workers/finish` would: a worker’s finished jobs ride on its next claim, one round trip for both.'),
+  })
+  .strict()
+  .describe('ClaimRequest');
+export type ClaimBody = z.infer<typeof ClaimBodySchema>;
+
+export const ClaimResponseSchema = z
+  .object({
+    items: z.array(ClaimedJobSchema),
+    finished: FinishResultsSchema.optional().describe('With `finish`: each item’s outcome, in the order given.'),
+  })
+  .describe('ClaimedJobs');
 
 const lost = 'The token no longer holds the job (`data.token.code` is `lock_lost`): its lock ran out and the job was rescued, or it was finished already. Nothing was written.';
 const worker = 'The token is a worker token of other topics than the job’s.';

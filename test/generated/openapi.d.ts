@@ -3272,6 +3272,41 @@ export interface operations {
                     limit?: number;
                     /** @description Long poll, ms: 0 to 30000, default 0. When no job is due, the answer waits until one is or the time is up. */
                     wait?: number;
+                    /** @description Jobs to finish first, as `POST /api/workers/finish` would: a worker’s finished jobs ride on its next claim, one round trip for both. */
+                    finish?: ({
+                        /** @description The lock token the claim answered with the job. */
+                        token: string;
+                        /** @description Any JSON value: stored as the job’s `result`. */
+                        result?: unknown;
+                        /** @description The job’s id. */
+                        id: string;
+                        /** @constant */
+                        action: "complete";
+                    } | {
+                        /** @description The lock token the claim answered with the job. */
+                        token: string;
+                        /** @description Why the attempt failed: stored as `last_error` (cut to 8,192 characters). */
+                        error: string;
+                        /** @description true: failed for good, no retry. */
+                        permanent?: boolean;
+                        id: string;
+                        /** @constant */
+                        action: "fail";
+                    } | {
+                        /** @description The lock token the claim answered with the job. */
+                        token: string;
+                        /** @description Due again after this many ms; no attempt counted. */
+                        ms: number;
+                        id: string;
+                        /** @constant */
+                        action: "snooze";
+                    } | {
+                        /** @description The lock token the claim answered with the job. */
+                        token: string;
+                        id: string;
+                        /** @constant */
+                        action: "release";
+                    })[];
                 };
             };
         };
@@ -3329,6 +3364,15 @@ export interface operations {
                             lock_token: string;
                             /** @description When the lock runs out, ISO 8601 UTC: heartbeat before then, or the job is rescued (retried) as a vanished worker’s. */
                             locked_until: string;
+                        }[];
+                        /** @description With `finish`: each item’s outcome, in the order given. */
+                        finished?: {
+                            id: string;
+                            /**
+                             * @description What became of the job; `released`: pending again, due now, no attempt counted (a worker shutting down); `lost`: the token no longer holds it, nothing was written.
+                             * @enum {string}
+                             */
+                            outcome: "completed" | "retried" | "failed" | "snoozed" | "released" | "cancelled" | "lost";
                         }[];
                     };
                 };

@@ -1,7 +1,7 @@
 import type { ClaimedJobBody } from '@jobbase/contract';
 import type { Response } from 'express';
 import type { ClaimedJob } from '../engine/jobs.js';
-import { forbiddenTopic, type RemoteFinish, type RemoteWork, type TopicGuard } from '../engine/remote-work.js';
+import { forbiddenTopic, type RemoteFinish, type RemoteFinishItem, type RemoteWork, type TopicGuard } from '../engine/remote-work.js';
 import { toJobBody } from './wire.js';
 import { workerStillValid, workerTopicGuard } from './require-worker.js';
 
@@ -17,6 +17,12 @@ function finishedBody(f: RemoteFinish) {
   };
 }
 
+/** Each item's outcome, in the order given: `lost` when its token no longer held the job. */
+async function finishResults(remote: RemoteWork, items: RemoteFinishItem[], guard: TopicGuard) {
+  const finished = new Map((await remote.finishMany(items, guard)).map((f) => [f.id, f.outcome]));
+  return items.map((i) => ({ id: i.id, outcome: finished.get(i.id) ?? ('lost' as const) }));
+}
+
 /**
  * The remote workers' routes (issue 19): one engine call each (`jobs.remote`), engine errors
  * left to the error handler. A worker token's topics bound every call (require-worker.ts).
@@ -24,8 +30,10 @@ function finishedBody(f: RemoteFinish) {
 export function workerHandlers(remote: RemoteWork) {
   const guard = (res: Response): TopicGuard => workerTopicGuard(res);
   return {
-    claim: async ({ body, res }: { body: { topics: string[]; limit?: number; wait?: number }; res: Response }) => {
+    claim: async ({ body, res }: { body: { topics: string[]; limit?: number; wait?: number; finish?: RemoteFinishItem[] }; res: Response }) => {
       const allowed = guard(res);
+      // The worker's finished jobs first, then the claim: one round trip for both.
+      const finished = body.finish?.length ? await finishResults(remote, body.finish, allowed) : undefined;
       const forbidden = allowed && body.topics.find((t) => !allowed(t));
       if (forbidden) throw forbiddenTopic(forbidden);
       // A worker that hangs up ends its wait.
@@ -40,15 +48,15 @@ export function workerHandlers(remote: RemoteWork) {
           signal: gone.signal,
           stillValid: workerStillValid(res),
         });
-        return { status: 200 as const, body: { items: jobs.map(toClaimedJobBody) } };
+        return { status: 200 as const, body: { items: jobs.map(toClaimedJobBody), ...(finished ? { finished } : {}) } };
       } finally {
         res.off('close', hungUp);
       }
     },
-    finish: async ({ body, res }: { body: { items: Parameters<RemoteWork['finishMany']>[0] }; res: Response }) => {
-      const finished = new Map((await remote.finishMany(body.items, guard(res))).map((f) => [f.id, f.outcome]));
-      return { status: 200 as const, body: { items: body.items.map((i) => ({ id: i.id, outcome: finished.get(i.id) ?? ('lost' as const) })) } };
-    },
+    finish: async ({ body, res }: { body: { items: RemoteFinishItem[] }; res: Response }) => ({
+      status: 200 as const,
+      body: { items: await finishResults(remote, body.items, guard(res)) },
+    }),
     complete: async ({ params, body, res }: { params: { id: string }; body: { token: string; result?: unknown }; res: Response }) =>
       finishedBody(await remote.complete(params.id, body.token, body.result, guard(res))),
     fail: async ({ params, body, res }: { params: { id: string }; body: { token: string; error: string; permanent?: boolean }; res: Response }) =>
