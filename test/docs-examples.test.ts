@@ -8,7 +8,7 @@ import { codeBlocks, jsonDifference, missingLine } from './helpers/markdown-bloc
 import { commandExists, prerequisite } from './helpers/prerequisites.js';
 
 /** The guides in docs/, in reading order. Each is followed top to bottom; every command runs. */
-const GUIDES = ['getting-started.md', 'server.md', 'client.md', 'http.md', 'job-controls.md', 'unique-jobs.md', 'topics.md', 'schedules.md', 'running-jobs.md', 'operations.md'];
+const GUIDES = ['getting-started.md', 'server.md', 'client.md', 'http.md', 'job-controls.md', 'unique-jobs.md', 'topics.md', 'schedules.md', 'running-jobs.md', 'operations.md', 'remote-workers.md'];
 
 describe('the guides in docs/', () => {
   it.for(GUIDES)('%s runs as written', { timeout: 300_000 }, async (guide, { skip }) => {

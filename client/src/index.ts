@@ -15,6 +15,17 @@ export {
   type TopicUpdate,
 } from './jobs-client.js';
 export type { Schedule, SchedulesClient } from './schedules-client.js';
+export {
+  createRemoteWorker,
+  PermanentError,
+  JobCancelledError,
+  type ClaimedJob,
+  type RemoteJobContext,
+  type RemoteJobHandler,
+  type RemoteSnoozed,
+  type RemoteWorker,
+  type RemoteWorkerOptions,
+} from './remote-worker.js';
 export { JobsApiError, NETWORK_ERROR_STATUS, type JobsApiErrorData } from './jobs-api-error.js';
 export type { FetchFunction } from './fetcher.js';
 export type { FollowEventsOptions } from './event-stream.js';

@@ -6,6 +6,7 @@ import { routeDocs, type RouterDocs } from './route-docs.js';
 import { topicControlContract } from './topic-control.js';
 import { schedulesContract } from './schedules.js';
 import { runningJobsContract } from './running-jobs.js';
+import { workersContract } from './workers.js';
 import {
   ApiIndexSchema,
   AuthRequestSchema,
@@ -281,5 +282,6 @@ export const contract = c.router({
   operations: { ...operationsContract, ...metricsContract },
   topics: topicControlContract,
   schedules: schedulesContract,
+  workers: workersContract,
 });
 export type Contract = typeof contract;

@@ -5,3 +5,4 @@ export * from './topics.js';
 export * from './operations.js';
 export * from './topic-control.js';
 export * from './schedules.js';
+export * from './workers.js';

@@ -81,6 +81,7 @@ const TAGS: Record<keyof Contract, string> = {
   operations: 'Running the queue: bulk actions by filter, live job events, Prometheus metrics.',
   topics: 'Topic control: each topic’s figures, pause and resume, a cap on running jobs and a rate limit, applied by every process. Superusers only.',
   schedules: 'Recurring schedules: cron expressions that make one job per tick, exactly once across processes. Superusers only.',
+  workers: 'Remote workers: claim jobs, heartbeat them and finish them on their lock token, from any language. Superusers, or worker tokens for their topics.',
 };
 
 /*
@@ -138,7 +139,7 @@ export function buildOpenApiDocument({ servers = DEFAULT_SERVERS }: OpenApiDocum
     type: 'http',
     scheme: 'bearer',
     description:
-      'A superuser token from `authWithPassword`, sent as `Authorization: Bearer <token>`. Like PocketBase, the server also accepts the bare token (`Authorization: <token>`).',
+      'A superuser token from `authWithPassword`, sent as `Authorization: Bearer <token>`. Like PocketBase, the server also accepts the bare token (`Authorization: <token>`). The remote workers’ routes (the `workers` tag) also take a worker token (`jobbase token create --role worker`, `jbw_…`), limited to its topics; a worker token on any other route is a 403.',
   });
   for (const [name, description] of Object.entries(TAGS)) builder.addTag({ name, description });
   for (const [name, schema] of Object.entries(schemas.componentSchemas())) builder.addSchema(name, schema);

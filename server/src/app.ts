@@ -6,6 +6,7 @@ import type { Logger as PinoLogger } from 'pino';
 import type { TopicSchemas } from '@jobbase/contract';
 import { SignInLimits } from './auth/sign-in-limits.js';
 import { SuperuserAuth } from './auth/superuser-auth.js';
+import { WorkerTokens } from './auth/worker-tokens.js';
 import { createJobs, type Jobs, type JobsOptions } from './engine/jobs.js';
 import { validCorsOrigins } from './http/cors.js';
 import { createExpressApp } from './http/express-app.js';
@@ -101,6 +102,7 @@ export async function createApp<T extends TopicSchemas = {}>(options: AppOptions
     expressApp = createExpressApp({
       jobs,
       auth,
+      workerTokens: new WorkerTokens(jobs.store),
       signInLimits: new SignInLimits(),
       logger,
       bodyLimit,

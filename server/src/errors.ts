@@ -9,7 +9,9 @@ export type JobsErrorCode =
   | 'unique_conflict' // another job holds the unique key (on_conflict "error", or "replace" of a job not pending)
   | 'topic_taken' // register() of a topic that already has a handler
   | 'closed' // the engine was closed
-  | 'unavailable'; // the database cannot be reached
+  | 'unavailable' // the database cannot be reached
+  | 'lock_lost' // a remote worker's lock token no longer holds the job (issue 19)
+  | 'forbidden'; // a worker token asked for what its role or topics do not allow (issue 19)
 
 export interface FieldProblem {
   code: string;

@@ -37,6 +37,7 @@ export type { JobRecord, ClaimedJob, JobStore } from './store/types.js';
 export { parseDatabaseUrl, redactDatabaseUrl } from './store/open.js';
 export type { App, AppOptions, ListenOptions, ListeningServer } from './app.js';
 export { upsertSuperuser, countSuperusers, type UpsertResult } from './auth/superusers.js';
+export { WorkerTokens, type WorkerToken } from './auth/worker-tokens.js';
 export {
   defineTopics,
   type Topics,

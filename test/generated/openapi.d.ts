@@ -544,6 +544,126 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/workers/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Claim due jobs (long poll)
+         * @description Locks up to `limit` due jobs of `topics` for this worker, in the order an embedded worker claims them, each with its `lock_token` and `locked_until`. With `wait`, an answer with no jobs is held until a job is due (the server is woken by the database’s change signal) or `wait` ms passed. A paused topic, or one at its `max_running` or rate limit, answers nothing. Heartbeat a job before `locked_until`, then complete, fail or snooze it.
+         */
+        post: operations["claimJobs"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workers/finish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish many jobs at once
+         * @description Completes, fails, snoozes or releases (`release`: back to pending at once, no attempt counted, for a worker shutting down) up to 100 jobs in one request, each on its own token as the single routes do (completions go out in one statement). A job whose token no longer holds it is answered `lost` and left alone; the others are finished all the same.
+         */
+        post: operations["finishJobs"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/jobs/{id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Complete a claimed job
+         * @description The job becomes `completed` with `result`, or `cancelled` if it was cancelled while it ran.
+         */
+        post: operations["completeJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/jobs/{id}/fail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Fail a claimed job’s attempt
+         * @description The attempt failed: the job is retried after the topic’s backoff while it has retries left (`retried`), else, or when `permanent`, it is `failed`; a job cancelled while it ran becomes `cancelled`. The same rules as for an embedded worker’s handler that threw.
+         */
+        post: operations["failJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/jobs/{id}/snooze": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Put a claimed job back for later
+         * @description The job is pending again, due in `ms`, with one more snooze counted and no attempt.
+         */
+        post: operations["snoozeJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/jobs/{id}/heartbeat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Renew a claimed job’s lock
+         * @description Renews the lock (to `extend_ms` from now, or the topic’s claim lock), stores `progress` if given, and says whether the job was cancelled: a cancelled job’s worker should stop and finish it.
+         */
+        post: operations["heartbeatJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3618,6 +3738,723 @@ export interface operations {
                      *       "data": {}
                      *     }
                      */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    claimJobs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "topics": [
+                 *         "send-email"
+                 *       ],
+                 *       "limit": 10,
+                 *       "wait": 20000
+                 *     }
+                 */
+                "application/json": {
+                    /** @description The topics whose jobs this worker runs. */
+                    topics: string[];
+                    /** @description Most jobs to answer: 1 to 100, default 1. */
+                    limit?: number;
+                    /** @description Long poll, ms: 0 to 30000, default 0. When no job is due, the answer waits until one is or the time is up. */
+                    wait?: number;
+                    /** @description Jobs to finish first, as `POST /api/workers/finish` would: a worker’s finished jobs ride on its next claim, one round trip for both. */
+                    finish?: ({
+                        /** @description The lock token the claim answered with the job. */
+                        token: string;
+                        /** @description Any JSON value: stored as the job’s `result`. */
+                        result?: unknown;
+                        /** @description The job’s id. */
+                        id: string;
+                        /** @constant */
+                        action: "complete";
+                    } | {
+                        /** @description The lock token the claim answered with the job. */
+                        token: string;
+                        /** @description Why the attempt failed: stored as `last_error` (cut to 8,192 characters). */
+                        error: string;
+                        /** @description true: failed for good, no retry. */
+                        permanent?: boolean;
+                        id: string;
+                        /** @constant */
+                        action: "fail";
+                    } | {
+                        /** @description The lock token the claim answered with the job. */
+                        token: string;
+                        /** @description Due again after this many ms; no attempt counted. */
+                        ms: number;
+                        id: string;
+                        /** @constant */
+                        action: "snooze";
+                    } | {
+                        /** @description The lock token the claim answered with the job. */
+                        token: string;
+                        id: string;
+                        /** @constant */
+                        action: "release";
+                    })[];
+                };
+            };
+        };
+        responses: {
+            /** @description The claimed jobs; none when nothing was due within `wait`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /**
+                             * Format: uuid
+                             * @description UUID v7: time-ordered.
+                             */
+                            id: string;
+                            topic: string;
+                            /** @description Any JSON value, as enqueued. Left out of a list page asked for with `payload=false`. */
+                            payload?: unknown;
+                            status: components["schemas"]["JobStatus"];
+                            /**
+                             * Format: date-time
+                             * @description When the job is (or was) due, ISO 8601 UTC.
+                             */
+                            run_at: string;
+                            /** @description Failed attempts that were retried. */
+                            retries: number;
+                            max_retries: number;
+                            /** @description The last failed attempt’s error message, or null. */
+                            last_error: string | null;
+                            /** @description Lower runs first, among due jobs; 0 by default. */
+                            priority: number;
+                            /** @description Times a handler put the job back for later with `job.snooze(ms)`. */
+                            snoozes: number;
+                            /** @description A `processing` job was asked to stop (`POST /api/jobs/{id}/cancel`): its handler’s signal aborted, and it becomes `cancelled` when the handler settles. */
+                            cancel_requested: boolean;
+                            /** @description What the handler returned (any JSON value) once `completed`; null when it returned nothing. Left out of a list page asked for with `payload=false`. */
+                            result?: unknown;
+                            /** @description The last value the handler reported with `job.progress(value)` (any JSON value up to 64 KiB), or null. Left out of a list page asked for with `payload=false`. */
+                            progress?: unknown;
+                            /** @description The unique key the job was enqueued with, or null. */
+                            unique_key: string | null;
+                            /** @description The statuses in which the job holds its unique key (no other job with that key can be enqueued meanwhile); null without a key. */
+                            unique_states: components["schemas"]["JobStatus"][] | null;
+                            /** @description The recurring schedule that made the job, or null. */
+                            schedule_name: string | null;
+                            /** @description The schedule’s tick (ISO 8601 UTC) this job is for; null for a job no schedule made, or one a trigger made. */
+                            schedule_tick: string | null;
+                            /** Format: date-time */
+                            created: string;
+                            /** Format: date-time */
+                            updated: string;
+                            /** @description Send it with every finish and heartbeat of this job: only its holder may finish the job. */
+                            lock_token: string;
+                            /** @description When the lock runs out, ISO 8601 UTC: heartbeat before then, or the job is rescued (retried) as a vanished worker’s. */
+                            locked_until: string;
+                        }[];
+                        /** @description With `finish`: each item’s outcome, in the order given. */
+                        finished?: {
+                            id: string;
+                            /**
+                             * @description What became of the job; `released`: pending again, due now, no attempt counted (a worker shutting down); `lost`: the token no longer holds it, nothing was written.
+                             * @enum {string}
+                             */
+                            outcome: "completed" | "retried" | "failed" | "snoozed" | "released" | "cancelled" | "lost";
+                        }[];
+                    };
+                };
+            };
+            /** @description The body is invalid; `data` names the field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is a worker token of other topics than the job’s. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    finishJobs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "items": [
+                 *         {
+                 *           "action": "complete",
+                 *           "id": "0194455b-5100-7c3a-9f2e-4b8d1a6e0c57",
+                 *           "token": "5f1c9a8e-2f59-4a8b-9d55-3c1de0d8a2b4",
+                 *           "result": {
+                 *             "sent": true
+                 *           }
+                 *         },
+                 *         {
+                 *           "action": "fail",
+                 *           "id": "0194455b-5200-7c3a-9f2e-4b8d1a6e0c58",
+                 *           "token": "9a0e5b1c-7d3f-4e2a-8b6c-1f4d2e3a5b6c",
+                 *           "error": "SMTP timeout"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": {
+                    items: ({
+                        /** @description The lock token the claim answered with the job. */
+                        token: string;
+                        /** @description Any JSON value: stored as the job’s `result`. */
+                        result?: unknown;
+                        /** @description The job’s id. */
+                        id: string;
+                        /** @constant */
+                        action: "complete";
+                    } | {
+                        /** @description The lock token the claim answered with the job. */
+                        token: string;
+                        /** @description Why the attempt failed: stored as `last_error` (cut to 8,192 characters). */
+                        error: string;
+                        /** @description true: failed for good, no retry. */
+                        permanent?: boolean;
+                        id: string;
+                        /** @constant */
+                        action: "fail";
+                    } | {
+                        /** @description The lock token the claim answered with the job. */
+                        token: string;
+                        /** @description Due again after this many ms; no attempt counted. */
+                        ms: number;
+                        id: string;
+                        /** @constant */
+                        action: "snooze";
+                    } | {
+                        /** @description The lock token the claim answered with the job. */
+                        token: string;
+                        id: string;
+                        /** @constant */
+                        action: "release";
+                    })[];
+                };
+            };
+        };
+        responses: {
+            /** @description Each item’s outcome, in the order given. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            id: string;
+                            /**
+                             * @description What became of the job; `released`: pending again, due now, no attempt counted (a worker shutting down); `lost`: the token no longer holds it, nothing was written.
+                             * @enum {string}
+                             */
+                            outcome: "completed" | "retried" | "failed" | "snoozed" | "released" | "cancelled" | "lost";
+                        }[];
+                    };
+                };
+            };
+            /** @description The body is invalid; `data` names the item and field, e.g. `items.1.token`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is a worker token of other topics than the job’s. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    completeJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job’s id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "token": "5f1c9a8e-2f59-4a8b-9d55-3c1de0d8a2b4",
+                 *       "result": {
+                 *         "sent": true
+                 *       }
+                 *     }
+                 */
+                "application/json": {
+                    /** @description The lock token the claim answered with the job. */
+                    token: string;
+                    /** @description Any JSON value: stored as the job’s `result`. */
+                    result?: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description The job’s outcome. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        outcome: "completed" | "retried" | "failed" | "snoozed" | "released" | "cancelled";
+                        /** @description The job’s status after the finish. */
+                        status: string;
+                        /** @description When the job is due again (retried, snoozed), else when it was last due. */
+                        run_at: string;
+                    };
+                };
+            };
+            /** @description The body is invalid (a missing or empty `token`, a bad field); `data` names the field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is a worker token of other topics than the job’s. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No job has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 404,
+                     *       "message": "The requested resource wasn't found.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token no longer holds the job (`data.token.code` is `lock_lost`): its lock ran out and the job was rescued, or it was finished already. Nothing was written. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    failJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job’s id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "token": "5f1c9a8e-2f59-4a8b-9d55-3c1de0d8a2b4",
+                 *       "error": "SMTP timeout",
+                 *       "permanent": false
+                 *     }
+                 */
+                "application/json": {
+                    /** @description The lock token the claim answered with the job. */
+                    token: string;
+                    /** @description Why the attempt failed: stored as `last_error` (cut to 8,192 characters). */
+                    error: string;
+                    /** @description true: failed for good, no retry. */
+                    permanent?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description The job’s outcome. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        outcome: "completed" | "retried" | "failed" | "snoozed" | "released" | "cancelled";
+                        /** @description The job’s status after the finish. */
+                        status: string;
+                        /** @description When the job is due again (retried, snoozed), else when it was last due. */
+                        run_at: string;
+                    };
+                };
+            };
+            /** @description The body is invalid (a missing or empty `token`, a bad field); `data` names the field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is a worker token of other topics than the job’s. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No job has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 404,
+                     *       "message": "The requested resource wasn't found.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token no longer holds the job (`data.token.code` is `lock_lost`): its lock ran out and the job was rescued, or it was finished already. Nothing was written. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    snoozeJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job’s id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "token": "5f1c9a8e-2f59-4a8b-9d55-3c1de0d8a2b4",
+                 *       "ms": 60000
+                 *     }
+                 */
+                "application/json": {
+                    /** @description The lock token the claim answered with the job. */
+                    token: string;
+                    /** @description Due again after this many ms; no attempt counted. */
+                    ms: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The job’s outcome. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        outcome: "completed" | "retried" | "failed" | "snoozed" | "released" | "cancelled";
+                        /** @description The job’s status after the finish. */
+                        status: string;
+                        /** @description When the job is due again (retried, snoozed), else when it was last due. */
+                        run_at: string;
+                    };
+                };
+            };
+            /** @description The body is invalid (a missing or empty `token`, a bad field); `data` names the field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is a worker token of other topics than the job’s. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No job has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 404,
+                     *       "message": "The requested resource wasn't found.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token no longer holds the job (`data.token.code` is `lock_lost`): its lock ran out and the job was rescued, or it was finished already. Nothing was written. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    heartbeatJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job’s id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "token": "5f1c9a8e-2f59-4a8b-9d55-3c1de0d8a2b4",
+                 *       "progress": {
+                 *         "sent": 120,
+                 *         "of": 400
+                 *       },
+                 *       "extend_ms": 60000
+                 *     }
+                 */
+                "application/json": {
+                    /** @description The lock token the claim answered with the job. */
+                    token: string;
+                    /** @description Any JSON value: stored as the job’s `progress`. */
+                    progress?: unknown;
+                    /** @description Lock the job until this many ms from now; default the topic’s claim lock (the engine’s lock duration, or two heartbeats). */
+                    extend_ms?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The renewed lock and the cancel mark. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @description When the renewed lock runs out, ISO 8601 UTC. */
+                        locked_until: string;
+                        /** @description true: the job was cancelled; stop its work and finish it (any finish makes it `cancelled`). */
+                        cancel_requested: boolean;
+                    };
+                };
+            };
+            /** @description The body is invalid (a missing or empty `token`, a bad field); `data` names the field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is a worker token of other topics than the job’s. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No job has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 404,
+                     *       "message": "The requested resource wasn't found.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token no longer holds the job (`data.token.code` is `lock_lost`): its lock ran out and the job was rescued, or it was finished already. Nothing was written. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };

@@ -6,6 +6,7 @@ import { describeOpening, withDatabase } from './database.js';
 import { keepCancelledOption, keepCompletedOption, keepFailedOption, metricsTokenOption } from './operations-options.js';
 import { serveCommand } from './serve.js';
 import { deleteCommand, listCommand, upsertCommand } from './superuser.js';
+import { addTokenCommands } from './token.js';
 
 /** @jobbase/server's version: its package.json sits two levels above this file, in dist/ and in src/. */
 function serverVersion(): string {
@@ -61,6 +62,8 @@ export function buildProgram(): Command {
     .argument('<email>')
     .addOption(dbOption())
     .action(deleteCommand);
+
+  addTokenCommands(cli);
 
   cli
     .command('migrate')

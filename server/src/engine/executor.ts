@@ -5,7 +5,7 @@ import type { Completer } from './completer.js';
 import type { HeldJobs } from './held-jobs.js';
 import { isPermanent, JobCancelledError, PermanentError, toJobContext, type RunningJobHooks, type SnoozeRequest } from './job.js';
 import { ProgressWriter } from './progress-writer.js';
-import { afterFailedAttempt } from './retry-policy.js';
+import { failedAttemptState } from './retry-policy.js';
 import { encodeHandlerJson } from './handler-json.js';
 import { MAX_TIMER, type RegisteredTopic } from './topic-settings.js';
 
@@ -233,9 +233,7 @@ export class Execution implements RunningJobHooks {
     const now = new Date();
     const lastError = errorMessage(err);
     const held = { id: job.id, lockToken: job.lockToken, error: lastError, now };
-    // A cancelled job is never retried: the statement makes it cancelled anyway.
-    const next =
-      isPermanent(err) || this.cancelSeen ? ({ status: 'failed' } as const) : afterFailedAttempt(job, this.topic.backoff, now.getTime());
+    const next = failedAttemptState(job, this.topic.backoff, { permanent: isPermanent(err), cancelled: this.cancelSeen }, now.getTime());
     if (next.status === 'pending') {
       if (!(await deps.store.jobRetry({ ...held, runAt: next.runAt }))) return { outcome: 'lost', job };
       const retried = { ...job, status: next.status, retries: job.retries + 1, runAt: next.runAt, lastError, updated: now };
@@ -253,8 +251,8 @@ function asError(thrown: unknown): Error {
   return new Error(typeof thrown === 'string' ? thrown : safeJson(thrown), { cause: thrown });
 }
 
-/** The error as stored in `last_error`. */
-function errorMessage(err: Error): string {
+/** The error as stored in `last_error` (remote workers' failures too). */
+export function errorMessage(err: Error): string {
   const message = err.message || err.name;
   return message.length > MAX_ERROR_LENGTH ? `${message.slice(0, MAX_ERROR_LENGTH)}…` : message;
 }

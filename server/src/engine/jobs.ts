@@ -52,6 +52,7 @@ import { TopicControl, toTopicInfo, validTopicUpdate, type TopicInfo, type Topic
 import { MAX_TIMER, registeredTopic, validHeartbeat, type RegisteredTopic, type TopicOptions } from './topic-settings.js';
 import { CANCEL_CHECK_INTERVAL, HeldJobs } from './held-jobs.js';
 import { JobWaiters } from './job-waiters.js';
+import { RemoteWork } from './remote-work.js';
 import {
   encodePayload,
   validListQuery,
@@ -203,6 +204,8 @@ export class Jobs<T extends TopicSchemas = {}> {
   readonly schedules: ScheduleControls;
   private readonly held: HeldJobs;
   private readonly waiters: JobWaiters;
+  /** Jobs claimed and finished by remote workers, over HTTP (issue 19). */
+  readonly remote: RemoteWork;
   private readonly openWaits = new Set<Promise<unknown>>();
   private readonly settings: ReturnType<typeof resolveSettings>;
   private readonly backoff: BackoffFunction;
@@ -227,7 +230,15 @@ export class Jobs<T extends TopicSchemas = {}> {
     );
     this.waiters = new JobWaiters(store, this.logger);
     const deps = { store, completer: this.completer, logger: this.logger, held: this.held, maxResultSize: this.settings.maxPayloadSize };
-    this.control = new TopicControl(store, () => this.producer.wake(), this.logger);
+    // A resumed topic's jobs start at once, for this process's workers and remote ones waiting on a claim.
+    this.control = new TopicControl(
+      store,
+      () => {
+        this.producer.wake();
+        this.remote?.poke();
+      },
+      this.logger,
+    );
     this.producer = new Producer(
       store,
       this.registered,
@@ -251,6 +262,17 @@ export class Jobs<T extends TopicSchemas = {}> {
         Math.min(this.settings.rescueInterval, ...[engine, ...this.registered.values()].map((t) => Math.min(t.lockDuration, t.heartbeat ?? Infinity))),
       policyOf: (topic) => this.registered.get(topic) ?? engine,
       logger: this.logger,
+    });
+    this.remote = new RemoteWork({
+      store,
+      completer: this.completer,
+      control: this.control,
+      policyOf: (topic) => this.registered.get(topic) ?? engine,
+      maxResultSize: this.settings.maxPayloadSize,
+      pollInterval: this.settings.pollInterval,
+      logger: this.logger,
+      assertOpen: () => this.assertOpen(),
+      finished: () => this.waiters.poke(),
     });
     const jobOf = (schedule: ScheduleRecord, now: Date) =>
       this.insertParams(schedule.topic, schedule.payload, { maxRetries: schedule.maxRetries ?? undefined, priority: schedule.priority ?? undefined }, now);
@@ -388,6 +410,7 @@ export class Jobs<T extends TopicSchemas = {}> {
     }
     const handled = outcomes.filter((o) => o.outcome !== 'existing' && this.registered.has(o.job.topic)).map((o) => o.job);
     if (handled.length > 0) this.wakeFor(handled.reduce((a, b) => (b.runAt < a.runAt ? b : a)));
+    if (handled.length > 0) this.remote.poke();
     return outcomes.map((o) => ({ ...o.job, enqueued: o.outcome as EnqueueOutcome }));
   }
 
@@ -649,6 +672,7 @@ export class Jobs<T extends TopicSchemas = {}> {
     this.closing ??= (async () => {
       try {
         await this.waiters.close();
+        await this.remote.close();
         await Promise.allSettled([...this.openWaits]);
         await this.stop();
       } finally {
@@ -660,6 +684,7 @@ export class Jobs<T extends TopicSchemas = {}> {
   }
 
   private wakeFor(job: JobRecord): void {
+    if (job.runAt.getTime() <= Date.now()) this.remote.poke(job.topic);
     if (!this.producer.isRunning || !this.registered.has(job.topic)) return;
     const delay = job.runAt.getTime() - Date.now();
     if (delay <= 0) this.producer.wake();

@@ -37,10 +37,21 @@ export function retryAt(backoff: BackoffFunction, retry: number, now: number = D
 }
 
 /**
- * The one retry-or-fail decision, used by the executor for a handler that threw or timed out
+ * The one retry-or-fail decision, used by the executor and the remote workers' finishes (remote-work.ts) for a handler that threw or timed out
  * and by the rescuer for a job whose worker vanished: another attempt after the backoff while
  * retries remain (`retries` counts the failed attempts retried so far), failed for good after.
  */
+export function failedAttemptState(
+  job: { retries: number; maxRetries: number },
+  backoff: BackoffFunction,
+  how: { permanent: boolean; cancelled: boolean },
+  now: number = Date.now(),
+): FailedAttemptState {
+  // A cancelled job is never retried: the statement makes it cancelled anyway.
+  return how.permanent || how.cancelled ? { status: 'failed' } : afterFailedAttempt(job, backoff, now);
+}
+
+/** See failedAttemptState: the decision for an attempt that may be retried. */
 export function afterFailedAttempt(
   job: { retries: number; maxRetries: number },
   backoff: BackoffFunction,

@@ -25,7 +25,7 @@ export function notFoundBody(): ErrorBody {
   return errorBody(404, NOT_FOUND_MESSAGE);
 }
 
-export function jobsErrorStatus(code: JobsErrorCode): 400 | 404 | 409 | 422 | 503 {
+export function jobsErrorStatus(code: JobsErrorCode): 400 | 403 | 404 | 409 | 422 | 503 {
   switch (code) {
     case 'validation':
     case 'payload_too_large':
@@ -34,8 +34,11 @@ export function jobsErrorStatus(code: JobsErrorCode): 400 | 404 | 409 | 422 | 50
       return 400;
     case 'not_found':
       return 404;
+    case 'forbidden':
+      return 403;
     case 'unique_conflict':
     case 'finished':
+    case 'lock_lost':
       return 409;
     // The request is valid; what it asks for is more than one answer may carry.
     case 'page_too_large':

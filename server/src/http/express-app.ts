@@ -7,6 +7,7 @@ import type { SignInLimits } from '../auth/sign-in-limits.js';
 import type { SuperuserAuth } from '../auth/superuser-auth.js';
 import type { ChangeFeed } from '../engine/change-feed.js';
 import type { JobMetrics } from '../metrics.js';
+import type { WorkerTokens } from '../auth/worker-tokens.js';
 import { mountAdminUi } from './admin-ui.js';
 import { jobEvents } from './events.js';
 import { metricsRoute } from './metrics-route.js';
@@ -17,6 +18,7 @@ import { mountApiDocs } from './docs.js';
 import { errorHandler, notFound } from './error-handlers.js';
 import { requestLog } from './request-log.js';
 import { requireSuperuser } from './require-superuser.js';
+import { refuseWorkerTokens, requireWorkerOrSuperuser, WORKER_ROUTE_PATHS } from './require-worker.js';
 import { mountRoutes, type RoutesEngine } from './routes.js';
 import type { TrustProxy } from './trust-proxy.js';
 
@@ -29,6 +31,8 @@ const AUTH_BODY_LIMIT = 16 * 1024;
 export interface ExpressAppDeps {
   jobs: RoutesEngine;
   auth: SuperuserAuth;
+  /** Remote workers' tokens (issue 19). */
+  workerTokens: WorkerTokens;
   signInLimits: SignInLimits;
   logger: PinoLogger;
   /** Bytes of request body read; past it, 413. */
@@ -49,6 +53,7 @@ export interface ExpressAppDeps {
 export function createExpressApp({
   jobs,
   auth,
+  workerTokens,
   signInLimits,
   logger,
   bodyLimit,
@@ -85,9 +90,11 @@ export function createExpressApp({
     next();
   });
   // Before the body parser, so nobody makes us read a body of up to the limit without a token.
-  app.use(['/api/jobs', '/api/topics', '/api/schedules'], requireSuperuser(auth));
+  // Worker routes first: a worker token (or a superuser's) passes here; elsewhere a worker token is a 403.
+  app.post(WORKER_ROUTE_PATHS, requireWorkerOrSuperuser(auth, workerTokens));
+  app.use(['/api/jobs', '/api/topics', '/api/schedules'], refuseWorkerTokens(), requireSuperuser(auth));
   app.use(contract.auth.authRefresh.path, requireSuperuser(auth));
-  app.use(['/api/jobs', '/api/topics', '/api/schedules'], requireJsonBody);
+  app.use(['/api/jobs', '/api/topics', '/api/schedules', '/api/workers'], requireJsonBody);
   // Bodies are parsed on the routes that take one and nowhere else: parsed for every path, a
   // 2 MiB body nested a million deep held the process for up to a second before its 404, with no
   // token needed. Any other request's body is discarded unread once it is answered.
@@ -99,6 +106,7 @@ export function createExpressApp({
   );
   app.patch(contract.topics.update.path, jsonBodyUpTo(bodyLimit));
   app.post(contract.schedules.create.path, jsonBodyUpTo(bodyLimit));
+  app.post(WORKER_ROUTE_PATHS, jsonBodyUpTo(bodyLimit));
   app.patch(contract.schedules.update.path, jsonBodyUpTo(bodyLimit));
 
   // Before the contract's routes: `GET /api/jobs/:id` would take `events` for an id.

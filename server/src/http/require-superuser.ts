@@ -12,6 +12,8 @@ const MAX_TOKEN_LENGTH = 4096;
  */
 export function requireSuperuser(auth: SuperuserAuth): RequestHandler {
   return (req, res, next) => {
+    // A worker route's own check (require-worker.ts) let this request through already.
+    if (res.locals.worker || res.locals.superuser) return next();
     const token = tokenFrom(req.headers.authorization);
     if (!token) {
       res.status(401).json(unauthorizedBody());
@@ -28,7 +30,7 @@ export function requireSuperuser(auth: SuperuserAuth): RequestHandler {
   };
 }
 
-function tokenFrom(header: string | undefined): string | null {
+export function tokenFrom(header: string | undefined): string | null {
   if (!header) return null;
   const token = header.trim().replace(/^bearer\s+/i, '');
   return token && token.length <= MAX_TOKEN_LENGTH ? token : null;

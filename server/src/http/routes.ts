@@ -15,6 +15,8 @@ import { signedInSuperuser } from './require-superuser.js';
 import { topicRoutes, type TopicRoutesEngine } from './topic-routes.js';
 import { scheduleHandlers } from './schedule-routes.js';
 import { toBulkResultBody, toEnqueuedJobBody, toJobBody, toJobPageBody, toSuperuserBody } from './wire.js';
+import { workerHandlers } from './worker-routes.js';
+
 
 /**
  * The contract as the server implements it. ts-rest lets a handler answer any status a route
@@ -37,7 +39,7 @@ const serverContract = initContract().router({ ...contract, operations: operatio
  */
 export type RoutesEngine = Pick<
   Jobs,
-  'enqueueWithOptions' | 'enqueueMany' | 'list' | 'get' | 'stats' | 'requeue' | 'delete' | 'schedules' | 'cancel' | 'waitFor' | 'requeueMatching' | 'deleteMatching' | 'cancelMatching'
+  'enqueueWithOptions' | 'enqueueMany' | 'list' | 'get' | 'stats' | 'requeue' | 'delete' | 'schedules' | 'cancel' | 'waitFor' | 'requeueMatching' | 'deleteMatching' | 'cancelMatching' | 'remote'
 > &
   TopicRoutesEngine;
 
@@ -173,6 +175,7 @@ export function mountRoutes(app: Express, { jobs, auth, signInLimits }: RouteDep
       health: async () => ({ status: 200, body: { code: 200, message: 'API is healthy.', data: {} } }),
     },
     topics: topicRoutes(jobs),
+    workers: workerHandlers(jobs.remote),
   });
   createExpressEndpoints(serverContract, router, app, {
     logInitialization: false,

@@ -65,6 +65,7 @@ import type {
   StoreOpening,
   SuperuserPasswordParams,
   SuperuserRecord,
+  WorkerTokenRecord,
   TopicOverviewRecord,
   TopicSettingsPatch,
   TopicSettingsRecord,
@@ -511,6 +512,32 @@ export abstract class SqlStore implements Store {
    */
   protected abstract notifyFinished(): Promise<void>;
 
+  // ── Worker tokens (issue 19) ──
+  async workerTokenInsert(t: WorkerTokenRecord): Promise<void> {
+    await this.run('insert into worker_tokens (id, name, role, topics, token_hash, created) values (?, ?, ?, ?, ?, ?)', [
+      t.id,
+      t.name,
+      t.role,
+      t.topics === null ? null : JSON.stringify(t.topics),
+      t.tokenHash,
+      this.time(t.created),
+    ]);
+  }
+
+  async workerTokenList(): Promise<WorkerTokenRecord[]> {
+    const rows = await this.all('select id, name, role, topics, token_hash, created from worker_tokens');
+    return rows.map(toWorkerToken).sort((a, b) => a.created.getTime() - b.created.getTime() || (a.id < b.id ? -1 : 1));
+  }
+
+  async workerTokenByHash(tokenHash: string): Promise<WorkerTokenRecord | null> {
+    const rows = await this.all('select id, name, role, topics, token_hash, created from worker_tokens where token_hash = ?', [tokenHash]);
+    return rows[0] ? toWorkerToken(rows[0]) : null;
+  }
+
+  async workerTokenRevoke(idOrName: string): Promise<number> {
+    return this.run('delete from worker_tokens where id = ? or name = ?', [idOrName, idOrName]);
+  }
+
   async superuserGetById(id: string): Promise<SuperuserRecord | null> {
     const rows = await this.all(`select ${SUPERUSER_COLUMNS} from superusers where id = ?`, [id]);
     return rows[0] ? toSuperuser(rows[0]) : null;
@@ -918,6 +945,17 @@ function toSuperuser(row: Row): SuperuserRecord {
     tokenKey: row.token_key as string,
     created: toDate(row.created),
     updated: toDate(row.updated),
+  };
+}
+
+function toWorkerToken(row: Row): WorkerTokenRecord {
+  return {
+    id: String(row.id),
+    name: String(row.name),
+    role: 'worker',
+    topics: row.topics === null || row.topics === undefined ? null : (JSON.parse(String(row.topics)) as string[]),
+    tokenHash: String(row.token_hash),
+    created: toDate(row.created),
   };
 }
 

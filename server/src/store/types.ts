@@ -525,7 +525,7 @@ export interface OperationsStore {
 }
 
 /** Everything the server keeps, on one database: what `openStore` returns. */
-export interface Store extends JobStore, SuperuserStore, SettingStore, TopicStore, ScheduleStore, OperationsStore {
+export interface Store extends JobStore, SuperuserStore, SettingStore, TopicStore, ScheduleStore, OperationsStore, WorkerTokenStore {
   readonly dialect: 'sqlite' | 'postgres';
   /** What `openStore` did to the database before returning this store. */
   readonly opening: StoreOpening;
@@ -619,4 +619,26 @@ export interface ScheduleStore {
   scheduleFire(params: ScheduleFireParams): Promise<ScheduleFireOutcome>;
   /** One job now for the schedule, not counted as a tick; null when there is no such schedule. */
   scheduleTrigger(name: string, job: JobInsertParams): Promise<JobRecord | null>;
+}
+
+// ── Worker tokens (issue 19) ───────────────────────────────────────────────────────────────
+
+/** A worker token as stored: the token itself only as its SHA-256 (hex). */
+export interface WorkerTokenRecord {
+  id: string;
+  name: string;
+  role: 'worker';
+  /** The topics it may claim and finish; null: every topic. */
+  topics: string[] | null;
+  tokenHash: string;
+  created: Date;
+}
+
+export interface WorkerTokenStore {
+  workerTokenInsert(record: WorkerTokenRecord): Promise<void>;
+  /** Every worker token, oldest first. */
+  workerTokenList(): Promise<WorkerTokenRecord[]>;
+  workerTokenByHash(tokenHash: string): Promise<WorkerTokenRecord | null>;
+  /** Deletes the tokens with this id or name; how many. */
+  workerTokenRevoke(idOrName: string): Promise<number>;
 }

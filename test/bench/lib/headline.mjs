@@ -20,6 +20,8 @@ export function headline(kind, v) {
       return `${round(v.requestsPerSecond)} req/s, p99 ${round(v.p99Ms)} ms, non-2xx ${v.non2xx}`;
     case 'memory':
       return `import +${round(v.importMb, 1)} MB, opened +${round(v.openMb, 1)} MB`;
+    case 'remote-drain':
+      return `${round(v.jobsPerSecond)} jobs/s (${v.variant})${v.capped ? ` (capped, ${v.completed} done)` : ''}`;
     case 'insert-limit':
       return `${round(v.insertsPerSecond)} inserts/s`;
     default:

@@ -15,6 +15,7 @@ export const SCENARIOS = {
   D: 'HTTP',
   E: 'machine limit',
   F: 'memory',
+  G: 'remote workers',
 };
 
 /**
@@ -91,6 +92,12 @@ export function buildPlan(mode, { synchronous, scenarios, systems }) {
       connections: mode.httpConnections,
       ...timeouts,
     });
+  }
+  // Remote workers over HTTP (issue 19) against one embedded worker, each on a fresh database.
+  for (const dialect of ['sqlite', 'postgres']) {
+    for (const variant of ['remote', 'embedded']) {
+      add('G', 'remote-drain', null, dialect, `remote:${dialect}:${variant}`, { jobs: mode.drainJobs, variant, capMs: mode.drainCapMs });
+    }
   }
   return cases;
 }

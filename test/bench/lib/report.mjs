@@ -236,6 +236,24 @@ ${table(
   ]),
 )}
 
+## G. Remote workers
+
+Issue 19: ${mode.drainJobs.toLocaleString('en-US')} waiting no-op jobs drained by two remote worker processes over the HTTP
+API (\`createRemoteWorker\` at concurrency 10 each, with a worker token: long-poll claims of up to
+10 jobs, batched finishes) against a server running \`jobbase serve\`'s engine, and by one embedded
+worker at concurrency 10, each on a fresh database; from the workers' start until the database
+shows every job completed. The target: remote at least half the embedded rate.
+
+${table(
+  ['database', 'remote (2 × 10), jobs/s', 'embedded (10), jobs/s', 'remote / embedded'],
+  ['sqlite', 'postgres'].map((d) => [
+    d === 'sqlite' ? 'SQLite' : 'PostgreSQL',
+    cell(f.figure(`remote:${d}:remote`, jobsPerSecond), rate),
+    cell(f.figure(`remote:${d}:embedded`, jobsPerSecond), rate),
+    ratio(f.median(`remote:${d}:remote`, jobsPerSecond) / f.median(`remote:${d}:embedded`, jobsPerSecond)),
+  ]),
+)}
+
 ## Settings
 
 Every queue runs its defaults unless named here; "(default)" marks a default spelled out. The

@@ -1,6 +1,6 @@
 // Child-process entry: receives { kind, params } over IPC, runs measure/<kind>.mjs, sends the
 // result back and exits (even if the queue under test left a handle open).
-const KINDS = new Set(['enqueue', 'drain', 'latency', 'latency-enqueuer', 'depth', 'http-enqueue', 'http-load', 'insert-limit', 'memory']);
+const KINDS = new Set(['enqueue', 'drain', 'latency', 'latency-enqueuer', 'depth', 'http-enqueue', 'http-load', 'insert-limit', 'memory', 'remote-drain']);
 
 process.once('message', async ({ kind, params }) => {
   let reply;

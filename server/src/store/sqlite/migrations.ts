@@ -227,6 +227,28 @@ class Operations extends Migration {
   }
 }
 
+/**
+ * Issue 19's worker tokens: bearer tokens of role `worker` that may claim and finish jobs of
+ * their `topics` (JSON array text; null: every topic) and nothing else. Only the token's
+ * SHA-256 is kept (a random 32-byte token needs no slow hash); deleting the row revokes it.
+ */
+class WorkerTokens extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`create table worker_tokens (
+      id text not null primary key,
+      name text not null,
+      role text not null,
+      topics text null,
+      token_hash text not null unique,
+      created text not null
+    )`);
+  }
+
+  override async down(): Promise<void> {
+    this.addSql('drop table worker_tokens');
+  }
+}
+
 export const sqliteMigrations = [
   { name: '0001_initial', class: InitialSchema },
   { name: '0002_job_counts', class: JobCounts },
@@ -236,4 +258,5 @@ export const sqliteMigrations = [
   { name: '0006_schedules', class: Schedules },
   { name: '0007_topics', class: Topics },
   { name: '0008_operations', class: Operations },
+  { name: '0009_worker_tokens', class: WorkerTokens },
 ];

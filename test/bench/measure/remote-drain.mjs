@@ -1,0 +1,78 @@
+// G. Remote workers (issue 19): N waiting no-op jobs drained by remote workers over the HTTP API
+// (`remote`: 2 worker processes, createRemoteWorker at concurrency 10 each, claims of up to 10
+// jobs and batched finishes) or by one embedded worker at concurrency 10 (`embedded`), on a
+// fresh database of the dialect. The rate counts from the moment the workers were started to
+// the moment the database shows every job completed (the remote processes are ready — loaded
+// and waiting on their first claim's long poll — before the jobs are inserted).
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { jobbaseModule, loadJobbase } from '../lib/jobbase-server.mjs';
+import { delay, now } from '../lib/process-probes.mjs';
+
+const SETTLE_POLL_MS = 5;
+const WORKER = fileURLToPath(new URL('./remote-drain-worker.mjs', import.meta.url));
+
+export async function run({ database, jobs, variant, capMs }) {
+  process.env.JOBBASE_LOG_LEVEL = 'silent';
+  const { createApp, createJobs, WorkerTokens } = await loadJobbase();
+  const workers = [];
+  let engine;
+  let app;
+  try {
+    let baseUrl;
+    let token;
+    if (variant === 'remote') {
+      // The server, as `jobbase serve` runs it: HTTP and a started engine with no handlers.
+      app = await createApp({ database: database.url });
+      app.jobs.start();
+      const server = await app.listen({ host: '127.0.0.1', port: 0 });
+      baseUrl = `http://127.0.0.1:${server.port}`;
+      ({ token } = await new WorkerTokens(app.jobs.store).create({ name: 'bench', topics: ['bench'] }));
+      engine = app.jobs;
+    } else {
+      engine = await createJobs({ database: database.url, workerPoolSize: 10 });
+    }
+    let started;
+    if (variant === 'remote') {
+      // The topic paused while the worker processes start: the clock starts when it is resumed,
+      // as the embedded worker's starts when start() is called, not when Node loaded.
+      await engine.pauseTopic('bench');
+      await fill(engine, jobs);
+      const client = jobbaseModule('../../client/dist/index.js');
+      const ready = [];
+      for (let i = 0; i < 2; i++) {
+        const child = fork(WORKER, [JSON.stringify({ baseUrl, token, client, concurrency: 10 })], { stdio: 'inherit' });
+        workers.push(child);
+        ready.push(new Promise((resolve) => child.once('message', resolve)));
+      }
+      await Promise.all(ready);
+      started = now();
+      await engine.resumeTopic('bench');
+    } else {
+      await fill(engine, jobs);
+      started = now();
+      engine.register('bench', () => undefined);
+      engine.start();
+    }
+    const deadline = started + capMs;
+    let unfinished = jobs;
+    while (unfinished > 0 && now() < deadline) {
+      await delay(SETTLE_POLL_MS);
+      const stats = await engine.stats();
+      unfinished = jobs - stats.completed;
+    }
+    const seconds = (now() - started) / 1000;
+    const completed = jobs - unfinished;
+    return { jobsPerSecond: completed / seconds, completed, capped: unfinished > 0, seconds, variant };
+  } finally {
+    for (const child of workers) child.kill('SIGKILL');
+    await (app ? app.close() : engine?.close());
+  }
+}
+
+async function fill(engine, jobs) {
+  for (let i = 0; i < jobs; i += 1_000) {
+    const size = Math.min(1_000, jobs - i);
+    await engine.enqueueMany(Array.from({ length: size }, () => ({ topic: 'bench', payload: {} })));
+  }
+}
