@@ -24,6 +24,7 @@ import {
   wantsKey,
   wantsKeyColumn,
   wantsKeyOfNewStatus,
+  type SqlStep,
   type UniqueInsertSql,
 } from './unique-keys.js';
 import type {
@@ -133,7 +134,10 @@ export abstract class SqlStore implements Store {
   protected abstract isUniqueViolation(err: unknown): boolean;
   abstract jobClaim(params: JobClaimParams): Promise<ClaimedJob[]>;
   abstract jobCompleteMany(items: readonly JobCompleteItem[], now?: Date): Promise<string[]>;
-  abstract jobHeartbeatMany(items: readonly JobHeartbeatItem[]): Promise<HeldJob[]>;
+  /** SQL renewing the given locks, each to its own `locked_until`: `returning id, cancel_requested`. */
+  protected abstract heartbeatRenewSql(renew: readonly JobHeartbeatItem[]): SqlStep;
+  /** SQL reading the cancel marks of the jobs still held by the given tokens. */
+  protected abstract heartbeatCheckSql(check: readonly JobHeartbeatItem[]): SqlStep;
   abstract jobSetProgress(params: JobProgressParams): Promise<HeldJob | null>;
   /** Stops what the dialect runs in the background and frees what it holds, before the pool closes. */
   protected abstract closeDialect(): Promise<void>;
@@ -463,6 +467,23 @@ export abstract class SqlStore implements Store {
   }
 
   // ── Running jobs (issue 15) ──
+
+  private allOf(step: SqlStep): Promise<Row[]> {
+    return this.all(step.sql, step.params);
+  }
+
+  /**
+   * The renewals in one statement, the other items read in one more: a cancel check writes
+   * nothing, so leaves no dead rows.
+   */
+  async jobHeartbeatMany(items: readonly JobHeartbeatItem[]): Promise<HeldJob[]> {
+    const renew = items.filter((i) => i.lockedUntil !== undefined);
+    const check = items.filter((i) => i.lockedUntil === undefined);
+    const held: Row[] = [];
+    if (renew.length > 0) held.push(...(await this.allOf(this.heartbeatRenewSql(renew))));
+    if (check.length > 0) held.push(...(await this.allOf(this.heartbeatCheckSql(check))));
+    return held.map((r) => this.toHeld(r));
+  }
 
   /**
    * Pending → cancelled, else processing → marked; each a compare-and-set on the status, so a

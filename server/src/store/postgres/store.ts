@@ -32,6 +32,7 @@ import {
   uniqueInsertSteps,
   wantsKeyOfNewStatus,
   wantsKeyOfRow,
+  type SqlStep,
   type UniqueInsertSql,
 } from '../unique-keys.js';
 import { CHANGES_CHANNEL, FINISHED_CHANNEL, JOBS_CHANNEL, JobsListener } from './listener.js';
@@ -609,36 +610,24 @@ export class PostgresStore extends SqlStore {
 
   // ── Running jobs (issue 15) ──
 
-  /**
-   * The renewals in one statement (`unnest` pairs each job with its own `locked_until`), the
-   * other items read in one more: a cancel check writes nothing, so leaves no dead rows.
-   */
-  async jobHeartbeatMany(items: readonly JobHeartbeatItem[]): Promise<HeldJob[]> {
-    const renew = items.filter((i) => i.lockedUntil !== undefined);
-    const check = items.filter((i) => i.lockedUntil === undefined);
-    const held: Row[] = [];
-    if (renew.length > 0) {
-      held.push(
-        ...(await this.all(
-          `update jobs j set locked_until = d.until
-           from unnest(?::uuid[], ?::text[], ?::timestamptz[]) as d(id, lock_token, until)
-           where j.id = d.id and j.lock_token = d.lock_token and j.status = 'processing'
-           returning j.id, j.cancel_requested`,
-          [renew.map((i) => i.id), renew.map((i) => i.lockToken), renew.map((i) => this.time(i.lockedUntil!))],
-        )),
-      );
-    }
-    if (check.length > 0) {
-      held.push(
-        ...(await this.all(
-          `select j.id, j.cancel_requested from jobs j join unnest(?::uuid[], ?::text[]) as d(id, lock_token)
-             on j.id = d.id and j.lock_token = d.lock_token
-           where j.status = 'processing'`,
-          [check.map((i) => i.id), check.map((i) => i.lockToken)],
-        )),
-      );
-    }
-    return held.map((r) => this.toHeld(r));
+  /** Renewals paired with their own `locked_until` by `unnest`. */
+  protected heartbeatRenewSql(renew: readonly JobHeartbeatItem[]): SqlStep {
+    return {
+      sql: `update jobs j set locked_until = d.until
+            from unnest(?::uuid[], ?::text[], ?::timestamptz[]) as d(id, lock_token, until)
+            where j.id = d.id and j.lock_token = d.lock_token and j.status = 'processing'
+            returning j.id, j.cancel_requested`,
+      params: [renew.map((i) => i.id), renew.map((i) => i.lockToken), renew.map((i) => this.time(i.lockedUntil!))],
+    };
+  }
+
+  protected heartbeatCheckSql(check: readonly JobHeartbeatItem[]): SqlStep {
+    return {
+      sql: `select j.id, j.cancel_requested from jobs j join unnest(?::uuid[], ?::text[]) as d(id, lock_token)
+              on j.id = d.id and j.lock_token = d.lock_token
+            where j.status = 'processing'`,
+      params: [check.map((i) => i.id), check.map((i) => i.lockToken)],
+    };
   }
 
   protected async notifyFinished(): Promise<void> {

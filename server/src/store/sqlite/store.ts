@@ -584,35 +584,23 @@ export class SqliteStore extends SqlStore {
 
   // ── Running jobs (issue 15) ──
 
-  /**
-   * The renewals in one statement (each its own `locked_until`, joined from a JSON array), the
-   * other items read in one more: a cancel check of idle-looking jobs writes nothing.
-   */
-  async jobHeartbeatMany(items: readonly JobHeartbeatItem[]): Promise<HeldJob[]> {
-    const renew = items.filter((i) => i.lockedUntil !== undefined);
-    const check = items.filter((i) => i.lockedUntil === undefined);
-    const held: Row[] = [];
-    if (renew.length > 0) {
-      held.push(
-        ...(await this.all(
-          `update jobs set locked_until = d.until
-           from (select value ->> 'id' as id, value ->> 'token' as token, value ->> 'until' as until from json_each(?)) as d
-           where jobs.id = d.id and jobs.lock_token = d.token and +jobs.status = 'processing'
-           returning jobs.id, jobs.cancel_requested`,
-          [JSON.stringify(renew.map((i) => ({ id: i.id, token: i.lockToken, until: i.lockedUntil!.toISOString() })))],
-        )),
-      );
-    }
-    if (check.length > 0) {
-      held.push(
-        ...(await this.all(
-          `select id, cancel_requested from jobs
-           where +status = 'processing' and (id, lock_token) in (select value ->> 0, value ->> 1 from json_each(?))`,
-          [JSON.stringify(check.map((i) => [i.id, i.lockToken]))],
-        )),
-      );
-    }
-    return held.map((r) => this.toHeld(r));
+  /** Renewals joined from a JSON array, each its own `locked_until`. */
+  protected heartbeatRenewSql(renew: readonly JobHeartbeatItem[]): SqlStep {
+    return {
+      sql: `update jobs set locked_until = d.until
+            from (select value ->> 'id' as id, value ->> 'token' as token, value ->> 'until' as until from json_each(?)) as d
+            where jobs.id = d.id and jobs.lock_token = d.token and +jobs.status = 'processing'
+            returning jobs.id, jobs.cancel_requested`,
+      params: [JSON.stringify(renew.map((i) => ({ id: i.id, token: i.lockToken, until: i.lockedUntil!.toISOString() })))],
+    };
+  }
+
+  protected heartbeatCheckSql(check: readonly JobHeartbeatItem[]): SqlStep {
+    return {
+      sql: `select id, cancel_requested from jobs
+            where +status = 'processing' and (id, lock_token) in (select value ->> 0, value ->> 1 from json_each(?))`,
+      params: [JSON.stringify(check.map((i) => [i.id, i.lockToken]))],
+    };
   }
 
   /** Nothing to send: the write itself changes the file's data_version, which other processes watch. */
