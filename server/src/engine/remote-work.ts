@@ -155,8 +155,10 @@ export class RemoteWork {
 
   /**
    * Finishes each item on its own token: completions in one statement (the completer's batch),
-   * fails and snoozes one statement each. `strict` (the single routes): a lost lock throws
-   * `lock_lost`; otherwise lost items are left out of the answer for the caller to report.
+   * fails and snoozes one statement each. The jobs whose topic or retries decide (every item of
+   * a worker token, every fail) are read first, all in one query. `strict` (the single routes): a
+   * lost lock throws `lock_lost`; otherwise lost items are left out of the answer for the caller
+   * to report.
    */
   async finishMany(items: readonly RemoteFinishItem[], guard: TopicGuard, strict = false): Promise<RemoteFinish[]> {
     this.deps.assertOpen();
@@ -164,33 +166,46 @@ export class RemoteWork {
     const results = items.map((item, i) =>
       item.action === 'complete' ? encodeResult(item.result, this.deps.maxResultSize, strict ? 'result' : `items.${i}.result`) : undefined,
     );
+    const mustRead = (item: RemoteFinishItem) => item.action !== 'complete' || guard !== undefined || strict;
+    const readIds = items.filter((item) => mustRead(item) && UUID.test(item.id)).map((item) => item.id);
+    const read = new Map((await this.deps.store.jobGetMany(readIds)).map((j) => [j.id, j]));
+    // A worker token may finish only its topics' jobs: one it may not touch refuses the request.
+    const jobs = items.map((item) => (mustRead(item) ? this.checkHeld(item.id, read.get(item.id), guard, strict) : null));
+    const now = new Date();
+    const completions = items.flatMap((item, i) =>
+      item.action === 'complete' && (jobs[i] || !mustRead(item))
+        ? [{ i, item: { id: item.id, lockToken: item.token, now, ...(results[i] === undefined ? {} : { resultJson: results[i] }) } }]
+        : [],
+    );
+    const completed = this.deps.completer.completeMany(completions.map((c) => c.item));
+    const written = new Map(completions.map((c, k) => [c.i, completed[k]!.then((at) => at !== null)]));
     const done = await Promise.all(
       items.map(async (item, i): Promise<RemoteFinish | null> => {
-        // A worker token may finish only its topics' jobs; the job is read for its topic and retries.
-        const job = item.action === 'complete' && !guard && !strict ? null : await this.read(item.id, item.token, guard, strict);
-        if (item.action !== 'complete' && !job) return null;
-        const now = new Date();
-        const held = { id: item.id, lockToken: item.token, now };
+        const job = jobs[i] ?? null;
         let outcome: RemoteOutcome;
         let ok: boolean;
         if (item.action === 'complete') {
-          const resultJson = results[i];
-          ok = (await this.deps.completer.complete(resultJson === undefined ? held : { ...held, resultJson })) !== null;
+          if (!written.has(i)) return null;
+          ok = await written.get(i)!;
           outcome = 'completed';
-        } else if (item.action === 'release') {
-          ok = await this.deps.store.jobRelease(held);
-          outcome = 'released';
-        } else if (item.action === 'snooze') {
-          ok = await this.deps.store.jobSnooze({ ...held, runAt: new Date(now.getTime() + item.ms) });
-          outcome = 'snoozed';
         } else {
-          const error = errorMessage(new Error(item.error));
-          const next = failedAttemptState(job!, this.deps.policyOf(job!.topic).backoff, { permanent: item.permanent === true, cancelled: false }, now.getTime());
-          ok =
-            next.status === 'pending'
-              ? await this.deps.store.jobRetry({ ...held, error, runAt: next.runAt })
-              : await this.deps.store.jobFail({ ...held, error });
-          outcome = next.status === 'pending' ? 'retried' : 'failed';
+          if (!job) return null;
+          const held = { id: item.id, lockToken: item.token, now };
+          if (item.action === 'release') {
+            ok = await this.deps.store.jobRelease(held);
+            outcome = 'released';
+          } else if (item.action === 'snooze') {
+            ok = await this.deps.store.jobSnooze({ ...held, runAt: new Date(now.getTime() + item.ms) });
+            outcome = 'snoozed';
+          } else {
+            const error = errorMessage(new Error(item.error));
+            const next = failedAttemptState(job, this.deps.policyOf(job.topic).backoff, { permanent: item.permanent === true, cancelled: false }, now.getTime());
+            ok =
+              next.status === 'pending'
+                ? await this.deps.store.jobRetry({ ...held, error, runAt: next.runAt })
+                : await this.deps.store.jobFail({ ...held, error });
+            outcome = next.status === 'pending' ? 'retried' : 'failed';
+          }
         }
         if (!ok) {
           if (strict) throw lockLost(item.id);
@@ -213,23 +228,23 @@ export class RemoteWork {
     return finished;
   }
 
-  /** The job, held by `token` and of a topic `guard` allows; null (strict: a JobsError) otherwise. */
-  private async read(id: string, token: string, guard: TopicGuard, strict: boolean): Promise<JobRecord | null> {
-    try {
-      return await this.held(id, token, guard);
-    } catch (err) {
-      if (!strict && err instanceof JobsError && (err.code === 'lock_lost' || err.code === 'not_found')) return null;
-      throw err;
+  /** The job, held and of a topic `guard` allows; null when not held (strict: a JobsError); forbidden throws. */
+  private checkHeld(id: string, job: JobRecord | undefined, guard: TopicGuard, strict: boolean): JobRecord | null {
+    if (!job) {
+      if (strict) throw new JobsError('not_found', `Job "${id}" was not found.`);
+      return null;
     }
+    if (guard && !guard(job.topic)) throw forbiddenTopic(job.topic);
+    if (job.status !== 'processing') {
+      if (strict) throw lockLost(id);
+      return null;
+    }
+    return job;
   }
 
   private async held(id: string, token: string, guard: TopicGuard): Promise<JobRecord> {
-    const job = UUID.test(id) ? await this.deps.store.jobGet(id) : null;
-    if (!job) throw new JobsError('not_found', `Job "${id}" was not found.`);
-    if (guard && !guard(job.topic)) throw forbiddenTopic(job.topic);
-    if (job.status !== 'processing') throw lockLost(id);
     void token;
-    return job;
+    return this.checkHeld(id, UUID.test(id) ? ((await this.deps.store.jobGet(id)) ?? undefined) : undefined, guard, true)!;
   }
 
   private async claimOnce(topics: string[], limit: number): Promise<ClaimedJob[]> {

@@ -209,6 +209,8 @@ export interface JobStore {
    */
   jobInsertManyUnique(params: readonly JobInsertParams[]): Promise<JobInsertOutcome[] | BatchConflict>;
   jobGet(id: string): Promise<JobRecord | null>;
+  /** Those of the jobs `ids` that exist, in any order, in one query. */
+  jobGetMany(ids: readonly string[]): Promise<JobRecord[]>;
   jobList(params: JobListParams): Promise<JobListResult>;
   jobCountByStatus(): Promise<StatusCounts>;
 
