@@ -91,7 +91,10 @@ export function createRemoteWorker<T extends TopicSchemas = {}, K extends string
   if (topics.length === 0) throw new RangeError('handlers must hold a handler for at least one topic.');
   const api = initClient(contract.workers, {
     baseUrl: options.baseUrl.replace(/\/+$/, ''),
-    baseHeaders: {},
+    // Uncompressed answers: a claim carries at most 100 jobs to a worker near the server, and
+    // gzip cost more CPU than it saved on both ends (a claim of 10 jobs: the server's CPU
+    // 5.6 → 3.6 ms, the worker's 3.6 → 2.3 ms). Other clients still get compression.
+    baseHeaders: { 'accept-encoding': 'identity' },
     throwOnUnknownStatus: false,
     api: createFetcher(options.fetch, () => options.token),
   });
