@@ -168,7 +168,7 @@ export class RemoteWork {
     );
     const mustRead = (item: RemoteFinishItem) => item.action !== 'complete' || guard !== undefined || strict;
     const readIds = items.filter((item) => mustRead(item) && UUID.test(item.id)).map((item) => item.id);
-    const read = new Map((await this.deps.store.jobGetMany(readIds)).map((j) => [j.id, j]));
+    const read = new Map((await this.deps.store.jobGetMany(readIds, LEAN)).map((j) => [j.id, j]));
     // A worker token may finish only its topics' jobs: one it may not touch refuses the request.
     const jobs = items.map((item) => (mustRead(item) ? this.checkHeld(item.id, read.get(item.id), guard, strict) : null));
     const now = new Date();
@@ -217,13 +217,13 @@ export class RemoteWork {
     const finished = done.filter((f): f is RemoteFinish => f !== null);
     if (finished.length > 0) this.deps.finished();
     // The statements made a job marked for cancellation `cancelled` whatever was asked: read
-    // what they stored, in one query (strict: the one job), so the answer says so.
-    if (strict && finished[0]) {
-      const stored = await this.deps.store.jobGet(finished[0].id);
-      if (stored) return [{ id: stored.id, outcome: outcomeOf(finished[0].outcome, stored), job: stored }];
-    } else if (finished.length > 0) {
-      const finals = new Map((await this.deps.store.jobGetFinal(finished.map((f) => f.id))).map((j) => [j.id, j]));
-      for (const f of finished) if (finals.get(f.id)?.status === 'cancelled') f.outcome = 'cancelled';
+    // what they stored, in one query, so the answer says so (strict: the job as it stands).
+    if (finished.length === 0) return finished;
+    const stored = new Map((await this.deps.store.jobGetMany(finished.map((f) => f.id), LEAN)).map((j) => [j.id, j]));
+    for (const f of finished) {
+      const job = stored.get(f.id);
+      if (job?.status === 'cancelled') f.outcome = 'cancelled';
+      if (strict && job) f.job = job;
     }
     return finished;
   }
@@ -244,7 +244,8 @@ export class RemoteWork {
 
   private async held(id: string, token: string, guard: TopicGuard): Promise<JobRecord> {
     void token;
-    return this.checkHeld(id, UUID.test(id) ? ((await this.deps.store.jobGet(id)) ?? undefined) : undefined, guard, true)!;
+    const [job] = UUID.test(id) ? await this.deps.store.jobGetMany([id], LEAN) : [];
+    return this.checkHeld(id, job, guard, true)!;
   }
 
   private async claimOnce(topics: string[], limit: number): Promise<ClaimedJob[]> {
@@ -324,11 +325,10 @@ export class RemoteWork {
 /** How long the change signal is still listened for after the last waiting claim ended, ms. */
 const LISTEN_LINGER = 30_000;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** What a finish needs of a job (its topic, status, retries), not its payload, result or progress. */
+const LEAN = { payloads: false } as const;
 
-function outcomeOf(asked: RemoteOutcome, stored: JobRecord): RemoteOutcome {
-  return stored.status === 'cancelled' ? 'cancelled' : asked;
-}
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function encodeResult(value: unknown, maxBytes: number, field: string): string | undefined {
   try {

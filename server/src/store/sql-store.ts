@@ -515,10 +515,11 @@ export abstract class SqlStore implements Store {
     throw new Error(`Job "${id}" kept changing status; cancelling it gave up.`);
   }
 
-  async jobGetMany(ids: readonly string[]): Promise<JobRecord[]> {
+  async jobGetMany(ids: readonly string[], options: { payloads?: boolean } = {}): Promise<JobRecord[]> {
     if (ids.length === 0) return [];
     const list = this.idList(ids);
-    const rows = await this.all(`select ${JOB_COLUMNS} from jobs where id in (${list.sql})`, [list.param]);
+    const columns = options.payloads === false ? JOB_COLUMNS_BUT_PAYLOAD : JOB_COLUMNS;
+    const rows = await this.all(`select ${columns} from jobs where id in (${list.sql})`, [list.param]);
     return rows.map((r) => this.toRecord(r));
   }
 

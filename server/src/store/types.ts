@@ -209,8 +209,11 @@ export interface JobStore {
    */
   jobInsertManyUnique(params: readonly JobInsertParams[]): Promise<JobInsertOutcome[] | BatchConflict>;
   jobGet(id: string): Promise<JobRecord | null>;
-  /** Those of the jobs `ids` that exist, in any order, in one query. */
-  jobGetMany(ids: readonly string[]): Promise<JobRecord[]>;
+  /**
+   * Those of the jobs `ids` that exist, in any order, in one query; `payloads: false` reads no
+   * payload, result or progress (undefined in the records), as a list page without payloads.
+   */
+  jobGetMany(ids: readonly string[], options?: { payloads?: boolean }): Promise<JobRecord[]>;
   jobList(params: JobListParams): Promise<JobListResult>;
   jobCountByStatus(): Promise<StatusCounts>;
 
