@@ -82,6 +82,9 @@ describe('the guide checker itself', () => {
     expect(jsonDifference(shown, { ...same, s: 'failed' })).toMatch(/\$\.s/);
     expect(jsonDifference(shown, { ...same, id: 'x' })).toMatch(/\$\.id/);
     expect(jsonDifference(shown, { ...same, extra: 1 })).toMatch(/keys/);
+    const worker = 'jbw_q3Jx1pV0mG8cZs2YtK7wB4nE9dLr6hUaFiOe5TyWjXk';
+    expect(jsonDifference({ token: worker }, { token: 'jbw_Zz0-_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' })).toBeNull();
+    expect(jsonDifference({ token: worker }, { token: 'jbw_short' })).toMatch(/\$\.token/);
     expect(jsonDifference([1, 2], [1])).toMatch(/2 items/);
   });
 

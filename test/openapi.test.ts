@@ -79,7 +79,7 @@ describe('OpenAPI document', () => {
     expect(unexpected).toEqual([]);
   });
 
-  it('has one operation per contract route, secured exactly on /api/jobs, /api/workers, /api/topics, /api/schedules, the token refresh and the metrics', () => {
+  it('has one operation per contract route, secured exactly on /api/jobs, /api/workers, /api/worker-tokens, /api/topics, /api/schedules, the token refresh and the metrics', () => {
     const document = buildOpenApiDocument();
     const operations = Object.entries(document.paths ?? {}).flatMap(([path, item]) =>
       Object.entries(item).map(([method, operation]) => ({ path, method, operation })),
@@ -93,7 +93,7 @@ describe('OpenAPI document', () => {
       expect(found!.operationId).toBe((route.metadata as RouteDocs).operationId);
       expect(Object.keys(found!.responses ?? {}).sort(), key).toEqual(Object.keys(route.responses).sort());
       const secured =
-        path.startsWith('/api/jobs') || path.startsWith('/api/workers') || path.startsWith('/api/topics') || path.startsWith('/api/schedules') || key === 'auth.authRefresh' || key === 'operations.metrics';
+        path.startsWith('/api/jobs') || path.startsWith('/api/workers') || path.startsWith('/api/worker-tokens') || path.startsWith('/api/topics') || path.startsWith('/api/schedules') || key === 'auth.authRefresh' || key === 'operations.metrics';
       expect(found!.security, key).toEqual(secured ? [{ superuserToken: [] }] : []);
     }
     expect(new Set(operations.map((o) => o.operation.operationId)).size).toBe(operations.length);

@@ -13,6 +13,9 @@ export {
   type RawJobsClient,
   type TopicInfo,
   type TopicUpdate,
+  type CreatedWorkerToken,
+  type WorkerToken,
+  type WorkerTokenOptions,
 } from './jobs-client.js';
 export type { Schedule, SchedulesClient } from './schedules-client.js';
 export {

@@ -39,6 +39,13 @@ export type AuthResult = ClientInferResponseBody<AuthRoute, 200>;
 /** A topic's figures and settings (`GET /api/topics/{topic}`), snake_case. */
 export type TopicInfo = ClientInferResponseBody<Contract['topics']['get'], 200>;
 
+/** A remote worker's token as listed: never its secret. */
+export type WorkerToken = ClientInferResponseBody<Contract['workerTokens']['list'], 200>['items'][number];
+/** A token just made, with its secret (`token`, `jbw_…`): the only answer that carries it. */
+export type CreatedWorkerToken = ClientInferResponseBody<Contract['workerTokens']['create'], 201>;
+/** `createWorkerToken`: a name to find it by, and the topics it may claim (every topic when left out). */
+export type WorkerTokenOptions = ClientInferRequest<Contract['workerTokens']['create']>['body'];
+
 /** `updateTopic`: a field left out stays as it is; null clears it. */
 export interface TopicUpdate {
   /** Most jobs of the topic processing at once across every process. */
@@ -139,6 +146,15 @@ export interface JobsClient<T extends TopicSchemas = {}> {
   /** No process claims the topic's jobs from at most a second after the answer. */
   pauseTopic(topic: string): Promise<TopicInfo>;
   resumeTopic(topic: string): Promise<TopicInfo>;
+  /** Every remote worker's token, oldest first (superusers only; never a secret). */
+  listWorkerTokens(): Promise<WorkerToken[]>;
+  /**
+   * A token a remote worker may claim, heartbeat and finish jobs of `topics` with (every topic
+   * without them). Its secret, `token`, is in this answer only: the server keeps its hash.
+   */
+  createWorkerToken(options?: WorkerTokenOptions): Promise<CreatedWorkerToken>;
+  /** Revokes the token with this id: its next request is refused. A 404 JobsApiError for an unknown id. */
+  revokeWorkerToken(id: string): Promise<void>;
   /** Recurring schedules: list, get, create, update, delete, pause, resume, trigger. */
   readonly schedules: SchedulesClient;
   /**
@@ -231,6 +247,11 @@ export function createJobsClient<T extends TopicSchemas = {}>(options: JobsClien
     },
     pauseTopic: async (topic) => expectStatus(await raw.topics.pause({ params: { topic: pathTopic(topic) } }), 200, contract.topics.pause),
     resumeTopic: async (topic) => expectStatus(await raw.topics.resume({ params: { topic: pathTopic(topic) } }), 200, contract.topics.resume),
+    listWorkerTokens: async () => expectStatus(await raw.workerTokens.list(), 200, contract.workerTokens.list).items,
+    createWorkerToken: async (body = {}) => expectStatus(await raw.workerTokens.create({ body }), 201, contract.workerTokens.create),
+    revokeWorkerToken: async (id) => {
+      expectStatus(await raw.workerTokens.revoke({ params: { id: pathSegment(id, 'A worker token id') } }), 204, contract.workerTokens.revoke);
+    },
     schedules: schedulesClient(raw, expectStatus),
     cancel: async (id) => expectStatus(await raw.runningJobs.cancel({ params: { id: pathId(id) } }), 200, contract.runningJobs.cancel),
     waitFor: async (id, { timeout } = {}) =>
@@ -308,6 +329,11 @@ function pathId(id: string): string {
 
 /** A topic name as one path segment, as `pathId` does for ids. */
 function pathTopic(topic: string): string {
-  if (typeof topic !== 'string' || topic === '') throw new TypeError('A topic must be a non-empty string.');
-  return encodeURIComponent(topic);
+  return pathSegment(topic, 'A topic');
+}
+
+/** Any name or id as one path segment, as `pathId` does for job ids; `what` names it in the error. */
+function pathSegment(value: string, what: string): string {
+  if (typeof value !== 'string' || value === '') throw new TypeError(`${what} must be a non-empty string.`);
+  return encodeURIComponent(value);
 }

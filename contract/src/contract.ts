@@ -7,6 +7,7 @@ import { topicControlContract } from './topic-control.js';
 import { schedulesContract } from './schedules.js';
 import { runningJobsContract } from './running-jobs.js';
 import { workersContract } from './workers.js';
+import { workerTokensContract } from './worker-tokens.js';
 import {
   ApiIndexSchema,
   AuthRequestSchema,
@@ -283,5 +284,6 @@ export const contract = c.router({
   topics: topicControlContract,
   schedules: schedulesContract,
   workers: workersContract,
+  workerTokens: workerTokensContract,
 });
 export type Contract = typeof contract;

@@ -6,3 +6,4 @@ export * from './operations.js';
 export * from './topic-control.js';
 export * from './schedules.js';
 export * from './workers.js';
+export * from './worker-tokens.js';

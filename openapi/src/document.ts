@@ -16,6 +16,7 @@ import {
   TopicInfoSchema,
   TopicListSchema,
   TopicPatchSchema,
+  WorkerTokenSchema,
   type Contract,
   type ErrorBody,
   type RouteMetadata,
@@ -70,6 +71,7 @@ const COMPONENTS: Record<string, ComponentSchema> = {
   TopicList: { schema: TopicListSchema, description: 'Every topic with jobs, a handler or settings.' },
   TopicPatch: { schema: TopicPatchSchema, description: 'A change of a topic’s cap and rate limit.' },
   Schedule: { schema: ScheduleSchema, description: 'A recurring schedule as the API returns it.' },
+  WorkerToken: { schema: WorkerTokenSchema, description: 'A remote worker’s token as listed: never its secret nor its hash.' },
 };
 
 /** One tag per router group of the contract; a new group without a description fails to compile. */
@@ -82,6 +84,7 @@ const TAGS: Record<keyof Contract, string> = {
   topics: 'Topic control: each topic’s figures, pause and resume, a cap on running jobs and a rate limit, applied by every process. Superusers only.',
   schedules: 'Recurring schedules: cron expressions that make one job per tick, exactly once across processes. Superusers only.',
   workers: 'Remote workers: claim jobs, heartbeat them and finish them on their lock token, from any language. Superusers, or worker tokens for their topics.',
+  workerTokens: 'Remote workers’ tokens: list, create (the secret is answered once) and revoke them, as `jobbase token` does. Superusers only; a worker token is a 403 here.',
 };
 
 /*

@@ -664,6 +664,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/worker-tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List worker tokens
+         * @description Every worker token, oldest first: its id, name, role, topics and when it was made. Never the secret, nor its hash.
+         */
+        get: operations["listWorkerTokens"];
+        put?: never;
+        /**
+         * Create a worker token
+         * @description Makes a token that may claim, heartbeat and finish jobs of `topics` (every topic without them) and nothing else, for a remote worker. The answer is the only place the secret appears: keep it, or revoke the token and make another.
+         */
+        post: operations["createWorkerToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/worker-tokens/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke a worker token
+         * @description Deletes the token: its next request, a claim already waiting included, is refused with a 401. The jobs it holds are rescued when their locks run out.
+         */
+        delete: operations["revokeWorkerToken"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -906,6 +950,21 @@ export interface components {
             created: string;
             /** Format: date-time */
             updated: string;
+        };
+        /** @description A remote worker’s token as listed: never its secret nor its hash. */
+        WorkerToken: {
+            /** @description The token’s id (a UUID v7): what `DELETE /api/worker-tokens/{id}` takes. */
+            id: string;
+            name: string;
+            /**
+             * @description What the token may do: `worker` claims, heartbeats and finishes jobs, nothing else.
+             * @constant
+             */
+            role: "worker";
+            /** @description The topics whose jobs it may claim and finish; null: every topic. */
+            topics: string[] | null;
+            /** Format: date-time */
+            created: string;
         };
     };
     responses: never;
@@ -4455,6 +4514,259 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listWorkerTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The tokens. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "0194455b-5100-7c3a-9f2e-4b8d1a6e0c60",
+                     *           "name": "resizer",
+                     *           "role": "worker",
+                     *           "topics": [
+                     *             "resize"
+                     *           ],
+                     *           "created": "2025-01-08T12:00:00.000Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description Every worker token, oldest first. */
+                        items: components["schemas"]["WorkerToken"][];
+                    };
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request carries a worker token: only a superuser manages tokens. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createWorkerToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "resizer",
+                 *       "topics": [
+                 *         "resize"
+                 *       ]
+                 *     }
+                 */
+                "application/json": {
+                    /** @description A name to find it by, 1–255 characters; `worker-<the time>` when omitted. Names need not be unique. */
+                    name?: string;
+                    /** @description The topics it may claim and finish, up to 100; every topic when omitted or null. */
+                    topics?: string[] | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The token’s record and its secret, `token`. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0194455b-5100-7c3a-9f2e-4b8d1a6e0c60",
+                     *       "name": "resizer",
+                     *       "role": "worker",
+                     *       "topics": [
+                     *         "resize"
+                     *       ],
+                     *       "created": "2025-01-08T12:00:00.000Z",
+                     *       "token": "jbw_q3Jx1pV0mG8cZs2YtK7wB4nE9dLr6hUaFiOe5TyWjXk"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description The token’s id (a UUID v7): what `DELETE /api/worker-tokens/{id}` takes. */
+                        id: string;
+                        name: string;
+                        /**
+                         * @description What the token may do: `worker` claims, heartbeats and finishes jobs, nothing else.
+                         * @constant
+                         */
+                        role: "worker";
+                        /** @description The topics whose jobs it may claim and finish; null: every topic. */
+                        topics: string[] | null;
+                        /** Format: date-time */
+                        created: string;
+                        /** @description The secret (`jbw_…`), for the worker’s `Authorization: Bearer` header. Only this answer carries it: the server keeps its SHA-256 alone. */
+                        token: string;
+                    };
+                };
+            };
+            /** @description The body is invalid (a name empty or over 255 characters, `topics` empty, over 100 or with a bad topic, an unknown field); `data` names the field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 400,
+                     *       "message": "topics.0: Topic must not be empty.",
+                     *       "data": {
+                     *         "topics.0": {
+                     *           "code": "too_small",
+                     *           "message": "Topic must not be empty."
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request carries a worker token: only a superuser manages tokens. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is larger than the 256 KiB a token’s body may take. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body was sent with another `Content-Type` than `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    revokeWorkerToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The token’s id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No token, or an invalid or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 401,
+                     *       "message": "The request requires valid record authorization token.",
+                     *       "data": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request carries a worker token: only a superuser manages tokens. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No worker token has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 404,
+                     *       "message": "Worker token \"0194455b-5100-7c3a-9f2e-4b8d1a6e0c60\" was not found.",
+                     *       "data": {}
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };

@@ -51,11 +51,12 @@ const VOLATILE_FORMATS = [
   /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, // ids
   /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/, // times
   /^eyJ[\w-]+\.[\w-]+\.[\w-]+$/, // tokens
+  /^jbw_[\w-]{43}$/, // worker tokens
 ];
 
 /**
  * Where `actual` differs from the `expected` JSON a guide shows, or null. Ids, times and tokens
- * must only have the same format (they differ on every run); every other value must be equal.
+ * (superusers' and workers') must only have the same format (they differ on every run); every other value must be equal.
  */
 export function jsonDifference(expected: unknown, actual: unknown, path = '$'): string | null {
   if (typeof expected === 'string' && typeof actual === 'string') {

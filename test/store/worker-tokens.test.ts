@@ -39,6 +39,17 @@ describe.each(dialects())('store: worker tokens on %s', (dialect) => {
     await rawQuery(fx.store, 'delete from worker_tokens');
   });
 
+  it('revokes by id alone: a name equal to another token’s id takes nothing with it', async () => {
+    await rawQuery(fx.store, 'delete from worker_tokens');
+    await fx.store.workerTokenInsert(record(1));
+    await fx.store.workerTokenInsert({ ...record(2), name: record(1).id });
+    expect(await fx.store.workerTokenRevokeById('w1')).toBe(false);
+    expect(await fx.store.workerTokenRevokeById(record(1).id)).toBe(true);
+    expect((await fx.store.workerTokenList()).map((t) => t.id)).toEqual([record(2).id]);
+    expect(await fx.store.workerTokenRevokeById(record(1).id)).toBe(false);
+    await rawQuery(fx.store, 'delete from worker_tokens');
+  });
+
   it('a database of the release before worker tokens is upgraded in place: its jobs keep, and tokens work', async () => {
     const db = await createTestDatabase(dialect);
     try {

@@ -6,6 +6,7 @@ import { followLive } from './live.js';
 import { session } from './session.js';
 import { showTopics } from './topics.js';
 import { navView, showSchedules, type Page } from './schedules.js';
+import { showWorkerTokens } from './worker-tokens.js';
 import { confirmDialog, detailView, pagerView, signInView, SORTS, statsView, STATUSES, tableView } from './views.js';
 
 /** Polling while the live stream is down; while it is up, its events drive the redraws. */
@@ -40,7 +41,7 @@ function leaveJobs(): void {
   stopLive = undefined;
 }
 
-/** `#/schedules` shows the Schedules page, `#/topics` the Topics page; anything else the jobs. */
+/** `#/schedules` shows the Schedules page, `#/topics` the Topics page, `#/tokens` the Worker tokens page; anything else the jobs. */
 function route(): void {
   if (!client.token) return;
   window.clearInterval(timer);
@@ -53,15 +54,18 @@ function route(): void {
   } else if (window.location.hash === '#/topics') {
     // The Topics page keeps its refresh on the shell's timer, which route() clears.
     timer = showTopics(root, { client, failed, header: topBar('Topics') });
+  } else if (window.location.hash === '#/tokens') {
+    // Nothing to stop on leaving: the page reads the tokens only when someone acts.
+    showWorkerTokens(root, { client, failed, header: topBar('Worker tokens', 'tokens') });
   } else showJobs();
 }
 
-function topBar(page: 'Jobs' | 'Topics' | 'Schedules'): HTMLElement {
+function topBar(title: 'Jobs' | 'Topics' | 'Schedules' | 'Worker tokens', page = title.toLowerCase() as Page): HTMLElement {
   return h(
     'header',
     { class: 'top' },
-    h('h1', {}, 'Jobbase', h('span', { class: 'muted' }, ` · ${page}`)),
-    navView(page.toLowerCase() as Page),
+    h('h1', {}, 'Jobbase', h('span', { class: 'muted' }, ` · ${title}`)),
+    navView(page),
     h('button', { type: 'button', class: 'signout', onclick: () => signOut() }, 'Sign out'),
   );
 }

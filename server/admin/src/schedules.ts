@@ -29,11 +29,12 @@ export function navView(active: Page): HTMLElement {
     link('jobs', '#/', 'Jobs'),
     link('topics', '#/topics', 'Topics'),
     link('schedules', '#/schedules', 'Schedules'),
+    link('tokens', '#/tokens', 'Worker tokens'),
   );
 }
 
 /** The admin's pages, as `navView` links them. */
-export type Page = 'jobs' | 'topics' | 'schedules';
+export type Page = 'jobs' | 'topics' | 'schedules' | 'tokens';
 
 /** Both times a person needs: theirs, and UTC (the server's and the cron's reference). */
 function runTimeView(iso: string | null): HTMLElement {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
-import { validTopic } from '../engine/validate.js';
+import { isStorableText } from '@jobbase/contract';
+import { validTopic, validWorkerTokenName } from '../engine/validate.js';
 import { JobsError } from '../errors.js';
 import type { WorkerTokenRecord, WorkerTokenStore } from '../store/types.js';
 
@@ -20,8 +21,9 @@ export function hashWorkerToken(token: string): string {
 }
 
 /**
- * Worker tokens (issue 19): made by `jobbase token create --role worker`, kept hashed, checked
- * on every request (a revoked one is refused at its next request: there is no cache).
+ * Worker tokens (issue 19): made by `jobbase token create --role worker` or
+ * `POST /api/worker-tokens` (both call this class), kept hashed, checked on every request (a
+ * revoked one is refused at its next request: there is no cache).
  */
 export class WorkerTokens {
   constructor(private readonly store: WorkerTokenStore) {}
@@ -29,10 +31,7 @@ export class WorkerTokens {
   /** A new token and its record; the token is not kept and cannot be shown again. */
   async create(options: { name?: string; topics?: readonly string[] | null }): Promise<{ token: string; record: WorkerToken }> {
     const topics = options.topics && options.topics.length > 0 ? [...new Set(options.topics.map((t) => validTopic(t)))] : null;
-    const name = options.name ?? `worker-${new Date().toISOString()}`;
-    if (typeof name !== 'string' || name.length === 0 || name.length > 255) {
-      throw new JobsError('validation', 'The token name must be 1 to 255 characters.', { name: { code: 'invalid', message: 'The token name must be 1 to 255 characters.' } });
-    }
+    const name = validWorkerTokenName(options.name ?? `worker-${new Date().toISOString()}`);
     const token = WORKER_TOKEN_PREFIX + randomBytes(32).toString('base64url');
     const record: WorkerTokenRecord = { id: uuidv7(), name, role: 'worker', topics, tokenHash: hashWorkerToken(token), created: new Date() };
     await this.store.workerTokenInsert(record);
@@ -43,9 +42,20 @@ export class WorkerTokens {
     return (await this.store.workerTokenList()).map(shown);
   }
 
-  /** How many tokens had this id or name (0: none; nothing changed). */
+  /** How many tokens had this id or name (0: none; nothing changed). The CLI's revoke. */
   revoke(idOrName: string): Promise<number> {
     return this.store.workerTokenRevoke(idOrName);
+  }
+
+  /**
+   * Revokes the token with this id; a `not_found` JobsError when there is none. The HTTP route's
+   * revoke: by id only, so a name can never take another token with it.
+   */
+  async revokeById(id: string): Promise<void> {
+    // Text PostgreSQL cannot hold (a NUL) would be an error there, not "no such token".
+    if (!isStorableText(id) || !(await this.store.workerTokenRevokeById(id))) {
+      throw new JobsError('not_found', `Worker token "${id}" was not found.`);
+    }
   }
 
   /** The token's record, or null for an unknown or revoked one. */

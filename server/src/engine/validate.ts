@@ -7,6 +7,7 @@ import {
   TopicSchema,
   UniqueKeySchema,
   UniqueStatesSchema,
+  WorkerTokenNameSchema,
   type JobStatus,
   type ListQuery,
   type OnConflict,
@@ -44,6 +45,11 @@ export const MAX_RUN_AT = 253_402_300_799_999;
 /** The same rules the HTTP contract states, applied to library calls (wire field names). */
 export function validTopic(topic: unknown): string {
   return check(TopicSchema, topic, 'topic');
+}
+
+/** A worker token's name, as `POST /api/worker-tokens` checks it (the CLI's `--name` too). */
+export function validWorkerTokenName(name: unknown): string {
+  return check(WorkerTokenNameSchema, name, 'name');
 }
 
 export function validMaxRetries(maxRetries: unknown): number {

@@ -25,6 +25,9 @@ import type { TrustProxy } from './trust-proxy.js';
 /** A bulk action's body is a few filters. */
 const BULK_BODY_LIMIT = 16 * 1024;
 
+/** A worker token's body is a name and up to 100 topics: 100 of 255 characters, each escaped (`\u0001`, 6 bytes), fit. */
+const WORKER_TOKEN_BODY_LIMIT = 256 * 1024;
+
 /** A sign-in body is two short strings; no reason to read more before the password check. */
 const AUTH_BODY_LIMIT = 16 * 1024;
 
@@ -92,9 +95,9 @@ export function createExpressApp({
   // Before the body parser, so nobody makes us read a body of up to the limit without a token.
   // Worker routes first: a worker token (or a superuser's) passes here; elsewhere a worker token is a 403.
   app.post(WORKER_ROUTE_PATHS, requireWorkerOrSuperuser(auth, workerTokens));
-  app.use(['/api/jobs', '/api/topics', '/api/schedules'], refuseWorkerTokens(), requireSuperuser(auth));
+  app.use(['/api/jobs', '/api/topics', '/api/schedules', '/api/worker-tokens'], refuseWorkerTokens(), requireSuperuser(auth));
   app.use(contract.auth.authRefresh.path, requireSuperuser(auth));
-  app.use(['/api/jobs', '/api/topics', '/api/schedules', '/api/workers'], requireJsonBody);
+  app.use(['/api/jobs', '/api/topics', '/api/schedules', '/api/workers', '/api/worker-tokens'], requireJsonBody);
   // Bodies are parsed on the routes that take one and nowhere else: parsed for every path, a
   // 2 MiB body nested a million deep held the process for up to a second before its 404, with no
   // token needed. Any other request's body is discarded unread once it is answered.
@@ -108,11 +111,12 @@ export function createExpressApp({
   app.post(contract.schedules.create.path, jsonBodyUpTo(bodyLimit));
   app.post(WORKER_ROUTE_PATHS, jsonBodyUpTo(bodyLimit));
   app.patch(contract.schedules.update.path, jsonBodyUpTo(bodyLimit));
+  app.post(contract.workerTokens.create.path, jsonBodyUpTo(WORKER_TOKEN_BODY_LIMIT));
 
   // Before the contract's routes: `GET /api/jobs/:id` would take `events` for an id.
   app.get(contract.operations.events.path, jobEvents(feed));
   app.get(contract.operations.metrics.path, ...metricsRoute(metrics, auth, metricsToken));
-  mountRoutes(app, { jobs, auth, signInLimits });
+  mountRoutes(app, { jobs, auth, signInLimits, workerTokens });
   mountAdminUi(app);
   mountApiDocs(app);
 

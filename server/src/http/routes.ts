@@ -5,6 +5,7 @@ import { initContract } from '@ts-rest/core';
 import { createExpressEndpoints, initServer } from '@ts-rest/express';
 import type { SignInLimits } from '../auth/sign-in-limits.js';
 import type { SuperuserAuth } from '../auth/superuser-auth.js';
+import type { WorkerTokens } from '../auth/worker-tokens.js';
 import type { BulkFilter, BulkOptions } from '../engine/bulk-actions.js';
 import type { Jobs } from '../engine/jobs.js';
 import type { EnqueueOptions } from '../engine/validate.js';
@@ -16,6 +17,7 @@ import { topicRoutes, type TopicRoutesEngine } from './topic-routes.js';
 import { scheduleHandlers } from './schedule-routes.js';
 import { toBulkResultBody, toEnqueuedJobBody, toJobBody, toJobPageBody, toSuperuserBody } from './wire.js';
 import { workerHandlers } from './worker-routes.js';
+import { workerTokenHandlers } from './worker-token-routes.js';
 
 
 /**
@@ -94,13 +96,15 @@ export interface RouteDeps {
   jobs: RoutesEngine;
   auth: SuperuserAuth;
   signInLimits: SignInLimits;
+  /** Remote workers' tokens, which superusers manage at `/api/worker-tokens`. */
+  workerTokens: WorkerTokens;
 }
 
 /**
  * Every route of the contract. Job handlers call one engine method each and let engine errors
  * through to the error handler, which maps their codes to statuses in one place (error-body.ts).
  */
-export function mountRoutes(app: Express, { jobs, auth, signInLimits }: RouteDeps): void {
+export function mountRoutes(app: Express, { jobs, auth, signInLimits, workerTokens }: RouteDeps): void {
   const s = initServer();
   const router = s.router(serverContract, {
     jobs: {
@@ -176,6 +180,7 @@ export function mountRoutes(app: Express, { jobs, auth, signInLimits }: RouteDep
     },
     topics: topicRoutes(jobs),
     workers: workerHandlers(jobs.remote),
+    workerTokens: workerTokenHandlers(workerTokens),
   });
   createExpressEndpoints(serverContract, router, app, {
     logInitialization: false,

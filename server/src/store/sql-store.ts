@@ -566,6 +566,10 @@ export abstract class SqlStore implements Store {
     return this.run('delete from worker_tokens where id = ? or name = ?', [idOrName, idOrName]);
   }
 
+  async workerTokenRevokeById(id: string): Promise<boolean> {
+    return (await this.run('delete from worker_tokens where id = ?', [id])) > 0;
+  }
+
   async superuserGetById(id: string): Promise<SuperuserRecord | null> {
     const rows = await this.all(`select ${SUPERUSER_COLUMNS} from superusers where id = ?`, [id]);
     return rows[0] ? toSuperuser(rows[0]) : null;

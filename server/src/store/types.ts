@@ -646,4 +646,6 @@ export interface WorkerTokenStore {
   workerTokenByHash(tokenHash: string): Promise<WorkerTokenRecord | null>;
   /** Deletes the tokens with this id or name; how many. */
   workerTokenRevoke(idOrName: string): Promise<number>;
+  /** Deletes the token with this id, never one by name (the HTTP route's revoke); whether there was one. */
+  workerTokenRevokeById(id: string): Promise<boolean>;
 }
