@@ -10,6 +10,8 @@ export type ClaimedJob = ClientInferResponseBody<WorkerRoutes['claim'], 200>['it
 /** The handler's job: the claimed job, its payload typed by `defineTopics`, and the engine's controls. */
 export interface RemoteJobContext<P = unknown> extends Omit<ClaimedJob, 'payload'> {
   payload: P;
+  /** When the lock runs out: the claim's, then as each heartbeat (`extendLock`, `progress`, the worker's own) renews it. */
+  readonly locked_until: string;
   /** Aborts when the job is cancelled, its lock is lost, or `stop()` gives up waiting for it. */
   signal: AbortSignal;
   /** Stores `value` (any JSON) as the job's `progress`; counts as a heartbeat. */
@@ -194,6 +196,10 @@ export function createRemoteWorker<T extends TopicSchemas = {}, K extends string
     let payload: unknown = job.payload;
     const context: RemoteJobContext = {
       ...job,
+      // Read through: heartbeats renew `job`, the object they write to.
+      get locked_until() {
+        return job.locked_until;
+      },
       payload,
       signal: controller.signal,
       progress: async (value) => void (await heartbeat(job, { progress: value }, controller)),
