@@ -203,6 +203,32 @@ describe.each(dialects())('createRemoteWorker on %s', (dialect) => {
     expect(await jobOf(url, token, id)).toMatchObject({ status: 'failed', result: null, last_error: rescued.last_error });
   });
 
+  it('a progress or lock extension the server refuses rejects to the handler, as the engine’s does', async () => {
+    const { url, token, worker } = await serve(['big']);
+    const refusals: unknown[] = [];
+    start({
+      baseUrl: url,
+      token: worker,
+      handlers: {
+        big: async (job) => {
+          // Over the 64 KiB a progress may take, then a negative duration.
+          for (const ask of [() => job.progress({ text: 'x'.repeat(70_000) }), () => job.extendLock(-1)]) {
+            try {
+              await ask();
+              refusals.push('accepted');
+            } catch (err) {
+              refusals.push(err instanceof JobsApiError ? err.status : String(err));
+            }
+          }
+          return 'done';
+        },
+      },
+    });
+    const id = await enqueue(url, token, { topic: 'big' });
+    expect((await settled(url, token, id, 'completed')).progress).toBeNull();
+    expect(refusals).toEqual([400, 400]);
+  });
+
   it('how a handler ends decides: a snooze puts the job off, an Error is retried by the engine’s backoff, a PermanentError fails it at once', async () => {
     // A backoff longer than the test: a retried job is not claimed again meanwhile.
     const { url, token, worker } = await serve(['later', 'flaky', 'doomed'], { backoff: { base: 60_000, max: 60_000 } });

@@ -158,7 +158,12 @@ export function createRemoteWorker<T extends TopicSchemas = {}, K extends string
     }
   }
 
-  async function heartbeat(job: ClaimedJob, body: { progress?: unknown; extend_ms?: number }, controller: AbortController): Promise<boolean> {
+  /**
+   * `asked`: the handler's own call (progress, extendLock). A refusal of what it asked (a
+   * progress too large, a bad duration: 400, 413) rejects to the handler, as the engine's does;
+   * anything else (the server away, 5xx) is reported and the worker goes on.
+   */
+  async function heartbeat(job: ClaimedJob, body: { progress?: unknown; extend_ms?: number }, controller: AbortController, asked = false): Promise<boolean> {
     try {
       const res = await api.heartbeat({ params: { id: job.id }, body: { token: job.lock_token, ...body } });
       if (res.status === 409) {
@@ -170,6 +175,7 @@ export function createRemoteWorker<T extends TopicSchemas = {}, K extends string
       if (res.body.cancel_requested && !controller.signal.aborted) controller.abort(new JobCancelledError(`Job "${job.id}" was cancelled.`));
       return true;
     } catch (err) {
+      if (asked && err instanceof JobsApiError && (err.status === 400 || err.status === 413)) throw err;
       report(err as Error);
       return true;
     }
@@ -202,8 +208,8 @@ export function createRemoteWorker<T extends TopicSchemas = {}, K extends string
       },
       payload,
       signal: controller.signal,
-      progress: async (value) => void (await heartbeat(job, { progress: value }, controller)),
-      extendLock: (ms) => heartbeat(job, { extend_ms: ms }, controller),
+      progress: async (value) => void (await heartbeat(job, { progress: value }, controller, true)),
+      extendLock: (ms) => heartbeat(job, { extend_ms: ms }, controller, true),
       snooze: (ms) => {
         if (!Number.isInteger(ms) || ms < 0) throw new RangeError(`job.snooze(ms): ms must be an integer ≥ 0, got ${String(ms)}.`);
         snoozeMs = ms;
