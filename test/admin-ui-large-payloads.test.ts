@@ -1,11 +1,9 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppFixture, EMAIL, PASSWORD, type RunningApp } from './helpers/app.js';
-import { prerequisite } from './helpers/prerequisites.js';
+import { AppFixture, type RunningApp } from './helpers/app.js';
+import { launchChromium, signIn, haveChromium } from './helpers/admin-browser.js';
 
-const CHROMIUM = process.env.JOBBASE_CHROMIUM ?? '/usr/bin/chromium';
-const haveBrowser = prerequisite(existsSync(CHROMIUM), `the admin UI browser tests need Chromium at ${CHROMIUM} (apt-get install chromium)`);
+const haveBrowser = haveChromium();
 
 /**
  * A list page may carry only so many bytes of payloads (`maxListPayloadSize`); the admin UI's
@@ -22,7 +20,7 @@ describe.skipIf(!haveBrowser)('admin UI over jobs whose payloads exceed the list
     running = await fx.startSignedIn({ maxListPayloadSize: 10_000 });
     for (let i = 0; i < 25; i++) await running.app.jobs.enqueue('import_file', { i, rows: 'r'.repeat(5_000) });
     await expect(running.app.jobs.list({ limit: 20 })).rejects.toMatchObject({ code: 'page_too_large' });
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
@@ -32,10 +30,7 @@ describe.skipIf(!haveBrowser)('admin UI over jobs whose payloads exceed the list
 
   it('lists a page of 20, pages on, and opens a job with its payload', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    await page.goto(`${running.url}/_/`);
-    await page.getByLabel('Email').fill(EMAIL);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, running.url);
     await page.locator('table.jobs tbody tr').first().waitFor();
     expect(await page.locator('table.jobs tbody tr').count()).toBe(20);
     expect(await page.locator('.pager .range').textContent()).toBe('1–20 of 25');

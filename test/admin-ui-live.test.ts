@@ -1,12 +1,10 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppFixture, EMAIL, PASSWORD, api, type RunningApp } from './helpers/app.js';
-import { prerequisite } from './helpers/prerequisites.js';
+import { AppFixture, api, type RunningApp } from './helpers/app.js';
+import { launchChromium, signIn, haveChromium } from './helpers/admin-browser.js';
 import { deferred, waitFor } from './helpers/wait.js';
 
-const CHROMIUM = process.env.JOBBASE_CHROMIUM ?? '/usr/bin/chromium';
-const haveBrowser = prerequisite(existsSync(CHROMIUM), `the admin UI browser tests need Chromium at ${CHROMIUM} (apt-get install chromium)`);
+const haveBrowser = haveChromium();
 
 /**
  * Issue 18 in the admin UI: the screen follows `GET /api/jobs/events` (no reload, no 5 s poll
@@ -29,16 +27,9 @@ describe.skipIf(!haveBrowser)('admin UI live updates and bulk requeue in Chromiu
       await release.promise;
     });
     running.app.jobs.start();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    await page.goto(`${running.url}/_/`);
-    await page.getByLabel('Email').fill(EMAIL);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, running.url);
     await page.locator('p.empty').waitFor();
     await page.locator('.live.on').waitFor();
   });

@@ -1,14 +1,12 @@
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppFixture, EMAIL, PASSWORD, type RunningApp } from './helpers/app.js';
-import { prerequisite } from './helpers/prerequisites.js';
+import { AppFixture, type RunningApp } from './helpers/app.js';
+import { launchChromium, signIn, haveChromium } from './helpers/admin-browser.js';
 import { deferred } from './helpers/wait.js';
 
-const CHROMIUM = process.env.JOBBASE_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = 'test-artifacts';
-const haveBrowser = prerequisite(existsSync(CHROMIUM), `the admin UI browser tests need Chromium at ${CHROMIUM} (apt-get install chromium)`);
+const haveBrowser = haveChromium();
 
 /** The admin UI shows a running job's progress and cancels it, and a pending one, after asking. */
 describe.skipIf(!haveBrowser)('admin UI: running jobs, in Chromium', () => {
@@ -36,12 +34,9 @@ describe.skipIf(!haveBrowser)('admin UI: running jobs, in Chromium', () => {
     runningId = (await jobs.enqueue('render_video', { video: 'intro.mp4' })).id;
     await reported.promise;
     pendingId = (await jobs.enqueueAt('cleanup', { older_than_days: 7 }, new Date(Date.now() + 3_600_000))).id;
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    await page.goto(`${running.url}/_/`);
-    await page.getByLabel('Email').fill(EMAIL);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, running.url);
   });
 
   afterAll(async () => {

@@ -1,14 +1,12 @@
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nextRuns } from '@jobbase/server';
-import { AppFixture, EMAIL, PASSWORD, type RunningApp } from './helpers/app.js';
-import { prerequisite } from './helpers/prerequisites.js';
+import { AppFixture, type RunningApp } from './helpers/app.js';
+import { launchChromium, signIn, haveChromium } from './helpers/admin-browser.js';
 
-const CHROMIUM = process.env.JOBBASE_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = 'test-artifacts';
-const haveBrowser = prerequisite(existsSync(CHROMIUM), `the admin UI browser tests need Chromium at ${CHROMIUM} (apt-get install chromium)`);
+const haveBrowser = haveChromium();
 
 /** `2027-03-28T01:00:00.000Z` as the page writes UTC: `2027-03-28 01:00:00 UTC`. */
 const utcText = (d: Date) => `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
@@ -26,12 +24,9 @@ describe.skipIf(!haveBrowser)('admin UI: schedules, in Chromium', () => {
     await fx.setup();
     running = await fx.startSignedIn();
     await running.app.jobs.schedules.create({ name: 'nightly', cron: '30 2 * * *', timezone: 'Europe/Berlin', topic: 'report', payload: { to: 'team' } });
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 }, timezoneId: 'Asia/Tokyo' });
-    await page.goto(`${running.url}/_/`);
-    await page.getByLabel('Email').fill(EMAIL);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, running.url);
     await page.getByRole('link', { name: 'Schedules' }).click();
   });
 

@@ -1,14 +1,12 @@
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppFixture, EMAIL, PASSWORD, type RunningApp } from './helpers/app.js';
-import { prerequisite } from './helpers/prerequisites.js';
+import { AppFixture, type RunningApp } from './helpers/app.js';
+import { launchChromium, signIn, haveChromium } from './helpers/admin-browser.js';
 import { waitFor } from './helpers/wait.js';
 
-const CHROMIUM = process.env.JOBBASE_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = 'test-artifacts';
-const haveBrowser = prerequisite(existsSync(CHROMIUM), `the admin UI browser tests need Chromium at ${CHROMIUM} (apt-get install chromium)`);
+const haveBrowser = haveChromium();
 
 /** The Topics page: a person pauses a topic and sees its jobs wait, sets its limits, resumes it. */
 describe.skipIf(!haveBrowser)('admin UI: topics, in Chromium', () => {
@@ -28,13 +26,10 @@ describe.skipIf(!haveBrowser)('admin UI: topics, in Chromium', () => {
     jobs.start();
     const first = await jobs.enqueue('email', { to: 'ada@example.com' });
     await waitFor('the first email is sent', () => ran.includes(first.id));
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.setDefaultTimeout(5_000);
-    await page.goto(`${running.url}/_/`);
-    await page.getByLabel('Email').fill(EMAIL);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, running.url);
     await page.getByRole('link', { name: 'Topics' }).click();
   });
 

@@ -1,14 +1,12 @@
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkerTokens } from '@jobbase/server';
-import { AppFixture, api, EMAIL, PASSWORD, type RunningApp } from './helpers/app.js';
-import { prerequisite } from './helpers/prerequisites.js';
+import { AppFixture, api, type RunningApp } from './helpers/app.js';
+import { launchChromium, signIn, haveChromium } from './helpers/admin-browser.js';
 
-const CHROMIUM = process.env.JOBBASE_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = 'test-artifacts';
-const haveBrowser = prerequisite(existsSync(CHROMIUM), `the admin UI browser tests need Chromium at ${CHROMIUM} (apt-get install chromium)`);
+const haveBrowser = haveChromium();
 
 /** The Worker tokens page: a person makes a token for a remote worker, copies it once, and revokes it. */
 describe.skipIf(!haveBrowser)('admin UI: worker tokens, in Chromium', () => {
@@ -27,13 +25,10 @@ describe.skipIf(!haveBrowser)('admin UI: worker tokens, in Chromium', () => {
     running = await fx.startSignedIn();
     // One made with the CLI's class before the page opens: the page lists every token, however made.
     await new WorkerTokens(running.app.jobs.store).create({ name: 'from-cli' });
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.setDefaultTimeout(5_000);
-    await page.goto(`${running.url}/_/`);
-    await page.getByLabel('Email').fill(EMAIL);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, running.url);
     await page.getByRole('link', { name: 'Worker tokens' }).click();
   });
 

@@ -1,14 +1,12 @@
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { rawQuery } from '@jobbase/server/testing';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppFixture, EMAIL, PASSWORD, type RunningApp } from './helpers/app.js';
-import { prerequisite } from './helpers/prerequisites.js';
+import { launchChromium, signIn, haveChromium } from './helpers/admin-browser.js';
 
-const CHROMIUM = process.env.JOBBASE_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = 'test-artifacts';
-const haveBrowser = prerequisite(existsSync(CHROMIUM), `the admin UI browser tests need Chromium at ${CHROMIUM} (apt-get install chromium)`);
+const haveBrowser = haveChromium();
 
 describe.skipIf(!haveBrowser)('admin UI in Chromium', () => {
   const fx = new AppFixture('sqlite');
@@ -36,11 +34,7 @@ describe.skipIf(!haveBrowser)('admin UI in Chromium', () => {
     await claim('render_video');
     await jobs.enqueueAt('cleanup', { older_than_days: 7 }, new Date(Date.now() + 3_600_000));
     expect(await jobs.stats()).toMatchObject({ completed: 24, failed: 3, processing: 1, pending: 1 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   });
 
@@ -161,10 +155,7 @@ describe.skipIf(!haveBrowser)('admin UI in Chromium', () => {
   async function tokyoLaptop(): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: 'Asia/Tokyo', locale: 'en-US' });
     const tokyo = await context.newPage();
-    await tokyo.goto(`${running.url}/_/`);
-    await tokyo.getByLabel('Email').fill(EMAIL);
-    await tokyo.getByLabel('Password').fill(PASSWORD);
-    await tokyo.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(tokyo, running.url);
     await tokyo.locator('table.jobs tbody tr').first().waitFor();
     return tokyo;
   }

@@ -1,6 +1,5 @@
 import { createJobsClient, JobsApiError, type Job, type JobPage, type JobStats } from '@jobbase/client';
-import { requeueAllButton, requeueAllFailed } from './bulk.js';
-import { cancelAllActive, cancelAllButton } from './bulk-cancel.js';
+import { cancelAllActive, cancelAllButton, requeueAllButton, requeueAllFailed } from './bulk.js';
 import { h, mount } from './dom.js';
 import { followLive } from './live.js';
 import { session } from './session.js';
