@@ -142,6 +142,21 @@ describe.each(dialects())('store: running jobs on %s', (dialect) => {
     expect(await fx.store.jobGetFinal([])).toEqual([]);
   });
 
+  it('jobGetMany answers the jobs that exist among those asked for, with or without their payload, result and progress', async () => {
+    const [pending] = await insertJobs(fx.store, 1, () => ({ runAt: minutesFromNow(60), payload: { big: 'x' } }));
+    const running = await claimOne();
+    await fx.store.jobSetProgress({ ...running, progressJson: '{"step":2}' });
+    const ids = [pending!.id, running.id, unknownId()];
+    const full = await fx.store.jobGetMany(ids);
+    expect(full.map((j) => j.id).sort()).toEqual([pending!.id, running.id].sort());
+    expect(full.find((j) => j.id === pending!.id)).toMatchObject({ status: 'pending', payload: { big: 'x' } });
+    expect(full.find((j) => j.id === running.id)).toMatchObject({ status: 'processing', progress: { step: 2 } });
+    const lean = await fx.store.jobGetMany(ids, { payloads: false });
+    expect(lean.find((j) => j.id === running.id)).toMatchObject({ id: running.id, topic: running.topic, status: 'processing', retries: 0 });
+    for (const job of lean) expect([job.payload, job.result, job.progress]).toEqual([undefined, undefined, undefined]);
+    expect(await fx.store.jobGetMany([])).toEqual([]);
+  });
+
   it('a cancelled job is requeued (cleared of its mark, result and progress) and deleted like a failed one', async () => {
     const job = await claimOne();
     await fx.store.jobSetProgress({ ...job, progressJson: '5' });
