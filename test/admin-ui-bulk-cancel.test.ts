@@ -1,7 +1,7 @@
 import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppFixture, type RunningApp } from './helpers/app.js';
-import { launchChromium, signIn, haveChromium } from './helpers/admin-browser.js';
+import { launchChromium, signIn, haveChromium, recordTexts } from './helpers/admin-browser.js';
 import { deferred } from './helpers/wait.js';
 
 const haveBrowser = haveChromium();
@@ -65,20 +65,17 @@ describe.skipIf(!haveBrowser)('admin UI live progress and bulk cancel in Chromiu
     await jobs.enqueue('other', {});
     await page.getByLabel('Topic').fill('render');
     await page.getByRole('button', { name: 'Filter' }).click();
-    await page.evaluate(() => {
-      const seen: string[] = ((window as unknown as { bulkTexts: string[] }).bulkTexts = []);
-      new MutationObserver(() => {
-        const text = document.querySelector('.bulk-status')?.textContent;
-        if (text && seen.at(-1) !== text) seen.push(text);
-      }).observe(document.body, { subtree: true, childList: true, characterData: true });
-    });
+
+    // Every text the status line shows, however briefly.
+
+    const bulkTexts = await recordTexts(page, '.bulk-status');
     await page.getByRole('button', { name: 'Cancel pending/processing of render…' }).click();
     const dialog = page.locator('dialog.confirm');
     await dialog.waitFor();
     expect(await dialog.locator('p').textContent()).toContain('Cancel all 1,201 pending/processing jobs of render?');
     await dialog.getByRole('button', { name: 'Cancel all' }).click();
     await expect.poll(() => page.locator('.bulk-status').textContent()).toBe('Cancelled 1,201 jobs.');
-    const texts = await page.evaluate(() => (window as unknown as { bulkTexts: string[] }).bulkTexts);
+    const texts = await bulkTexts();
     expect(texts).toEqual([
       'Cancelling 1,201 pending/processing jobs of render… 0 of 1,201',
       'Cancelling 1,201 pending/processing jobs of render… 500 of 1,201',

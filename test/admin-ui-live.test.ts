@@ -1,7 +1,7 @@
 import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppFixture, api, type RunningApp } from './helpers/app.js';
-import { launchChromium, signIn, haveChromium } from './helpers/admin-browser.js';
+import { launchChromium, signIn, haveChromium, recordTexts } from './helpers/admin-browser.js';
 import { deferred, waitFor } from './helpers/wait.js';
 
 const haveBrowser = haveChromium();
@@ -86,20 +86,14 @@ describe.skipIf(!haveBrowser)('admin UI live updates and bulk requeue in Chromiu
     await page.getByLabel('Topic').fill('charge_card');
     await page.getByRole('button', { name: 'Filter' }).click();
     // Every text the status line shows, however briefly.
-    await page.evaluate(() => {
-      const seen: string[] = ((window as unknown as { bulkTexts: string[] }).bulkTexts = []);
-      new MutationObserver(() => {
-        const text = document.querySelector('.bulk-status')?.textContent;
-        if (text && seen.at(-1) !== text) seen.push(text);
-      }).observe(document.body, { subtree: true, childList: true, characterData: true });
-    });
+    const bulkTexts = await recordTexts(page, '.bulk-status');
     await page.getByRole('button', { name: 'Requeue failed of charge_card…' }).click();
     const dialog = page.locator('dialog.confirm');
     await dialog.waitFor();
     expect(await dialog.locator('p').textContent()).toContain('Requeue all 1,204 failed jobs of charge_card?');
     await dialog.getByRole('button', { name: 'Requeue all' }).click();
     await expect.poll(() => page.locator('.bulk-status').textContent()).toBe('Requeued 1,204 jobs.');
-    const texts = await page.evaluate(() => (window as unknown as { bulkTexts: string[] }).bulkTexts);
+    const texts = await bulkTexts();
     // Three calls of at most 500, progress after each (the last one's is replaced by the result
     // in the same turn, before an observer sees it).
     expect(texts).toEqual([

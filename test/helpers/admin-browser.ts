@@ -27,3 +27,18 @@ export async function signIn(page: Page, url: string): Promise<void> {
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
+
+/**
+ * Records every text `selector`'s element shows from now on, however briefly (a MutationObserver
+ * in the page); the function returned reads them.
+ */
+export async function recordTexts(page: Page, selector: string): Promise<() => Promise<string[]>> {
+  await page.evaluate((sel) => {
+    const seen: string[] = ((window as unknown as { recordedTexts: string[] }).recordedTexts = []);
+    new MutationObserver(() => {
+      const text = document.querySelector(sel)?.textContent;
+      if (text && seen.at(-1) !== text) seen.push(text);
+    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+  }, selector);
+  return () => page.evaluate(() => (window as unknown as { recordedTexts: string[] }).recordedTexts);
+}
