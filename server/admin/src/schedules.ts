@@ -1,7 +1,7 @@
 import type { JobsClient, Schedule } from '@jobbase/client';
 import { h, mount } from './dom.js';
 import { localTime, prettyJson } from './format.js';
-import { badge, confirmDialog } from './views.js';
+import { badge, confirmDialog, itemsTable } from './views.js';
 
 /*
  * The Schedules page (issue 16): every recurring schedule with its next run (in the viewer's time
@@ -95,14 +95,6 @@ export function showSchedules(root: HTMLElement, ctx: SchedulesPageContext): () 
   }
 
   function renderTable(): void {
-    if (!schedules) {
-      mount(tableBox, h('p', { class: 'muted', role: 'status' }, 'Loading schedules…'));
-      return;
-    }
-    if (schedules.length === 0) {
-      mount(tableBox, h('p', { class: 'muted empty' }, 'No schedules yet.'));
-      return;
-    }
     const row = (s: Schedule) =>
       h(
         'tr',
@@ -129,19 +121,8 @@ export function showSchedules(root: HTMLElement, ctx: SchedulesPageContext): () 
           ),
         ),
       );
-    mount(
-      tableBox,
-      h(
-        'table',
-        { class: 'schedules' },
-        h(
-          'thead',
-          {},
-          h('tr', {}, ...['Name', 'Cron', 'Topic', 'Next run', 'Last run', 'Last job', 'Policies', 'Actions'].map((c) => h('th', { scope: 'col' }, c))),
-        ),
-        h('tbody', {}, ...schedules.map(row)),
-      ),
-    );
+    const columns = ['Name', 'Cron', 'Topic', 'Next run', 'Last run', 'Last job', 'Policies', 'Actions'];
+    mount(tableBox, itemsTable(schedules, { plural: 'schedules', class: 'schedules', columns }, row));
   }
 
   /** The create form (no schedule) or the edit form of `s`. */

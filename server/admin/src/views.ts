@@ -67,6 +67,25 @@ export function timeView(iso: string): HTMLElement {
   );
 }
 
+/**
+ * A settings page's table (schedules, worker tokens): "Loading …" while `items` is null, "No …
+ * yet." when there are none, else a table of `columns` with a row per item.
+ */
+export function itemsTable<T>(
+  items: readonly T[] | null,
+  what: { plural: string; class: string; columns: readonly string[] },
+  row: (item: T) => HTMLElement,
+): HTMLElement {
+  if (!items) return h('p', { class: 'muted', role: 'status' }, `Loading ${what.plural}…`);
+  if (items.length === 0) return h('p', { class: 'muted empty' }, `No ${what.plural} yet.`);
+  return h(
+    'table',
+    { class: what.class },
+    h('thead', {}, h('tr', {}, ...what.columns.map((c) => h('th', { scope: 'col' }, c)))),
+    h('tbody', {}, ...items.map(row)),
+  );
+}
+
 export function badge(status: Job['status']): HTMLElement {
   return h('span', { class: `badge status-${status}` }, status);
 }

@@ -1,6 +1,6 @@
 import type { CreatedWorkerToken, JobsClient, WorkerToken } from '@jobbase/client';
 import { h, mount } from './dom.js';
-import { confirmDialog, timeView } from './views.js';
+import { confirmDialog, itemsTable, timeView } from './views.js';
 
 /*
  * The Worker tokens page (issue 19): the tokens remote workers authenticate with, a form to make
@@ -60,14 +60,6 @@ export function showWorkerTokens(root: HTMLElement, ctx: WorkerTokensPageContext
   }
 
   function renderTable(): void {
-    if (!tokens) {
-      mount(tableBox, h('p', { class: 'muted', role: 'status' }, 'Loading worker tokens…'));
-      return;
-    }
-    if (tokens.length === 0) {
-      mount(tableBox, h('p', { class: 'muted empty' }, 'No worker tokens yet.'));
-      return;
-    }
     const row = (t: WorkerToken) =>
       h(
         'tr',
@@ -77,15 +69,7 @@ export function showWorkerTokens(root: HTMLElement, ctx: WorkerTokensPageContext
         h('td', { class: 'created' }, timeView(t.created)),
         h('td', {}, h('button', { type: 'button', class: 'danger', 'aria-label': `Revoke ${t.name}`, onclick: () => void revoke(t) }, 'Revoke')),
       );
-    mount(
-      tableBox,
-      h(
-        'table',
-        { class: 'tokens' },
-        h('thead', {}, h('tr', {}, ...['Name', 'Topics', 'Created', ''].map((c) => h('th', { scope: 'col' }, c)))),
-        h('tbody', {}, ...tokens.map(row)),
-      ),
-    );
+    mount(tableBox, itemsTable(tokens, { plural: 'worker tokens', class: 'tokens', columns: ['Name', 'Topics', 'Created', ''] }, row));
   }
 
   /** The secret, once: a read-only field to copy from, and the warning that it is the only chance. */
