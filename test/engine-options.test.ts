@@ -22,7 +22,7 @@ async function finishedJob(jobs: Jobs, status: 'completed' | 'failed', age: numb
   const job = await jobs.enqueueWithOptions(topic, {}, { maxRetries: 0 });
   const [claimed] = await jobs.store.jobClaim({ topics: [topic], limit: 1, lockDuration: MINUTE });
   const held = { id: claimed!.id, lockToken: claimed!.lockToken };
-  if (status === 'completed') expect(await jobs.store.jobCompleteMany([held])).toEqual([job.id]);
+  if (status === 'completed') expect(await jobs.store.jobCompleteMany([held])).toEqual([{ id: job.id, status: 'completed' }]);
   else expect(await jobs.store.jobFail({ ...held, error: 'broke' })).toBe(true);
   await backdate(jobs, job.id, age);
   return job.id;

@@ -227,7 +227,7 @@ describe.each(dialects())('engine on %s', (dialect) => {
     expect(await store.jobRetry({ id: first.id, lockToken: stale!.lockToken, error: 'late', runAt: new Date() })).toBe(false);
     expect(await store.jobRelease({ id: first.id, lockToken: stale!.lockToken })).toBe(false);
     expect(await jobs.get(first.id)).toMatchObject({ status: 'processing', lastError: null });
-    expect(await store.jobCompleteMany([{ id: first.id, lockToken: fresh!.lockToken }])).toEqual([first.id]);
+    expect(await store.jobCompleteMany([{ id: first.id, lockToken: fresh!.lockToken }])).toEqual([{ id: first.id, status: 'completed' }]);
     expect((await jobs.get(first.id)).status).toBe('completed');
   });
 
@@ -439,7 +439,7 @@ describe.each(dialects())('engine on %s', (dialect) => {
     await store.jobRetry({ id: first!.id, lockToken: first!.lockToken, error: 'first try', runAt: new Date(Date.now() + 3_600_000) });
     const [running] = await store.jobClaim({ topics: ['running'], limit: 1, lockDuration: 60_000 });
     const [done] = await store.jobClaim({ topics: ['done'], limit: 1, lockDuration: 60_000 });
-    expect(await store.jobCompleteMany([{ id: done!.id, lockToken: done!.lockToken }])).toEqual([done!.id]);
+    expect(await store.jobCompleteMany([{ id: done!.id, lockToken: done!.lockToken }])).toEqual([{ id: done!.id, status: 'completed' }]);
     const locks = (id: string) => rawQuery(store, 'select lock_token, locked_until from jobs where id = ?', [id]);
 
     const stats = await jobs.stats();
@@ -456,7 +456,7 @@ describe.each(dialects())('engine on %s', (dialect) => {
     }
     expect(await jobs.stats()).toEqual(stats);
     // The processing job's worker still holds its lock and can finish it.
-    expect(await store.jobCompleteMany([{ id: running!.id, lockToken: running!.lockToken }])).toEqual([running!.id]);
+    expect(await store.jobCompleteMany([{ id: running!.id, lockToken: running!.lockToken }])).toEqual([{ id: running!.id, status: 'completed' }]);
   });
 
   it('delete: pending and failed only', async () => {

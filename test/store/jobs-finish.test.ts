@@ -3,12 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { dialects } from '../helpers/databases.js';
 import { claimAll, insertJobs, jobRow, minutesAgo, minutesFromNow, unknownId, useStore } from './fixture.js';
 
+const byId = (a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id);
+
 /** Each finishing method as "did it take?", so the compare-and-set cases run on all four. */
 const finishers: Record<string, (store: Store, job: JobFinishParams) => Promise<boolean>> = {
   jobCompleteMany: async (store, job) => {
-    const ids = await store.jobCompleteMany([job]);
-    expect(ids.filter((id) => id !== job.id)).toEqual([]);
-    return ids.length === 1;
+    const done = await store.jobCompleteMany([job]);
+    expect(done.filter((j) => j.id !== job.id)).toEqual([]);
+    return done.length === 1;
   },
   jobRetry: (store, job) => store.jobRetry({ ...job, runAt: minutesFromNow(5), error: 'retry' }),
   jobFail: (store, job) => store.jobFail({ ...job, error: 'fail' }),
@@ -26,11 +28,11 @@ describe.each(dialects())('store: finishing a claimed job on %s', (dialect) => {
     return jobs;
   }
 
-  it('jobCompleteMany completes the held jobs, clears their locks and returns their ids', async () => {
+  it('jobCompleteMany completes the held jobs, clears their locks and returns them with their new status', async () => {
     const jobs = await claimed(3);
     const before = Date.now();
     const done = await fx.store.jobCompleteMany(jobs);
-    expect(done.sort()).toEqual(jobs.map((j) => j.id).sort());
+    expect(done.sort(byId)).toEqual(jobs.map((j) => ({ id: j.id, status: 'completed' })).sort(byId));
     for (const job of jobs) {
       const row = (await jobRow(fx.store, job.id))!;
       expect(row).toMatchObject({ status: 'completed', retries: 0, lastError: null, runAt: job.runAt });
@@ -60,7 +62,7 @@ describe.each(dialects())('store: finishing a claimed job on %s', (dialect) => {
 
     const done = await fx.store.jobCompleteMany([stale[0]!, held1!, ...stale.slice(1, 4), held2!, ...stale.slice(4)]);
 
-    expect(done.sort()).toEqual([held1!.id, held2!.id].sort());
+    expect(done.map((j) => j.id).sort()).toEqual([held1!.id, held2!.id].sort());
     expect(await Promise.all(stale.map((s) => jobRow(fx.store, s.id)))).toEqual(untouched);
     expect(reclaimed).toBeDefined();
     expect((await jobRow(fx.store, reclaimed!.id))!.status).toBe('processing');
@@ -70,7 +72,7 @@ describe.each(dialects())('store: finishing a claimed job on %s', (dialect) => {
   it('jobCompleteMany of 1,200 held jobs completes them all', async () => {
     const jobs = await claimed(1_200);
     const done = await fx.store.jobCompleteMany(jobs);
-    expect(new Set(done).size).toBe(1_200);
+    expect(new Set(done.map((j) => j.id)).size).toBe(1_200);
     expect(await fx.store.jobCountByStatus()).toMatchObject({ processing: 0, completed: 1_200 });
   });
 

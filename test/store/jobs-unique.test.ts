@@ -102,7 +102,7 @@ describe.each(dialects())('store: unique keys on %s', (dialect) => {
     const claimed = await claimedKeyed('k', ['pending', 'processing']);
     expect(await slotOf(fx.store, claimed.id)).toBe('k');
     expect((await insert(keyed('k'))).outcome).toBe('existing');
-    expect(await fx.store.jobCompleteMany([claimed])).toEqual([claimed.id]);
+    expect(await fx.store.jobCompleteMany([claimed])).toEqual([{ id: claimed.id, status: 'completed' }]);
     expect(await slotOf(fx.store, claimed.id)).toBeNull();
     const next = await insert(keyed('k'));
     expect(next.outcome).toBe('created');

@@ -309,7 +309,7 @@ describe.each(dialects())('store: migrate on %s', (dialect) => {
         expect(await upgraded.jobGet(waiting)).toMatchObject({ status: 'pending', cancelRequested: false, result: null, progress: null });
         expect(await upgraded.jobCancel(waiting)).toMatchObject({ outcome: 'cancelled', job: { status: 'cancelled' } });
         expect(await upgraded.jobSetProgress({ id: running, lockToken: 'tok', progressJson: '{"done":1}' })).toEqual({ id: running, cancelRequested: false });
-        expect(await upgraded.jobCompleteMany([{ id: running, lockToken: 'tok', resultJson: '[1,2]' }])).toEqual([running]);
+        expect(await upgraded.jobCompleteMany([{ id: running, lockToken: 'tok', resultJson: '[1,2]' }])).toEqual([{ id: running, status: 'completed' }]);
         expect(await upgraded.jobGet(running)).toMatchObject({ status: 'completed', result: [1, 2], progress: { done: 1 } });
         expect(await upgraded.jobCountByStatus()).toMatchObject({ cancelled: 1, completed: 1 });
       } finally {

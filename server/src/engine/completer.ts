@@ -44,7 +44,7 @@ export class Completer {
         this.queue = [];
         try {
           const now = new Date();
-          const held = new Set(await this.store.jobCompleteMany(batch.map((w) => w.item), now));
+          const held = new Set((await this.store.jobCompleteMany(batch.map((w) => w.item), now)).map((j) => j.id));
           for (const w of batch) w.resolve(held.has(w.item.id) ? now : null);
         } catch (err) {
           for (const w of batch) w.reject(err);

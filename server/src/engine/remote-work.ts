@@ -31,7 +31,7 @@ export interface RemoteWorkDeps {
 }
 
 /** Which jobs a caller may touch: a worker token's topics; undefined for a superuser. */
-export type TopicGuard = ((topic: string) => boolean) | undefined;
+export type TopicGuard = ReadonlySet<string> | undefined;
 
 export type RemoteOutcome = 'completed' | 'retried' | 'failed' | 'snoozed' | 'released' | 'cancelled';
 
@@ -158,14 +158,16 @@ export class RemoteWork {
    * fails and snoozes one statement each. The jobs whose topic or retries decide (every item of
    * a worker token, every fail) are read first, all in one query. `strict` (the single routes): a
    * lost lock throws `lock_lost`; otherwise lost items are left out of the answer for the caller
-   * to report.
+   * to report. A batch of completions only (a worker's usual batch) is one statement: see
+   * `completeAll`. `field`: what the body calls the items, for errors (`items.2.result`).
    */
-  async finishMany(items: readonly RemoteFinishItem[], guard: TopicGuard, strict = false): Promise<RemoteFinish[]> {
+  async finishMany(items: readonly RemoteFinishItem[], guard: TopicGuard, strict = false, field = 'items'): Promise<RemoteFinish[]> {
     this.deps.assertOpen();
     // Results are checked before anything is written: a bad one refuses the request.
     const results = items.map((item, i) =>
-      item.action === 'complete' ? encodeResult(item.result, this.deps.maxResultSize, strict ? 'result' : `items.${i}.result`) : undefined,
+      item.action === 'complete' ? encodeResult(item.result, this.deps.maxResultSize, strict ? 'result' : `${field}.${i}.result`) : undefined,
     );
+    if (!strict && items.every((item) => item.action === 'complete')) return this.completeAll(items, results, guard);
     const mustRead = (item: RemoteFinishItem) => item.action !== 'complete' || guard !== undefined || strict;
     const readIds = items.filter((item) => mustRead(item) && UUID.test(item.id)).map((item) => item.id);
     const read = new Map((await this.deps.store.jobGetMany(readIds, LEAN)).map((j) => [j.id, j]));
@@ -228,13 +230,35 @@ export class RemoteWork {
     return finished;
   }
 
+  /**
+   * Completions only, in one statement with no read before or after it: the worker token's topic
+   * check is part of the statement (a batch naming another topic's job writes nothing), and it
+   * returns each job's new status (`cancelled` for one marked meanwhile). Only when some item
+   * was not completed is it read, to tell a forbidden job (the request is refused) from a lost
+   * lock (left out of the answer).
+   */
+  private async completeAll(items: readonly RemoteFinishItem[], results: readonly (string | undefined)[], guard: TopicGuard): Promise<RemoteFinish[]> {
+    const held = items.flatMap((item, i) =>
+      UUID.test(item.id) ? [{ id: item.id, lockToken: item.token, ...(results[i] === undefined ? {} : { resultJson: results[i] }) }] : [],
+    );
+    const done = await this.deps.store.jobCompleteMany(held, new Date(), guard ? { topics: [...guard] } : {});
+    if (guard && done.length < held.length) {
+      const ended = new Set(done.map((j) => j.id));
+      const rest = await this.deps.store.jobGetMany(held.filter((h) => !ended.has(h.id)).map((h) => h.id), LEAN);
+      const forbidden = rest.find((job) => !guard.has(job.topic));
+      if (forbidden) throw forbiddenTopic(forbidden.topic);
+    }
+    if (done.length > 0) this.deps.finished();
+    return done.map((j) => ({ id: j.id, outcome: j.status, job: { id: j.id, status: j.status } as JobRecord }));
+  }
+
   /** The job, held and of a topic `guard` allows; null when not held (strict: a JobsError); forbidden throws. */
   private checkHeld(id: string, job: JobRecord | undefined, guard: TopicGuard, strict: boolean): JobRecord | null {
     if (!job) {
       if (strict) throw new JobsError('not_found', `Job "${id}" was not found.`);
       return null;
     }
-    if (guard && !guard(job.topic)) throw forbiddenTopic(job.topic);
+    if (guard && !guard.has(job.topic)) throw forbiddenTopic(job.topic);
     if (job.status !== 'processing') {
       if (strict) throw lockLost(id);
       return null;

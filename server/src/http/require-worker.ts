@@ -69,6 +69,5 @@ export function workerStillValid(res: Response): (() => Promise<boolean>) | unde
 export function workerTopicGuard(res: Response): TopicGuard {
   const worker = res.locals.worker as WorkerToken | undefined;
   if (!worker || worker.topics === null) return undefined;
-  const topics = new Set(worker.topics);
-  return (topic) => topics.has(topic);
+  return new Set(worker.topics);
 }

@@ -18,8 +18,8 @@ function finishedBody(f: RemoteFinish) {
 }
 
 /** Each item's outcome, in the order given: `lost` when its token no longer held the job. */
-async function finishResults(remote: RemoteWork, items: RemoteFinishItem[], guard: TopicGuard) {
-  const finished = new Map((await remote.finishMany(items, guard)).map((f) => [f.id, f.outcome]));
+async function finishResults(remote: RemoteWork, items: RemoteFinishItem[], guard: TopicGuard, field: 'items' | 'finish' = 'items') {
+  const finished = new Map((await remote.finishMany(items, guard, false, field)).map((f) => [f.id, f.outcome]));
   return items.map((i) => ({ id: i.id, outcome: finished.get(i.id) ?? ('lost' as const) }));
 }
 
@@ -32,22 +32,36 @@ export function workerHandlers(remote: RemoteWork) {
   return {
     claim: async ({ body, res }: { body: { topics: string[]; limit?: number; wait?: number; finish?: RemoteFinishItem[] }; res: Response }) => {
       const allowed = guard(res);
-      // The worker's finished jobs first, then the claim: one round trip for both.
-      const finished = body.finish?.length ? await finishResults(remote, body.finish, allowed) : undefined;
-      const forbidden = allowed && body.topics.find((t) => !allowed(t));
+      const forbidden = allowed && body.topics.find((t) => !allowed.has(t));
       if (forbidden) throw forbiddenTopic(forbidden);
       // A worker that hangs up ends its wait.
       const gone = new AbortController();
       const hungUp = () => gone.abort();
       res.on('close', hungUp);
       try {
-        const jobs = await remote.claim({
-          topics: body.topics,
-          limit: body.limit ?? 1,
-          wait: body.wait ?? 0,
-          signal: gone.signal,
-          stillValid: workerStillValid(res),
-        });
+        // The worker's finished jobs and its claim in one round trip, their statements side by
+        // side (on PostgreSQL, two connections: the answer waits for the slower, not for both in
+        // turn). A claim under a topic's cap may not count the slots these finishes free: it
+        // claims fewer, never more, and the worker's next claim gets them.
+        const [finishing, claiming] = await Promise.allSettled([
+          body.finish?.length ? finishResults(remote, body.finish, allowed, 'finish') : undefined,
+          remote.claim({
+            topics: body.topics,
+            limit: body.limit ?? 1,
+            wait: body.wait ?? 0,
+            signal: gone.signal,
+            stillValid: workerStillValid(res),
+          }),
+        ]);
+        if (finishing.status === 'rejected') {
+          // The request is refused as a whole: the jobs claimed alongside go back, due now.
+          if (claiming.status === 'fulfilled' && claiming.value.length > 0) {
+            await remote.finishMany(claiming.value.map((job) => ({ action: 'release' as const, id: job.id, token: job.lockToken })), allowed);
+          }
+          throw finishing.reason;
+        }
+        if (claiming.status === 'rejected') throw claiming.reason;
+        const [finished, jobs] = [finishing.value, claiming.value];
         return { status: 200 as const, body: { items: jobs.map(toClaimedJobBody), ...(finished ? { finished } : {}) } };
       } finally {
         res.off('close', hungUp);

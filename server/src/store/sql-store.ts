@@ -36,6 +36,8 @@ import type {
   HeldJob,
   JobClaimParams,
   JobCompleteItem,
+  JobCompleted,
+  JobCompleteOptions,
   JobDeleteFinishedParams,
   JobFailParams,
   JobGetExpiredParams,
@@ -133,7 +135,7 @@ export abstract class SqlStore implements Store {
   /** True when `err` is a unique index refusing a write. */
   protected abstract isUniqueViolation(err: unknown): boolean;
   abstract jobClaim(params: JobClaimParams): Promise<ClaimedJob[]>;
-  abstract jobCompleteMany(items: readonly JobCompleteItem[], now?: Date): Promise<string[]>;
+  abstract jobCompleteMany(items: readonly JobCompleteItem[], now?: Date, options?: JobCompleteOptions): Promise<JobCompleted[]>;
   /** SQL renewing the given locks, each to its own `locked_until`: `returning id, cancel_requested`. */
   protected abstract heartbeatRenewSql(renew: readonly JobHeartbeatItem[]): SqlStep;
   /** SQL reading the cancel marks of the jobs still held by the given tokens. */

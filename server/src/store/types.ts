@@ -135,6 +135,20 @@ export interface JobCompleteItem extends JobFinishParams {
   resultJson?: string;
 }
 
+/** A job a completing statement ended: `cancelled` when it had been marked for cancellation. */
+export interface JobCompleted {
+  id: string;
+  status: 'completed' | 'cancelled';
+}
+
+export interface JobCompleteOptions {
+  /**
+   * Complete nothing unless every item's job is of one of these topics (a worker token's): the
+   * check is part of the statement, so a batch naming another topic's job writes nothing.
+   */
+  topics?: readonly string[];
+}
+
 /**
  * A write that moves a held job on. `now` is written as its `updated` time (default: the
  * store's clock), so the engine can report the job exactly as stored without reading it back.
@@ -225,12 +239,13 @@ export interface JobStore {
   jobClaim(params: JobClaimParams): Promise<ClaimedJob[]>;
   /**
    * Completes many jobs in one statement, compare-and-set on each lock token, storing each
-   * one's `resultJson`; returns the ids that were still held (the others lost their lock and
-   * are left alone). `now` as in `JobMoveParams`, one for the whole statement. This and every
-   * other statement that ends an attempt (retry, fail, snooze, release, rescue) makes a job
-   * marked `cancelRequested` `cancelled` instead, storing no result and counting no retry.
+   * one's `resultJson`; returns the jobs that were still held, each with the status it got (the
+   * others lost their lock and are left alone). `now` as in `JobMoveParams`, one for the whole
+   * statement. This and every other statement that ends an attempt (retry, fail, snooze,
+   * release, rescue) makes a job marked `cancelRequested` `cancelled` instead, storing no result
+   * and counting no retry.
    */
-  jobCompleteMany(items: readonly JobCompleteItem[], now?: Date): Promise<string[]>;
+  jobCompleteMany(items: readonly JobCompleteItem[], now?: Date, options?: JobCompleteOptions): Promise<JobCompleted[]>;
   /** Back to pending with one more retry counted, due at `runAt`. CAS on the lock token. */
   jobRetry(params: JobRetryParams): Promise<boolean>;
   /** To failed for good. CAS on the lock token. */

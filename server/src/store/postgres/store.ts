@@ -14,6 +14,8 @@ import type {
   HeldJob,
   JobClaimParams,
   JobCompleteItem,
+  JobCompleted,
+  JobCompleteOptions,
   JobHeartbeatItem,
   JobProgressParams,
   JobInsertOutcome,
@@ -426,22 +428,27 @@ export class PostgresStore extends SqlStore {
    * One statement for many jobs: `unnest` pairs each id with its lock token (and its result,
    * when some handler of the batch returned one: a batch of handlers that returned nothing, the
    * drain's case, keeps the two-array statement). Commits asynchronously (see ASYNC_COMMIT). A
-   * job marked for cancellation becomes `cancelled` (see statusOrCancelled).
+   * job marked for cancellation becomes `cancelled` (see statusOrCancelled). With `topics`, the
+   * statement first asks once (by primary key) whether any item's job is of another topic.
    */
-  async jobCompleteMany(items: readonly JobCompleteItem[], now = new Date()): Promise<string[]> {
+  async jobCompleteMany(items: readonly JobCompleteItem[], now = new Date(), options: JobCompleteOptions = {}): Promise<JobCompleted[]> {
     if (items.length === 0) return [];
+    const ids = items.map((i) => i.id);
     const set = `status = ${statusOrCancelled('completed', 'j.')}, lock_token = null, locked_until = null, updated = ?,
          ${keepSlotForOrCancelled('completed', 'j.')}`;
+    const [only, onlyParams] = options.topics
+      ? [`and not exists (select 1 from jobs x where x.id = any(?::uuid[]) and x.topic <> all(?::text[]))`, [ids, options.topics]]
+      : ['', []];
     const rows = items.some((i) => i.resultJson !== undefined)
       ? await this.all(
           `with ${ASYNC_COMMIT}, done as (
              update jobs j set ${set}, result = case when j.cancel_requested then null else d.result end
              from unnest(?::uuid[], ?::text[], ?::jsonb[]) as d(id, lock_token, result), async_commit
-             where j.id = d.id and j.lock_token = d.lock_token and j.status = 'processing'
-             returning j.id, ${wantsKeyOfNewStatus('j.')}
+             where j.id = d.id and j.lock_token = d.lock_token and j.status = 'processing' ${only}
+             returning j.id, j.status, ${wantsKeyOfNewStatus('j.')}
            ), ${NOTIFY_FINISHED}
            select done.* from done cross join notified`,
-          [now, items.map((i) => i.id), items.map((i) => i.lockToken), items.map((i) => i.resultJson ?? null), FINISHED_CHANNEL],
+          [now, ids, items.map((i) => i.lockToken), items.map((i) => i.resultJson ?? null), ...onlyParams, FINISHED_CHANNEL],
         ).catch((err: unknown) => {
           throw unstorableText(err) ?? err;
         })
@@ -449,14 +456,14 @@ export class PostgresStore extends SqlStore {
           `with ${ASYNC_COMMIT}, done as (
              update jobs j set ${set}
              from unnest(?::uuid[], ?::text[]) as d(id, lock_token), async_commit
-             where j.id = d.id and j.lock_token = d.lock_token and j.status = 'processing'
-             returning j.id, ${wantsKeyOfNewStatus('j.')}
+             where j.id = d.id and j.lock_token = d.lock_token and j.status = 'processing' ${only}
+             returning j.id, j.status, ${wantsKeyOfNewStatus('j.')}
            ), ${NOTIFY_FINISHED}
            select done.* from done cross join notified`,
-          [now, items.map((i) => i.id), items.map((i) => i.lockToken), FINISHED_CHANNEL],
+          [now, ids, items.map((i) => i.lockToken), ...onlyParams, FINISHED_CHANNEL],
         );
     await this.takeKeys(rows);
-    return rows.map((r) => r.id as string);
+    return rows.map((r) => ({ id: r.id as string, status: r.status as JobCompleted['status'] }));
   }
 
   // ── Operations (issue 18) ──────────────────────────────────────────────────────────────────

@@ -15,6 +15,8 @@ import type {
   HeldJob,
   JobClaimParams,
   JobCompleteItem,
+  JobCompleted,
+  JobCompleteOptions,
   JobHeartbeatItem,
   JobProgressParams,
   JobInsertOutcome,
@@ -428,10 +430,17 @@ export class SqliteStore extends SqlStore {
    * `+status`, as in the claim, so the ids are looked up by primary key. A batch where some
    * handler returned a value joins the values instead, to store each one's result; a batch of
    * handlers that returned nothing (the drain's case) keeps the plain statement. A job marked
-   * for cancellation becomes `cancelled` (see statusOrCancelled).
+   * for cancellation becomes `cancelled` (see statusOrCancelled). With `topics`, each chunk's
+   * statement first asks (by primary key) whether any item's job is of another topic.
    */
-  async jobCompleteMany(items: readonly JobCompleteItem[], now = new Date()): Promise<string[]> {
-    const done: string[] = [];
+  async jobCompleteMany(items: readonly JobCompleteItem[], now = new Date(), options: JobCompleteOptions = {}): Promise<JobCompleted[]> {
+    const done: JobCompleted[] = [];
+    const [only, onlyParams] = options.topics
+      ? [
+          `and not exists (select 1 from jobs x where x.id in (select value from json_each(?)) and x.topic not in (select value from json_each(?)))`,
+          [JSON.stringify(items.map((c) => c.id)), JSON.stringify(options.topics)],
+        ]
+      : ['', []];
     for (let i = 0; i < items.length; i += COMPLETE_CHUNK) {
       const chunk = items.slice(i, i + COMPLETE_CHUNK);
       const set = `status = ${statusOrCancelled('completed', 'jobs.')}, lock_token = null, locked_until = null, updated = ?,
@@ -440,18 +449,18 @@ export class SqliteStore extends SqlStore {
         ? await this.all(
             `update jobs set ${set}, result = case when jobs.cancel_requested then null else d.result end
              from (select column1 as id, column2 as token, column3 as result from (values ${chunk.map(() => '(?, ?, ?)').join(', ')})) as d
-             where jobs.id = d.id and jobs.lock_token = d.token and +jobs.status = 'processing'
-             returning jobs.id, ${wantsKeyOfNewStatus('jobs.')}`,
-            [now.toISOString(), ...chunk.flatMap((c) => [c.id, c.lockToken, c.resultJson ?? null])],
+             where jobs.id = d.id and jobs.lock_token = d.token and +jobs.status = 'processing' ${only}
+             returning jobs.id, jobs.status, ${wantsKeyOfNewStatus('jobs.')}`,
+            [now.toISOString(), ...chunk.flatMap((c) => [c.id, c.lockToken, c.resultJson ?? null]), ...onlyParams],
           )
         : await this.all(
             `update jobs set ${set}
-             where +status = 'processing' and (id, lock_token) in (values ${chunk.map(() => '(?, ?)').join(', ')})
-             returning id, ${wantsKeyOfNewStatus()}`,
-            [now.toISOString(), ...chunk.flatMap((c) => [c.id, c.lockToken])],
+             where +status = 'processing' and (id, lock_token) in (values ${chunk.map(() => '(?, ?)').join(', ')}) ${only}
+             returning id, status, ${wantsKeyOfNewStatus()}`,
+            [now.toISOString(), ...chunk.flatMap((c) => [c.id, c.lockToken]), ...onlyParams],
           );
       await this.takeKeys(rows);
-      for (const row of rows) done.push(row.id as string);
+      for (const row of rows) done.push({ id: row.id as string, status: row.status as JobCompleted['status'] });
     }
     return done;
   }
