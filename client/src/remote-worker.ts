@@ -255,7 +255,7 @@ export function createRemoteWorker<T extends TopicSchemas = {}, K extends string
       if (free <= 0) {
         await new Promise<void>((resolve) => (slotFreed = resolve));
         // Handlers finishing together free their slots together: one claim for all of them.
-        await new Promise((resolve) => setTimeout(resolve, 0));
+        await nextMacrotask();
         continue;
       }
       let jobs: ClaimedJob[];
@@ -343,6 +343,16 @@ export function createRemoteWorker<T extends TopicSchemas = {}, K extends string
 
 class ShutdownError extends Error {
   override readonly name = 'ShutdownError';
+}
+
+/**
+ * After the promise callbacks already queued: `setImmediate` where there is one (Node, Bun,
+ * Deno), not `setTimeout(0)`, which waits at least a millisecond (at concurrency 10 a claim
+ * cycle of no-op jobs takes a few: that millisecond cost a seventh of the drain rate).
+ */
+function nextMacrotask(): Promise<void> {
+  const immediate = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate;
+  return new Promise((resolve) => (immediate ? immediate(() => resolve()) : setTimeout(resolve, 0)));
 }
 
 function sleep(ms: number): Promise<void> {

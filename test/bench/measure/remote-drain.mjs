@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { jobbaseModule, loadJobbase } from '../lib/jobbase-server.mjs';
 import { delay, now } from '../lib/process-probes.mjs';
 
-const SETTLE_POLL_MS = 5;
+const SETTLE_POLL_MS = 25;
 const WORKER = fileURLToPath(new URL('./remote-drain-worker.mjs', import.meta.url));
 
 export async function run({ database, jobs, variant, capMs }) {
