@@ -203,7 +203,10 @@ describe.each(dialects())('job controls in the engine on %s', (dialect) => {
       const job = await jobs.get(quick.id);
       return job.status === 'failed' ? job : null;
     });
-    expect(failed.lastError).toBe('Lock expired after 300 ms: the handler did not finish in time.');
+    // The worker's own timeout says "the handler did not finish in time"; on a loaded machine the
+    // rescuer may find the expired lock first ("the worker crashed or the handler hung"): either
+    // way the topic's 300 ms ended it, not the engine's minute.
+    expect(failed.lastError).toMatch(/^Lock expired after 300 ms: /);
     const [held] = await jobs.store.jobGetExpired({ before: new Date(Date.now() + 3_600_000), limit: 10 });
     expect(held).toMatchObject({ id: slow.id, topic: 'slow' });
     expect((await jobs.get(slow.id)).status).toBe('processing');
