@@ -139,7 +139,7 @@ export const ClaimBodySchema = z
       .array(FinishItemSchema)
       .max(MAX_FINISH_ITEMS, `finish must hold at most ${MAX_FINISH_ITEMS} jobs.`)
       .optional()
-      .describe('Jobs to finish first, as `POST /api/workers/finish` would: a worker’s finished jobs ride on its next claim, one round trip for both.'),
+      .describe('Jobs to finish, as `POST /api/workers/finish` would, alongside the claim: a worker’s finished jobs ride on its next claim, one round trip for both. When they are refused (400, 403) the request claims nothing.'),
   })
   .strict()
   .describe('ClaimRequest');
@@ -153,7 +153,7 @@ export const ClaimResponseSchema = z
   .describe('ClaimedJobs');
 
 const lost = 'The token no longer holds the job (`data.token.code` is `lock_lost`): its lock ran out and the job was rescued, or it was finished already. Nothing was written.';
-const worker = 'The token is a worker token of other topics than the job’s.';
+const worker = 'The token is a worker token of other topics than the job’s (a batch naming such a job is refused whole: nothing is written).';
 
 /** Remote workers (issue 19): claiming jobs over HTTP and finishing them on the lock token. */
 export const workersContract = c.router(

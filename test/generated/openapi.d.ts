@@ -3827,7 +3827,7 @@ export interface operations {
                     limit?: number;
                     /** @description Long poll, ms: 0 to 30000, default 0. When no job is due, the answer waits until one is or the time is up. */
                     wait?: number;
-                    /** @description Jobs to finish first, as `POST /api/workers/finish` would: a worker’s finished jobs ride on its next claim, one round trip for both. */
+                    /** @description Jobs to finish, as `POST /api/workers/finish` would, alongside the claim: a worker’s finished jobs ride on its next claim, one round trip for both. When they are refused (400, 403) the request claims nothing. */
                     finish?: ({
                         /** @description The lock token the claim answered with the job. */
                         token: string;
@@ -3957,7 +3957,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The token is a worker token of other topics than the job’s. */
+            /** @description The token is a worker token of other topics than the job’s (a batch naming such a job is refused whole: nothing is written). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4079,7 +4079,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The token is a worker token of other topics than the job’s. */
+            /** @description The token is a worker token of other topics than the job’s (a batch naming such a job is refused whole: nothing is written). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4161,7 +4161,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The token is a worker token of other topics than the job’s. */
+            /** @description The token is a worker token of other topics than the job’s (a batch naming such a job is refused whole: nothing is written). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4269,7 +4269,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The token is a worker token of other topics than the job’s. */
+            /** @description The token is a worker token of other topics than the job’s (a batch naming such a job is refused whole: nothing is written). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4374,7 +4374,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The token is a worker token of other topics than the job’s. */
+            /** @description The token is a worker token of other topics than the job’s (a batch naming such a job is refused whole: nothing is written). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4483,7 +4483,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The token is a worker token of other topics than the job’s. */
+            /** @description The token is a worker token of other topics than the job’s (a batch naming such a job is refused whole: nothing is written). */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -19,6 +19,7 @@ const MEMORY_DRAINS = Object.fromEntries(
   MEMORY_SYSTEMS.map((id) => [id, SYSTEMS.filter((s) => s.id === id || (systemById(id).queue !== 'jobbase' && s.queue === id)).map((s) => s.id)]),
 );
 const jobsPerSecond = (v) => v.jobsPerSecond;
+const cpuPerJob = (v) => v.cpuPerJobUs;
 /** Enqueueing does not depend on worker settings: a peer's tuned variants share its enqueue figures. */
 const enqueueId = (id) => (systemById(id).queue === 'jobbase' ? id : systemById(id).queue);
 /** The calls each queue's enqueue scenario makes (one by one / bulk). */
@@ -242,15 +243,17 @@ Issue 19: ${mode.drainJobs.toLocaleString('en-US')} waiting no-op jobs drained b
 API (\`createRemoteWorker\` at concurrency 10 each, with a worker token: long-poll claims of up to
 10 jobs, batched finishes) against a server running \`jobbase serve\`'s engine, and by one embedded
 worker at concurrency 10, each on a fresh database; from the workers' start until the database
-shows every job completed. The target: remote at least half the embedded rate.
+shows every job completed. The target: remote at least half the embedded rate. The last column
+is the CPU the server's process (remote) or the embedded worker's process spent per job meanwhile.
 
 ${table(
-  ['database', 'remote (2 × 10), jobs/s', 'embedded (10), jobs/s', 'remote / embedded'],
+  ['database', 'remote (2 × 10), jobs/s', 'embedded (10), jobs/s', 'remote / embedded', 'process CPU per job, µs: remote / embedded'],
   ['sqlite', 'postgres'].map((d) => [
     d === 'sqlite' ? 'SQLite' : 'PostgreSQL',
     cell(f.figure(`remote:${d}:remote`, jobsPerSecond), rate),
     cell(f.figure(`remote:${d}:embedded`, jobsPerSecond), rate),
     ratio(f.median(`remote:${d}:remote`, jobsPerSecond) / f.median(`remote:${d}:embedded`, jobsPerSecond)),
+    `${count(f.median(`remote:${d}:remote`, cpuPerJob))} / ${count(f.median(`remote:${d}:embedded`, cpuPerJob))}`,
   ]),
 )}
 

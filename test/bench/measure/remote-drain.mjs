@@ -33,6 +33,8 @@ export async function run({ database, jobs, variant, capMs }) {
       engine = await createJobs({ database: database.url, workerPoolSize: 10 });
     }
     let started;
+    /** The server's (or the embedded worker's) process: CPU from the start to the last job, polls included. */
+    let cpu;
     if (variant === 'remote') {
       // The topic paused while the worker processes start: the clock starts when it is resumed,
       // as the embedded worker's starts when start() is called, not when Node loaded.
@@ -46,10 +48,12 @@ export async function run({ database, jobs, variant, capMs }) {
         ready.push(new Promise((resolve) => child.once('message', resolve)));
       }
       await Promise.all(ready);
+      cpu = process.cpuUsage();
       started = now();
       await engine.resumeTopic('bench');
     } else {
       await fill(engine, jobs);
+      cpu = process.cpuUsage();
       started = now();
       engine.register('bench', () => undefined);
       engine.start();
@@ -63,7 +67,9 @@ export async function run({ database, jobs, variant, capMs }) {
     }
     const seconds = (now() - started) / 1000;
     const completed = jobs - unfinished;
-    return { jobsPerSecond: completed / seconds, completed, capped: unfinished > 0, seconds, variant };
+    const used = process.cpuUsage(cpu);
+    const cpuPerJobUs = completed > 0 ? (used.user + used.system) / completed : null;
+    return { jobsPerSecond: completed / seconds, completed, capped: unfinished > 0, seconds, variant, cpuPerJobUs };
   } finally {
     for (const child of workers) child.kill('SIGKILL');
     await (app ? app.close() : engine?.close());
