@@ -164,6 +164,14 @@ describe.each(dialects())('remote workers over HTTP on %s', (dialect) => {
     const stats = (await api(url, '/api/jobs/stats', { token })).body;
     expect(stats).toMatchObject({ pending: 2, processing: 1 });
     expect((await api(url, '/api/workers/claim', { token, json: { topics: ['r'], limit: 5 } })).body.items).toHaveLength(2);
+    // A claim that would wait for jobs is not held for its `wait` when its finishes are refused.
+    const started = Date.now();
+    const waiting = await api(url, '/api/workers/claim', {
+      token,
+      json: { topics: ['idle'], wait: 30_000, finish: [{ action: 'complete', id: a.id, token: a.lock_token, result: 'x'.repeat(200) }] },
+    });
+    expectError(waiting, 400, ['finish.0.result']);
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('claim with `finish`: the finished jobs and the claim in one request', async () => {

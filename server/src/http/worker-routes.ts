@@ -44,7 +44,12 @@ export function workerHandlers(remote: RemoteWork) {
         // turn). A claim under a topic's cap may not count the slots these finishes free: it
         // claims fewer, never more, and the worker's next claim gets them.
         const [finishing, claiming] = await Promise.allSettled([
-          body.finish?.length ? finishResults(remote, body.finish, allowed, 'finish') : undefined,
+          body.finish?.length
+            ? finishResults(remote, body.finish, allowed, 'finish').catch((err: unknown) => {
+                gone.abort(); // a claim waiting for jobs (`wait`) stops: the answer is the refusal, now
+                throw err;
+              })
+            : undefined,
           remote.claim({
             topics: body.topics,
             limit: body.limit ?? 1,
@@ -54,9 +59,12 @@ export function workerHandlers(remote: RemoteWork) {
           }),
         ]);
         if (finishing.status === 'rejected') {
-          // The request is refused as a whole: the jobs claimed alongside go back, due now.
+          // The request is refused as a whole: the jobs claimed alongside go back, due now (should
+          // that fail too, their locks run out and the rescuer makes them due).
           if (claiming.status === 'fulfilled' && claiming.value.length > 0) {
-            await remote.finishMany(claiming.value.map((job) => ({ action: 'release' as const, id: job.id, token: job.lockToken })), allowed);
+            await remote
+              .finishMany(claiming.value.map((job) => ({ action: 'release' as const, id: job.id, token: job.lockToken })), allowed)
+              .catch(() => undefined);
           }
           throw finishing.reason;
         }
