@@ -70,6 +70,28 @@ describe.each(dialects())('running jobs in the engine on %s', (dialect) => {
     expect(err).toMatchObject({ code: 'finished', message: `Job "${job.id}" is already cancelled: only pending and processing jobs can be cancelled.` });
   });
 
+  it('a cancel from another engine in a handler’s last moments: the job ends cancelled and the event says job:cancelled, not job:completed', async () => {
+    const worker = await fx.open();
+    const admin = await fx.open(); // never started: shares only the database
+    const events: string[] = [];
+    for (const name of ['job:completed', 'job:cancelled'] as const) worker.events.on(name, (job) => events.push(`${name} ${job.id}`));
+    // Marked from the other engine, then the handler returns at once: this process has not looked
+    // at its jobs' marks since (it does every 500 ms), so only the completing statement knows.
+    worker.register('quick', async (job) => {
+      await admin.cancel(job.id);
+      return { done: true };
+    });
+    const ended = new Promise((resolve) => {
+      worker.events.once('job:cancelled', resolve);
+      worker.events.once('job:completed', resolve);
+    });
+    worker.start();
+    const job = await worker.enqueue('quick', {});
+    expect(await ended).toMatchObject({ id: job.id, status: 'cancelled' });
+    expect(events).toEqual([`job:cancelled ${job.id}`]);
+    expect(await admin.get(job.id)).toMatchObject({ status: 'cancelled', result: null });
+  });
+
   it('a cancelled handler that throws is not retried; cancel of an unknown job is not_found', async () => {
     const jobs = await fx.open();
     const started = deferred();

@@ -1,8 +1,14 @@
 import type { JobCompleteItem, JobStore } from '../store/types.js';
 
+/** A completion written: when, and whether the statement made the job `cancelled` (marked meanwhile). */
+export interface Completion {
+  updated: Date;
+  cancelled: boolean;
+}
+
 interface Waiting {
   item: JobCompleteItem;
-  resolve: (updated: Date | null) => void;
+  resolve: (done: Completion | null) => void;
   reject: (err: unknown) => void;
 }
 
@@ -18,16 +24,17 @@ export class Completer {
   constructor(private readonly store: JobStore) {}
 
   /**
-   * Resolves to the `updated` time written when the job was completed, null when its lock had
-   * been lost.
+   * Resolves to the `updated` time written when the job was completed (or cancelled, when it
+   * had been marked: another process's cancel the worker had not seen yet), null when its lock
+   * had been lost.
    */
-  complete(item: JobCompleteItem): Promise<Date | null> {
+  complete(item: JobCompleteItem): Promise<Completion | null> {
     return this.completeMany([item])[0]!;
   }
 
   /** As `complete` for each, handed in together: they go out in one statement, not the first alone. */
-  completeMany(items: readonly JobCompleteItem[]): Promise<Date | null>[] {
-    const done = items.map((item) => new Promise<Date | null>((resolve, reject) => this.queue.push({ item, resolve, reject })));
+  completeMany(items: readonly JobCompleteItem[]): Promise<Completion | null>[] {
+    const done = items.map((item) => new Promise<Completion | null>((resolve, reject) => this.queue.push({ item, resolve, reject })));
     if (items.length > 0) this.flushing ??= this.flush();
     return done;
   }
@@ -44,8 +51,11 @@ export class Completer {
         this.queue = [];
         try {
           const now = new Date();
-          const held = new Set((await this.store.jobCompleteMany(batch.map((w) => w.item), now)).map((j) => j.id));
-          for (const w of batch) w.resolve(held.has(w.item.id) ? now : null);
+          const held = new Map((await this.store.jobCompleteMany(batch.map((w) => w.item), now)).map((j) => [j.id, j.status]));
+          for (const w of batch) {
+            const status = held.get(w.item.id);
+            w.resolve(status ? { updated: now, cancelled: status === 'cancelled' } : null);
+          }
         } catch (err) {
           for (const w of batch) w.reject(err);
         }

@@ -215,9 +215,12 @@ export class Execution implements RunningJobHooks {
         // Another attempt would return the same kind of value: fail for good.
         return this.failAttempt(new PermanentError((err as Error).message));
       }
-      const updated = await deps.completer.complete(resultJson === undefined ? held : { ...held, resultJson });
-      if (!updated) return lost;
-      if (this.cancelSeen) return this.cancelledEnding(updated);
+      const done = await deps.completer.complete(resultJson === undefined ? held : { ...held, resultJson });
+      if (!done) return lost;
+      const { updated } = done;
+      // The statement says what it stored: a cancel from another process in the handler's last
+      // moments (before this process's next look at its jobs' marks) made it `cancelled`.
+      if (this.cancelSeen || done.cancelled) return this.cancelledEnding(updated);
       const result = resultJson === undefined ? null : (JSON.parse(resultJson) as unknown);
       return { outcome: 'completed', job: { ...job, status: 'completed', result, updated } };
     }
