@@ -401,6 +401,59 @@ describe.each(dialects())('createRemoteWorker on %s', (dialect) => {
     expect(page.items.map((j: { result: number }) => j.result).sort((a: number, b: number) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
+  it('prefetch: holds up to concurrency + prefetch jobs, runs no more than concurrency, starts a waiting one as a slot frees, and stop() gives the waiting ones back at once', async () => {
+    const { url, token, worker } = await serve(['pre']);
+    const gates = [held(), held(), held(), held()];
+    let now = 0;
+    let most = 0;
+    const started: number[] = [];
+    const w = start({
+      baseUrl: url,
+      token: worker,
+      concurrency: 2,
+      prefetch: 3,
+      // Longer than the test: stop() must wait for the running handlers, not abort them.
+      shutdownTimeout: 30_000,
+      handlers: {
+        pre: async (job) => {
+          most = Math.max(most, ++now);
+          started.push(job.payload as number);
+          try {
+            await gates[started.length - 1]!.promise;
+          } finally {
+            now--;
+          }
+        },
+      },
+    });
+    const made = await api(url, '/api/jobs/enqueue/batch', { token, json: { jobs: Array.from({ length: 10 }, (_, n) => ({ topic: 'pre', payload: n })) } });
+    expect(made.status, made.text).toBe(200);
+    const stats = async () => (await api(url, '/api/jobs/stats', { token })).body as Record<string, number>;
+    await waitFor('2 running and 3 prefetched', async () => (await stats()).processing === 5 && started.length === 2);
+    expect(w.running).toBe(2);
+    // A slot frees: a prefetched job starts in it, and the worker claims one more to wait.
+    gates[0]!.resolve();
+    await waitFor('a waiting job started and another claimed', async () => {
+      const s = await stats();
+      return started.length === 3 && s.completed === 1 && s.processing === 5;
+    });
+    expect(most).toBe(2);
+    // The slot went to the oldest prefetched job, not to the one claimed after it.
+    expect(started).toEqual([0, 1, 2]);
+    // stop(): the 3 waiting go back to pending at once, while the 2 running are waited for.
+    const stopping = w.stop();
+    await waitFor('the prefetched jobs released', async () => (await stats()).pending === 7);
+    expect((await stats()).processing).toBe(2);
+    gates[1]!.resolve();
+    gates[2]!.resolve();
+    await within('stop()', stopping);
+    expect(await stats()).toMatchObject({ completed: 3, processing: 0, pending: 7 });
+    expect(started).toHaveLength(3);
+    const pending = (await api(url, '/api/jobs?topic=pre&status=pending&limit=50', { token })).body.items;
+    expect(pending.every((j: { retries: number; last_error: string | null }) => j.retries === 0 && j.last_error === null)).toBe(true);
+    expect(() => createRemoteWorker({ baseUrl: url, token: worker, prefetch: -1, handlers: { pre: () => undefined } })).toThrow(/prefetch must be an integer ≥ 0/);
+  });
+
   it('asks for uncompressed answers, which the server honours while still compressing for clients that accept gzip', async () => {
     const { url, token, worker } = await serve(['big']);
     const { fetch, exchanges } = recordingFetch();

@@ -52,6 +52,13 @@ export interface RemoteWorkerOptions<T extends TopicSchemas = {}, K extends stri
   handlers: { [P in K]: RemoteJobHandler<TopicPayload<T, P>> };
   /** Most handlers running at once (default 10). */
   concurrency?: number;
+  /**
+   * Jobs claimed beyond the free slots, to start the moment a slot frees instead of a round trip
+   * later (default 0: never more than the free slots). Each waits locked in this worker, with its
+   * lock renewed, so no other worker can take it meanwhile; `stop()` gives the waiting ones back
+   * at once. For many short jobs, where the round trip is most of a job's time.
+   */
+  prefetch?: number;
   /** How long a claim waits for a job on the server, ms (default 20,000; at most 30,000). */
   wait?: number;
   /** How long `stop()` waits for running handlers before aborting them and releasing their jobs, ms (default 10,000). */
@@ -89,6 +96,8 @@ const MAX_FINISH_BATCH = 100;
 export function createRemoteWorker<T extends TopicSchemas = {}, K extends string = string>(options: RemoteWorkerOptions<T, K>): RemoteWorker {
   const concurrency = options.concurrency ?? 10;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${String(options.concurrency)}.`);
+  const prefetch = options.prefetch ?? 0;
+  if (!Number.isInteger(prefetch) || prefetch < 0) throw new RangeError(`prefetch must be an integer ≥ 0, got ${String(options.prefetch)}.`);
   const topics = Object.keys(options.handlers);
   if (topics.length === 0) throw new RangeError('handlers must hold a handler for at least one topic.');
   const api = initClient(contract.workers, {
@@ -103,6 +112,8 @@ export function createRemoteWorker<T extends TopicSchemas = {}, K extends string
   const report = (err: Error) => options.onError?.(err);
   const inflight = new Set<Promise<void>>();
   const controllers = new Map<string, { controller: AbortController; job: ClaimedJob }>();
+  /** Prefetched jobs waiting for a slot, oldest claim first, each already heartbeating. */
+  const waiting: Held[] = [];
   let claiming = new AbortController();
   let running = true;
   let slotFreed: (() => void) | null = null;
@@ -181,10 +192,10 @@ export function createRemoteWorker<T extends TopicSchemas = {}, K extends string
     }
   }
 
-  async function run(job: ClaimedJob): Promise<void> {
+  /** A claimed job, held from its claim on: its lock is renewed while it waits (prefetched) and while it runs. */
+  function hold(job: ClaimedJob): Held {
     const controller = new AbortController();
     controllers.set(job.id, { controller, job });
-    let snoozeMs: number | undefined;
     let lost = false;
     controller.signal.addEventListener('abort', () => {
       if (!(controller.signal.reason instanceof JobCancelledError) && !(controller.signal.reason instanceof ShutdownError)) lost = true;
@@ -199,6 +210,40 @@ export function createRemoteWorker<T extends TopicSchemas = {}, K extends string
       }, Math.max(50, left / 3));
     };
     beat();
+    return {
+      job,
+      controller,
+      lost: () => lost,
+      end: () => {
+        clearTimeout(timer);
+        controllers.delete(job.id);
+      },
+    };
+  }
+
+  /** Gives a held job back unstarted (pending, due now, no attempt counted; `cancelled` if it was cancelled). */
+  function giveBack(held: Held): void {
+    held.end();
+    if (!held.lost()) void finish({ action: 'release', id: held.job.id, token: held.job.lock_token });
+  }
+
+  /** Runs the handler in a slot; a prefetched job waiting for one takes it as it frees. */
+  function start(held: Held): void {
+    const done = run(held).finally(() => {
+      inflight.delete(done);
+      const next = running ? waiting.shift() : undefined;
+      if (next) start(next);
+      slotFreed?.();
+      slotFreed = null;
+    });
+    inflight.add(done);
+  }
+
+  async function run(held: Held): Promise<void> {
+    const { job, controller } = held;
+    // Cancelled, or its lock lost, while it waited for a slot: it never starts.
+    if (controller.signal.aborted) return giveBack(held);
+    let snoozeMs: number | undefined;
     let payload: unknown = job.payload;
     const context: RemoteJobContext = {
       ...job,
@@ -235,7 +280,7 @@ export function createRemoteWorker<T extends TopicSchemas = {}, K extends string
       if (snoozeMs !== undefined) void finish({ action: 'snooze', ...base, ms: snoozeMs });
       else void finish({ action: 'complete', ...base, result: value ?? undefined });
     } catch (err) {
-      if (lost) return;
+      if (held.lost()) return;
       if (controller.signal.reason instanceof ShutdownError) void finish({ action: 'release', ...base });
       else {
         const error = err instanceof Error ? err.message || err.name : String(err);
@@ -243,15 +288,15 @@ export function createRemoteWorker<T extends TopicSchemas = {}, K extends string
         void finish({ action: 'fail', ...base, error: error || 'Error', permanent });
       }
     } finally {
-      clearTimeout(timer);
-      controllers.delete(job.id);
+      held.end();
     }
   }
 
   async function loop(): Promise<void> {
     let delay = 100;
     while (running) {
-      const free = concurrency - inflight.size;
+      // The free slots, and as many more as may wait prefetched.
+      const free = concurrency - inflight.size + prefetch - waiting.length;
       if (free <= 0) {
         await new Promise<void>((resolve) => (slotFreed = resolve));
         // Handlers finishing together free their slots together: one claim for all of them.
@@ -293,14 +338,9 @@ export function createRemoteWorker<T extends TopicSchemas = {}, K extends string
         delay = Math.min(MAX_BACKOFF, delay * 2);
         continue;
       }
-      for (const job of jobs) {
-        const done = run(job).finally(() => {
-          inflight.delete(done);
-          slotFreed?.();
-          slotFreed = null;
-        });
-        inflight.add(done);
-      }
+      // In claim order: the oldest waiting first into the free slots.
+      waiting.push(...jobs.map(hold));
+      while (inflight.size < concurrency && waiting.length > 0) start(waiting.shift()!);
     }
   }
 
@@ -308,7 +348,9 @@ export function createRemoteWorker<T extends TopicSchemas = {}, K extends string
   const looping = loop();
   void looping.then(async () => {
     if (!stopping) {
-      // Stopped by a refused token: let running handlers end.
+      // Stopped by a refused token: prefetched jobs are left to their locks (a release would be
+      // refused too); running handlers end.
+      for (const held of waiting.splice(0)) held.end();
       await Promise.allSettled([...inflight]);
       resolveStopped();
     }
@@ -325,6 +367,8 @@ export function createRemoteWorker<T extends TopicSchemas = {}, K extends string
         claiming.abort();
         slotFreed?.();
         await looping;
+        // Prefetched jobs that never started go back at once.
+        for (const held of waiting.splice(0)) giveBack(held);
         const all = Promise.allSettled([...inflight]);
         let timer: ReturnType<typeof setTimeout> | undefined;
         const late = await Promise.race([all.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), options.shutdownTimeout ?? 10_000)))]);
@@ -339,6 +383,15 @@ export function createRemoteWorker<T extends TopicSchemas = {}, K extends string
       return stopping;
     },
   };
+}
+
+interface Held {
+  job: ClaimedJob;
+  controller: AbortController;
+  /** True once the lock was lost (not for a cancel or a shutdown). */
+  lost(): boolean;
+  /** Stops its heartbeats. */
+  end(): void;
 }
 
 class ShutdownError extends Error {

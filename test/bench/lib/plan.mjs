@@ -95,7 +95,7 @@ export function buildPlan(mode, { synchronous, scenarios, systems }) {
   }
   // Remote workers over HTTP (issue 19) against one embedded worker, each on a fresh database.
   for (const dialect of ['sqlite', 'postgres']) {
-    for (const variant of ['remote', 'embedded']) {
+    for (const variant of ['remote', 'remote-prefetch', 'embedded']) {
       add('G', 'remote-drain', null, dialect, `remote:${dialect}:${variant}`, { jobs: mode.drainJobs, variant, capMs: mode.drainCapMs });
     }
   }

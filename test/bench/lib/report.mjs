@@ -243,17 +243,21 @@ Issue 19: ${mode.drainJobs.toLocaleString('en-US')} waiting no-op jobs drained b
 API (\`createRemoteWorker\` at concurrency 10 each, with a worker token: long-poll claims of up to
 10 jobs, batched finishes) against a server running \`jobbase serve\`'s engine, and by one embedded
 worker at concurrency 10, each on a fresh database; from the workers' start until the database
-shows every job completed. The target: remote at least half the embedded rate. The last column
-is the CPU the server's process (remote) or the embedded worker's process spent per job meanwhile.
+shows every job completed. The target: remote at least half the embedded rate. *Prefetch*: the
+same remote workers with the SDK's opt-in \`prefetch: 10\` (up to 10 more jobs claimed than free
+slots, waiting locked in the worker). The last column is the CPU the server's process (remote)
+or the embedded worker's process spent per job meanwhile.
 
 ${table(
-  ['database', 'remote (2 × 10), jobs/s', 'embedded (10), jobs/s', 'remote / embedded', 'process CPU per job, µs: remote / embedded'],
+  ['database', 'remote (2 × 10), jobs/s', 'prefetch (2 × 10 + 10), jobs/s', 'embedded (10), jobs/s', 'remote / embedded', 'prefetch / embedded', 'process CPU per job, µs: remote / prefetch / embedded'],
   ['sqlite', 'postgres'].map((d) => [
     d === 'sqlite' ? 'SQLite' : 'PostgreSQL',
     cell(f.figure(`remote:${d}:remote`, jobsPerSecond), rate),
+    cell(f.figure(`remote:${d}:remote-prefetch`, jobsPerSecond), rate),
     cell(f.figure(`remote:${d}:embedded`, jobsPerSecond), rate),
     ratio(f.median(`remote:${d}:remote`, jobsPerSecond) / f.median(`remote:${d}:embedded`, jobsPerSecond)),
-    `${count(f.median(`remote:${d}:remote`, cpuPerJob))} / ${count(f.median(`remote:${d}:embedded`, cpuPerJob))}`,
+    ratio(f.median(`remote:${d}:remote-prefetch`, jobsPerSecond) / f.median(`remote:${d}:embedded`, jobsPerSecond)),
+    ['remote', 'remote-prefetch', 'embedded'].map((v) => count(f.median(`remote:${d}:${v}`, cpuPerJob))).join(' / '),
   ]),
 )}
 

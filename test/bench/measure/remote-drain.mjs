@@ -1,6 +1,7 @@
 // G. Remote workers (issue 19): N waiting no-op jobs drained by remote workers over the HTTP API
 // (`remote`: 2 worker processes, createRemoteWorker at concurrency 10 each, claims of up to 10
-// jobs and batched finishes) or by one embedded worker at concurrency 10 (`embedded`), on a
+// jobs and batched finishes; `remote-prefetch`: the same with the opt-in `prefetch: 10`) or by
+// one embedded worker at concurrency 10 (`embedded`), on a
 // fresh database of the dialect. The rate counts from the moment the workers were started to
 // the moment the database shows every job completed (the remote processes are ready — loaded
 // and waiting on their first claim's long poll — before the jobs are inserted).
@@ -12,7 +13,11 @@ import { delay, now } from '../lib/process-probes.mjs';
 const SETTLE_POLL_MS = 25;
 const WORKER = fileURLToPath(new URL('./remote-drain-worker.mjs', import.meta.url));
 
+/** The SDK's opt-in prefetch of the `remote-prefetch` variant: as many waiting as running. */
+const PREFETCH = 10;
+
 export async function run({ database, jobs, variant, capMs }) {
+  const remote = variant !== 'embedded';
   process.env.JOBBASE_LOG_LEVEL = 'silent';
   const { createApp, createJobs, WorkerTokens } = await loadJobbase();
   const workers = [];
@@ -21,7 +26,7 @@ export async function run({ database, jobs, variant, capMs }) {
   try {
     let baseUrl;
     let token;
-    if (variant === 'remote') {
+    if (remote) {
       // The server, as `jobbase serve` runs it: HTTP and a started engine with no handlers.
       app = await createApp({ database: database.url });
       app.jobs.start();
@@ -35,7 +40,7 @@ export async function run({ database, jobs, variant, capMs }) {
     let started;
     /** The server's (or the embedded worker's) process: CPU from the start to the last job, polls included. */
     let cpu;
-    if (variant === 'remote') {
+    if (remote) {
       // The topic paused while the worker processes start: the clock starts when it is resumed,
       // as the embedded worker's starts when start() is called, not when Node loaded.
       await engine.pauseTopic('bench');
@@ -43,7 +48,7 @@ export async function run({ database, jobs, variant, capMs }) {
       const client = jobbaseModule('../../client/dist/index.js');
       const ready = [];
       for (let i = 0; i < 2; i++) {
-        const child = fork(WORKER, [JSON.stringify({ baseUrl, token, client, concurrency: 10 })], { stdio: 'inherit' });
+        const child = fork(WORKER, [JSON.stringify({ baseUrl, token, client, concurrency: 10, prefetch: variant === 'remote-prefetch' ? PREFETCH : 0 })], { stdio: 'inherit' });
         workers.push(child);
         ready.push(new Promise((resolve) => child.once('message', resolve)));
       }
