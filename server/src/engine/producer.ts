@@ -4,6 +4,9 @@ import { Execution, type Ending, type ExecutorDeps } from './executor.js';
 import type { TopicControl } from './topic-control.js';
 import { claimLockOf, type RegisteredTopic } from './topic-settings.js';
 
+/** The first retry of a failed claim, ms; doubled each failure in a row, up to the poll interval. */
+const CLAIM_RETRY_BASE = 100;
+
 /**
  * How soon a process asks again for a topic held back by its `max_running`, ms, when no slot
  * of its own freed meanwhile: another process's job of the topic may have finished.
@@ -43,6 +46,8 @@ export class Producer {
   private saturated = false;
   private wakeRequested = false;
   private wakeUp: (() => void) | null = null;
+  /** Claims failed in a row: the next is tried after a backoff from 100 ms up to the poll interval. */
+  private claimFailures = 0;
   /**
    * Which claims a round makes, kept until a topic is registered or the topics' settings
    * change: `plain`, the one claim of every topic without settings or a concurrency, and
@@ -123,9 +128,14 @@ export class Producer {
           ({ claimed, recheckIn } = await this.claimEach(plan, limit));
         }
         this.onClaimed?.(claimed, performance.now() - started);
+        this.claimFailures = 0;
       } catch (err) {
-        this.logger.error({ err }, 'claiming jobs failed; retrying after the poll interval');
-        await this.sleep(this.options.pollInterval);
+        // Soon, not a whole poll interval later: a lost connection is usually back within
+        // moments (the pool may hold several dead ones, each failing one claim), and a change
+        // signal that arrived meanwhile has already been spent on the failed claim.
+        const retryIn = Math.min(this.options.pollInterval, CLAIM_RETRY_BASE * 2 ** this.claimFailures++);
+        this.logger.error({ err, retryIn }, 'claiming jobs failed; retrying');
+        await this.sleep(retryIn);
         continue;
       }
       for (const job of claimed) this.execute(job);
