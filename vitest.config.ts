@@ -9,10 +9,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // Two files at a time on the two-core machines this runs on (CI included): most of a test's
-    // time is waiting on a database, a timer or a child process, so the suite takes 10 minutes
-    // instead of 26. Tests wait for events or poll with a deadline, never for a fixed time.
-    maxWorkers: 2,
+    // One file at a time (vitest's default on two cores). Two at a time took the suite from 26
+    // minutes to 10, but in six runs three failed, each on a different race a loaded machine
+    // loses (four fixed so far; docs/testing.md): not yet safe for CI.
     env: { JOBBASE_LOG_LEVEL: 'silent' },
     projects: [
       { extends: true, test: { name: 'suite', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, SERIAL] } },

@@ -242,26 +242,27 @@ describe.each(dialects())('running jobs in the engine on %s', (dialect) => {
   it('1,000 open waits cost one query per change, not one per wait', async () => {
     const waiter = await fx.open();
     const other = await fx.open();
-    let queries = 0;
-    let asked = 0;
+    /** How many ids each look asked for, in order. */
+    const looks: number[] = [];
     const getFinal = waiter.store.jobGetFinal.bind(waiter.store);
     waiter.store.jobGetFinal = (ids) => {
-      queries++;
-      asked = ids.length;
+      looks.push(ids.length);
       return getFinal(ids);
     };
     const later = new Date(Date.now() + 3_600_000);
     const made = await waiter.enqueueMany(Array.from({ length: 1_000 }, (_, i) => ({ topic: 'nobody', payload: { i }, runAt: later })));
     const waits = made.map((job) => waiter.waitFor(job.id, { timeout: 30_000 }));
     // Each wait reads its job first, then joins the others: they look together, not one query each.
-    await waitFor('all 1,000 waits open', () => asked === 1_000);
-    const opened = queries;
+    await waitFor('all 1,000 waits open', () => looks.at(-1) === 1_000);
+    const opened = looks.length;
     expect(opened).toBeLessThan(100);
     await other.cancel(made[500]!.id);
     expect(await waits[500]).toMatchObject({ id: made[500]!.id, status: 'cancelled' });
-    // The change's look, for all 1,000 at once, and at most one fallback poll that fell meanwhile.
-    expect(queries - opened).toBeLessThanOrEqual(2);
-    expect(asked).toBe(1_000);
+    // The change's look, for all 1,000 at once, and at most one fallback poll that fell meanwhile
+    // (for 1,000 before the cancel settled the wait, 999 after).
+    const after = looks.slice(opened);
+    expect(after.length).toBeLessThanOrEqual(2);
+    expect(after).toContain(1_000);
     await waiter.close();
     expect((await Promise.all(waits)).filter((j) => j.status === 'pending')).toHaveLength(999);
   });
