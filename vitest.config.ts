@@ -9,9 +9,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // One file at a time (vitest's default on two cores). Two at a time took the suite from 26
-    // minutes to 10, but in six runs three failed, each on a different race a loaded machine
-    // loses (four fixed so far; docs/testing.md): not yet safe for CI.
+    // One file at a time (vitest's default on two cores). Two at a time is a little faster, but
+    // in six runs three failed, each on a different race a loaded machine loses (four fixed so
+    // far; docs/testing.md): not yet safe for CI.
     env: { JOBBASE_LOG_LEVEL: 'silent' },
     projects: [
       { extends: true, test: { name: 'suite', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, SERIAL] } },
