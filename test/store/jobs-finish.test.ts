@@ -76,6 +76,22 @@ describe.each(dialects())('store: finishing a claimed job on %s', (dialect) => {
     expect(await fx.store.jobCountByStatus()).toMatchObject({ processing: 0, completed: 1_200 });
   });
 
+  it('jobCompleteMany with `topics` completes nothing while any item is of another topic; a job marked for cancellation is returned `cancelled`', async () => {
+    await insertJobs(fx.store, 2, (i) => ({ topic: 'img', runAt: minutesAgo(10 - i / 1000) }));
+    await insertJobs(fx.store, 1, () => ({ topic: 'mail', runAt: minutesAgo(10) }));
+    const [img1, img2] = await claimAll(fx.store, 'img');
+    const [mail] = await claimAll(fx.store, 'mail');
+    expect(await fx.store.jobCompleteMany([img1!, mail!], undefined, { topics: ['img'] })).toEqual([]);
+    for (const job of [img1!, mail!]) expect((await jobRow(fx.store, job.id))!.status).toBe('processing');
+
+    expect(await fx.store.jobCancel(img2!.id)).toMatchObject({ outcome: 'marked' });
+    const done = await fx.store.jobCompleteMany([img1!, img2!], undefined, { topics: ['img', 'video'] });
+    expect(done.sort(byId)).toEqual([{ id: img1!.id, status: 'completed' }, { id: img2!.id, status: 'cancelled' }].sort(byId));
+    expect((await jobRow(fx.store, img2!.id))!.status).toBe('cancelled');
+    // Without `topics`, any held job.
+    expect(await fx.store.jobCompleteMany([mail!])).toEqual([{ id: mail!.id, status: 'completed' }]);
+  });
+
   it('jobRetry puts the job back to pending with one more retry, its run_at and error, lock cleared', async () => {
     const [job] = await claimed();
     const runAt = new Date(Date.now() + 3_600_123);
