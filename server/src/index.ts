@@ -24,6 +24,7 @@ export { JobCancelledError, PermanentError, type JobContext, type JobHandler, ty
 export type { TopicOptions } from './engine/topic-settings.js';
 export type { TopicInfo, TopicUpdate } from './engine/topic-control.js';
 export type { Retention } from './engine/cleaner.js';
+export type { InsertWindow } from './engine/insert-batcher.js';
 export { nextRuns, type ScheduleOptions, type ScheduleSpec, type ScheduleRecord, type MisfirePolicy, type OverlapPolicy } from './engine/schedules.js';
 export type { ScheduleControls } from './engine/schedule-controls.js';
 export type { EnqueueOptions } from './engine/validate.js';

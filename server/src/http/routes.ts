@@ -109,7 +109,7 @@ export function mountRoutes(app: Express, { jobs, auth, signInLimits, workerToke
   const router = s.router(serverContract, {
     jobs: {
       enqueue: async ({ body }) => {
-        const job = await jobs.enqueueWithOptions(body.topic, body.payload, enqueueOptions(body));
+        const job = await jobs.enqueueWithOptions(body.topic, body.payload, enqueueOptions(body), 'turn');
         return { status: 200, body: toEnqueuedJobBody(job) };
       },
       enqueueBatch: async ({ body }) => {
