@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events';
 import bytes from 'bytes';
-import { v7 as uuidv7 } from 'uuid';
 import type {
   EnqueueOutcome,
   EnqueuePayloadArgs,
@@ -39,6 +38,7 @@ import { runBulkAction, type BulkFilter, type BulkOptions, type BulkResult } fro
 import { Cleaner, type Retention } from './cleaner.js';
 import { Completer } from './completer.js';
 import { InsertBatcher, type InsertWindow } from './insert-batcher.js';
+import { newJobId } from './job-ids.js';
 import type { Ending } from './executor.js';
 import type { JobHandler } from './job.js';
 import { Producer } from './producer.js';
@@ -373,7 +373,7 @@ export class Jobs<T extends TopicSchemas = {}> {
     assertTopicPayload(this.topics, valid, payload);
     const defaults = this.registered.get(valid);
     return {
-      id: uuidv7(),
+      id: newJobId(),
       topic: valid,
       payloadJson,
       runAt: validRunAt(options.runAt, now),

@@ -43,8 +43,16 @@ const MIN_RUN_AT = -62_135_596_800_000;
 export const MAX_RUN_AT = 253_402_300_799_999;
 
 /** The same rules the HTTP contract states, applied to library calls (wire field names). */
+/** Topics already found valid: a service enqueues few topics many times (bounded: cleared when full). */
+const validTopics = new Set<string>();
+const VALID_TOPICS_KEPT = 1_024;
+
 export function validTopic(topic: unknown): string {
-  return check(TopicSchema, topic, 'topic');
+  if (typeof topic === 'string' && validTopics.has(topic)) return topic;
+  const valid = check(TopicSchema, topic, 'topic');
+  if (validTopics.size >= VALID_TOPICS_KEPT) validTopics.clear();
+  validTopics.add(valid);
+  return valid;
 }
 
 /** A worker token's name, as `POST /api/worker-tokens` checks it (the CLI's `--name` too). */
