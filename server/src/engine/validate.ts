@@ -42,11 +42,11 @@ export interface EnqueueOptions {
 const MIN_RUN_AT = -62_135_596_800_000;
 export const MAX_RUN_AT = 253_402_300_799_999;
 
-/** The same rules the HTTP contract states, applied to library calls (wire field names). */
 /** Topics already found valid: a service enqueues few topics many times (bounded: cleared when full). */
 const validTopics = new Set<string>();
 const VALID_TOPICS_KEPT = 1_024;
 
+/** The same rules the HTTP contract states, applied to library calls (wire field names). */
 export function validTopic(topic: unknown): string {
   if (typeof topic === 'string' && validTopics.has(topic)) return topic;
   const valid = check(TopicSchema, topic, 'topic');
