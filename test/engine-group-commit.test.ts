@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { JobsError, createJobs, type Jobs } from '@jobbase/server';
+import { JobsError, createJobs, type InsertWindow, type Jobs } from '@jobbase/server';
 import { dialects } from './helpers/databases.js';
 import { EngineFixture } from './helpers/engine.js';
 import { AppFixture, api } from './helpers/app.js';
@@ -47,7 +47,7 @@ describe.each(dialects())('enqueues sharing a commit on %s', (dialect) => {
 
   it('window "turn" also gathers the enqueues of other callbacks of the same turn; "microtask" does not', async () => {
     const { many, one } = spies();
-    const fromCallbacks = (window: 'turn' | 'microtask') =>
+    const fromCallbacks = (window: InsertWindow) =>
       Promise.all(
         [1, 2, 3].map(
           (n) => new Promise((resolve, reject) => setImmediate(() => jobs.enqueueWithOptions('cb', { n, window }, {}, window).then(resolve, reject))),
